@@ -1,0 +1,134 @@
+# shoal: one Makefile (GNU make) for the libraries, binaries, tests and tools.
+#
+#   make            build everything into build/
+#   make check      install missing packages, build, run every test (also under
+#                   ASan+UBSan and valgrind); ends with "N passed, N failed"
+#   make asan       ASan+UBSan build (build/asan/) and its unit tests
+#   make bench      benchmarks (tests/bench/), figures as ratios to references
+#   make demo       the README's demo
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install missing Debian packages (no-op when present)
+#   make clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+SAN ?=
+OPT ?= -O2
+
+PKGS := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 libssl libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+ALL_LDFLAGS := -pthread $(SAN_LDFLAGS) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lm
+
+RING_SRC := $(wildcard ring/*.c)
+UFS_SRC := $(wildcard ufs/*.c)
+CLIENT_SRC := $(filter-out client/cli%, $(wildcard client/*.c))
+CLI_SRC := $(wildcard client/cli*.c)
+DAEMON_SRC := $(filter-out daemon/main.c, $(wildcard daemon/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBRING := $(BUILD)/libshoalring.a
+LIBUFS := $(BUILD)/libshoalufs.a
+LIBSHD := $(BUILD)/libshd.a
+LIBSHOAL_A := $(BUILD)/libshoal.a
+LIBSHOAL_SO := $(BUILD)/libshoal.so
+SHOALD := $(BUILD)/shoald
+SHOAL := $(BUILD)/shoal
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all check asan bench demo install clean deps unit fmt
+all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS) $(BUILD)/shoal.pc
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+
+$(LIBRING): $(call obj,$(RING_SRC))
+$(LIBUFS): $(call obj,$(UFS_SRC))
+$(LIBSHD): $(call obj,$(DAEMON_SRC))
+$(LIBSHOAL_A): $(call obj,$(CLIENT_SRC) $(RING_SRC))
+$(LIBRING) $(LIBUFS) $(LIBSHD) $(LIBSHOAL_A):
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSHOAL_SO): $(call obj,$(CLIENT_SRC) $(RING_SRC))
+	$(CC) -shared -Wl,-soname,libshoal.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(SHOALD): $(call obj,daemon/main.c) $(LIBSHD) $(LIBUFS) $(LIBRING)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(SHOAL): $(call obj,$(CLI_SRC)) $(LIBSHOAL_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests may #include the .c under test; archives supply the rest.
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/shoal.pc: client/shoal.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+deps:
+	@deploy/deps.sh all
+
+# Unit tests only (the harness prints one summary per binary).
+unit: $(UNIT_BINS)
+	@tests/run.sh unit $(BUILD)
+
+asan:
+	@deploy/deps.sh build
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 unit
+
+check:
+	@deploy/deps.sh test
+	$(MAKE) all
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all
+	@tests/run.sh check build
+
+bench:
+	@deploy/deps.sh bench
+	$(MAKE) all
+	@tests/bench/run.sh build
+
+demo:
+	@deploy/deps.sh test
+	$(MAKE) all
+	@deploy/demo.sh build
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(SHOALD) $(SHOAL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIBSHOAL_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSHOAL_SO) $(DESTDIR)$(PREFIX)/lib/libshoal.so.0
+	ln -sf libshoal.so.0 $(DESTDIR)$(PREFIX)/lib/libshoal.so
+	install -m 644 client/shoal.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/shoal.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+fmt:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,84 @@
+/* client/cli.c: the `shoal` command line: global options and dispatch.
+ * Built only on the public API in client/shoal.h.
+ *
+ * Exit codes: 0 ok, 1 the operation failed, 2 usage error. */
+#include "client/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOAL_VERSION "0.1.0"
+
+static const char usage_text[] =
+    "usage: shoal [--seeds ADDR,...] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  ring simulate   placement figures for a hypothetical cluster\n"
+    "\n"
+    "Global options:\n"
+    "  --seeds ADDR,...  nodes to contact (default: $SHOAL_SEEDS)\n"
+    "  --json            print JSON instead of text\n"
+    "  -h, --help        this help; `shoal COMMAND --help` for a command's\n"
+    "  --version         print the version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n"
+    "The cluster commands (ring, stat, get, put, ls, load, drain) arrive with\n"
+    "the cluster client; see docs/cli.md.\n";
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "shoal%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(try `shoal%s%s --help`)\n", cmd ? " " : "", cmd ? cmd : "");
+    return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o = {0};
+    int i;
+
+    o.seeds = getenv("SHOAL_SEEDS");
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(argv[i], "--seeds") == 0) {
+            if (++i >= argc)
+                return cli_usage_error(NULL, "--seeds needs a value");
+            o.seeds = argv[i];
+        } else if (strncmp(argv[i], "--seeds=", 8) == 0) {
+            o.seeds = argv[i] + 8;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("shoal %s\n", SHOAL_VERSION);
+            return CLI_EXIT_OK;
+        } else {
+            return cli_usage_error(NULL, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "ring") == 0) {
+        if (i + 1 < argc && strcmp(argv[i + 1], "simulate") == 0)
+            return cli_ring_simulate(&o, argc - i - 1, argv + i + 1);
+        if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+            fputs("usage: shoal ring simulate [OPTIONS]   (see `shoal ring simulate --help`)\n"
+                  "`shoal ring` (the live cluster's ring) arrives with the cluster client.\n",
+                  stdout);
+            return CLI_EXIT_OK;
+        }
+        fprintf(stderr, "shoal ring: the live ring view needs the cluster client, which is not "
+                        "built yet; `shoal ring simulate` works today\n");
+        return CLI_EXIT_FAIL;
+    }
+    return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
+}

@@ -1,0 +1,18 @@
+/* client/cli.h: what the `shoal` command's files share. */
+#ifndef SHOAL_CLI_H
+#define SHOAL_CLI_H
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+struct cli_opts {
+    const char *seeds; /* --seeds or $SHOAL_SEEDS; NULL when neither */
+    int json;          /* --json */
+};
+
+/* Prints "shoal CMD: <message>" and a hint to stderr; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* `shoal ring simulate`: argv[0] is "simulate". Returns an exit code. */
+int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv);
+
+#endif
