@@ -52,7 +52,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check asan bench demo install clean deps unit fmt
-all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS) $(BUILD)/shoal.pc
+all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,10 +84,6 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-
-$(BUILD)/shoal.pc: client/shoal.pc.in
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
 deps:
 	@deploy/deps.sh all
@@ -123,7 +119,7 @@ install: all
 	install -m 755 $(LIBSHOAL_SO) $(DESTDIR)$(PREFIX)/lib/libshoal.so.0
 	ln -sf libshoal.so.0 $(DESTDIR)$(PREFIX)/lib/libshoal.so
 	install -m 644 client/shoal.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/shoal.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' client/shoal.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shoal.pc
 
 fmt:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)

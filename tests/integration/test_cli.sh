@@ -1,0 +1,59 @@
+#!/bin/bash
+# The shoal CLI: help, exit codes, and `shoal ring simulate` figures on a
+# small cluster (movement only to or from the member that changed, zone
+# spread, JSON keys).
+. "$(dirname "$0")/lib.sh"
+S=$BUILD/shoal
+
+"$S" --help >"$T_TMP/out" 2>&1
+check "shoal --help exits 0" 0 $?
+check_match "shoal --help lists ring simulate" "ring simulate" "$(cat "$T_TMP/out")"
+"$S" >/dev/null 2>&1
+check "shoal with no command exits 2" 2 $?
+"$S" frobnicate >/dev/null 2>"$T_TMP/err"
+check "unknown command exits 2" 2 $?
+check_match "unknown command is named" "unknown command 'frobnicate'" "$(cat "$T_TMP/err")"
+"$S" --bogus >/dev/null 2>&1
+check "unknown global option exits 2" 2 $?
+"$S" ring simulate --help >"$T_TMP/out" 2>&1
+check "ring simulate --help exits 0" 0 $?
+"$S" ring simulate >/dev/null 2>"$T_TMP/err"
+check "ring simulate without --nodes exits 2" 2 $?
+check_match "missing --nodes is named" "--nodes is required" "$(cat "$T_TMP/err")"
+"$S" ring simulate --nodes 0 >/dev/null 2>&1
+check "--nodes 0 exits 2" 2 $?
+"$S" ring simulate --nodes 5 --weights 1,x >/dev/null 2>"$T_TMP/err"
+check "bad --weights exits 2" 2 $?
+"$S" ring simulate --nodes 5 --replicas 17 >/dev/null 2>&1
+check "--replicas 17 exits 2" 2 $?
+"$S" ring simulate --nodes 5 extra >/dev/null 2>&1
+check "stray argument exits 2" 2 $?
+"$S" ring >/dev/null 2>"$T_TMP/err"
+check "shoal ring without a cluster client exits 1" 1 $?
+
+# figures on a small cluster: 30 members, 3 zones, R=3
+"$S" ring simulate --nodes 30 --zones 3 --replicas 3 --blocks 300000 --json >"$T_TMP/sim.json"
+check "ring simulate --json exits 0" 0 $?
+for k in peak_to_mean moved_leave_ratio moved_join_ratio lookup_ns build_ms zone_violations \
+    min_to_mean peak_to_mean_replicas moved_between_stayed epoch; do
+    v=$(json_get "$T_TMP/sim.json" $k 2>/dev/null)
+    check_match "json has $k" "." "$v"
+done
+check "no block moves between members that stayed" 0 "$(json_get "$T_TMP/sim.json" moved_between_stayed)"
+check "no zone violations with zones >= R" 0 "$(json_get "$T_TMP/sim.json" zone_violations)"
+pm=$(json_get "$T_TMP/sim.json" peak_to_mean)
+check "peak-to-mean <= 1.08 at 10k blocks per member" 1 "$(awk -v p="$pm" 'BEGIN{print (p <= 1.08)}')"
+ml=$(json_get "$T_TMP/sim.json" moved_leave_ratio)
+mj=$(json_get "$T_TMP/sim.json" moved_join_ratio)
+check "moved on join within 1.3x ideal" 1 "$(awk -v p="$mj" 'BEGIN{print (p <= 1.3 && p > 0.5)}')"
+check "moved on leave within 1.3x ideal" 1 "$(awk -v p="$ml" 'BEGIN{print (p <= 1.3 && p > 0.3)}')"
+# the same seed gives the same figures and the same epoch
+"$S" ring simulate --nodes 30 --zones 3 --replicas 3 --blocks 300000 --json >"$T_TMP/sim2.json"
+check "same seed, same epoch" "$(json_get "$T_TMP/sim.json" epoch)" "$(json_get "$T_TMP/sim2.json" epoch)"
+check "same seed, same peak" "$pm" "$(json_get "$T_TMP/sim2.json" peak_to_mean)"
+# weights: 2 zones < R=3 still places 3 distinct replicas, no violations counted
+"$S" ring simulate --nodes 8 --zones 2 --replicas 3 --weights 1,2 --blocks 50000 --json >"$T_TMP/sim3.json"
+check "zones < R: no violations (spread over all zones)" 0 "$(json_get "$T_TMP/sim3.json" zone_violations)"
+"$S" ring simulate --nodes 8 --blocks 1000 >"$T_TMP/text"
+check_match "text output has a movement section" "between members that stayed: 0" "$(cat "$T_TMP/text")"
+finish
