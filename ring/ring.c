@@ -43,8 +43,8 @@ struct ring {
     uint32_t *owner;  /* npoints member indexes */
     uint32_t *first;  /* nbuckets: index of the first point with pos >= bucket start
                        * (npoints when none) */
-    uint32_t *succ;   /* nbuckets: position of that point, or of point 0 when none
-                       * (the successor one lap on) */
+    uint32_t *succ;   /* 2 x nbuckets: positions of that point and the next one
+                       * (wrapping to point 0 past the last point) */
     uint32_t npoints;
     uint32_t lap;     /* 2^32 - bucket width: a larger distance means a point lies
                        * in the probe's bucket before the probe */
@@ -263,7 +263,7 @@ static int place_points(struct ring *r, size_t npts)
     r->pos = malloc((npts ? npts : 1) * sizeof(*r->pos));
     r->owner = malloc((npts ? npts : 1) * sizeof(*r->owner));
     r->first = malloc(nb * sizeof(*r->first));
-    r->succ = malloc(nb * sizeof(*r->succ));
+    r->succ = malloc(2 * nb * sizeof(*r->succ));
     if (!r->pos || !r->owner || !r->first || !r->succ) {
         free(keys);
         return RING_ENOMEM;
@@ -285,7 +285,9 @@ static int place_points(struct ring *r, size_t npts)
         while (p < npts && (r->pos[p] >> r->shift) < b)
             p++;
         r->first[b] = (uint32_t)p;
-        r->succ[b] = npts == 0 ? 0 : p < npts ? r->pos[p] : r->pos[0];
+        size_t p1 = p < npts ? p : 0, p2 = p1 + 1 < npts ? p1 + 1 : 0;
+        r->succ[2 * b] = npts ? r->pos[p1] : 0;
+        r->succ[2 * b + 1] = npts ? r->pos[p2] : 0;
     }
     r->lap = (uint32_t)(0x100000000ULL - (1ULL << r->shift));
     return RING_OK;
@@ -375,25 +377,110 @@ static inline uint32_t successor(const struct ring *r, uint32_t x)
     return i < r->npoints ? i : 0;
 }
 
+/* Distance from x to its successor: one read of the bucket's pair of
+ * successors, the exact search only when both lie before x in its bucket. */
+static inline uint32_t probe_dist(const struct ring *r, uint32_t x)
+{
+    const uint32_t *s = r->succ + 2 * (x >> r->shift);
+    uint32_t d1 = s[0] - x, d2 = s[1] - x;
+    uint32_t d = d1 > r->lap ? d2 : d1; /* the first lies before x: the next one */
+    if (__builtin_expect(d > r->lap, 0))
+        d = r->pos[successor(r, x)] - x;
+    return d;
+}
+
+/* The winning probe as (distance << 32 | probe): the minimum is the closest
+ * successor, the lower probe on a tie. A branch-free min keeps it predictable. */
+static uint64_t best_probe_scalar(const struct ring *r, uint64_t k0, uint64_t k1)
+{
+    uint64_t best = UINT64_MAX;
+    for (uint32_t j = 0; j < RING_PROBES; j++) {
+        uint64_t v = (uint64_t)probe_dist(r, probe_pos(k0, k1, j)) << 32 | j;
+        best = v < best ? v : best;
+    }
+    return best;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SHOAL_NO_AVX2)
+#include <immintrin.h>
+#define RING_HAVE_AVX2 1
+
+/* The same computation as best_probe_scalar, four probes at a time. AVX2 has
+ * no 64-bit multiply: the top half of the low 64 bits of a*b is
+ * hi32(alo*blo) + alo*bhi + ahi*blo (mod 2^32), from three 32x32 multiplies.
+ * Unsigned 64-bit compares are signed compares with the sign bit flipped. */
+__attribute__((target("avx2"))) static uint64_t best_probe_avx2(const struct ring *r, uint64_t k0,
+                                                                uint64_t k1)
+{
+    const __m256i vk0 = _mm256_set1_epi64x((long long)k0);
+    const __m256i blo = _mm256_set1_epi64x((long long)(k1 & 0xFFFFFFFFu));
+    const __m256i bhi = _mm256_set1_epi64x((long long)(k1 >> 32));
+    const __m256i m32 = _mm256_set1_epi64x(0xFFFFFFFFLL);
+    const __m256i lap = _mm256_set1_epi64x(r->lap);
+    const __m256i sign = _mm256_set1_epi64x((long long)0x8000000000000000ULL);
+    const __m256i step = _mm256_set1_epi64x((long long)(4 * GOLDEN64));
+    const __m128i shift = _mm_cvtsi32_si128((int)r->shift);
+    const long long *succ = (const long long *)(const void *)r->succ;
+    __m256i jg = _mm256_set_epi64x((long long)(3 * GOLDEN64), (long long)(2 * GOLDEN64),
+                                   (long long)GOLDEN64, 0);
+    __m256i jv = _mm256_set_epi64x(3, 2, 1, 0);
+    __m256i best = _mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFLL); /* UINT64_MAX, sign-flipped */
+    for (uint32_t j = 0; j < RING_PROBES; j += 4) {
+        __m256i a = _mm256_xor_si256(vk0, jg);
+        __m256i p0 = _mm256_srli_epi64(_mm256_mul_epu32(a, blo), 32);
+        __m256i p1 = _mm256_mul_epu32(a, bhi);
+        __m256i p2 = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), blo);
+        __m256i x = _mm256_and_si256(_mm256_add_epi64(_mm256_add_epi64(p0, p1), p2), m32);
+        __m256i pair = _mm256_i64gather_epi64(succ, _mm256_srl_epi64(x, shift), 8);
+        __m256i d1 = _mm256_and_si256(_mm256_sub_epi64(pair, x), m32);
+        __m256i d2 = _mm256_and_si256(_mm256_sub_epi64(_mm256_srli_epi64(pair, 32), x), m32);
+        __m256i d = _mm256_blendv_epi8(d1, d2, _mm256_cmpgt_epi64(d1, lap));
+        __m256i slow = _mm256_cmpgt_epi64(d, lap);
+        if (__builtin_expect(!_mm256_testz_si256(slow, slow), 0)) {
+            uint64_t xs[4], ds[4];
+            _mm256_storeu_si256((__m256i *)(void *)xs, x);
+            _mm256_storeu_si256((__m256i *)(void *)ds, d);
+            for (int l = 0; l < 4; l++)
+                if (ds[l] > r->lap)
+                    ds[l] = (uint32_t)(r->pos[successor(r, (uint32_t)xs[l])] - (uint32_t)xs[l]);
+            d = _mm256_loadu_si256((const __m256i *)(const void *)ds);
+        }
+        __m256i v = _mm256_xor_si256(_mm256_or_si256(_mm256_slli_epi64(d, 32), jv), sign);
+        best = _mm256_blendv_epi8(best, v, _mm256_cmpgt_epi64(best, v));
+        jg = _mm256_add_epi64(jg, step);
+        jv = _mm256_add_epi64(jv, _mm256_set1_epi64x(4));
+    }
+    uint64_t lanes[4], b = UINT64_MAX;
+    _mm256_storeu_si256((__m256i *)(void *)lanes, best);
+    for (int l = 0; l < 4; l++) {
+        uint64_t v = lanes[l] ^ 0x8000000000000000ULL;
+        b = v < b ? v : b;
+    }
+    return b;
+}
+
+_Static_assert(RING_PROBES % 4 == 0, "the AVX2 path takes probes four at a time");
+
+static int have_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return cached;
+}
+#endif
+
 int ring_owner(const struct ring *r, const uint8_t key[RING_ID_LEN])
 {
     if (r->npoints == 0)
         return -1;
-    const uint32_t *succ = r->succ;
     const uint64_t k0 = load_le64(key), k1 = load_le64(key + 8) | 1;
-    const uint32_t lap = r->lap;
-    const unsigned shift = r->shift;
-    /* (distance << 32 | probe): the minimum is the closest successor, the
-     * lower probe on a tie; a branch-free min keeps the loop predictable */
-    uint64_t best = UINT64_MAX;
-    for (uint32_t j = 0; j < RING_PROBES; j++) {
-        uint32_t x = probe_pos(k0, k1, j);
-        uint32_t d = succ[x >> shift] - x;
-        if (__builtin_expect(d > lap, 0)) /* a point lies in x's bucket before x */
-            d = r->pos[successor(r, x)] - x;
-        uint64_t v = (uint64_t)d << 32 | j;
-        best = v < best ? v : best;
-    }
+    uint64_t best;
+#ifdef RING_HAVE_AVX2
+    best = have_avx2() ? best_probe_avx2(r, k0, k1) : best_probe_scalar(r, k0, k1);
+#else
+    best = best_probe_scalar(r, k0, k1);
+#endif
     return (int)r->owner[successor(r, probe_pos(k0, k1, (uint32_t)best))];
 }
 

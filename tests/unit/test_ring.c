@@ -372,6 +372,27 @@ TEST(owner_matches_reference)
     free(m);
 }
 
+/* The AVX2 path must place exactly as the portable one. */
+TEST(simd_matches_scalar)
+{
+#ifdef RING_HAVE_AVX2
+    if (!have_avx2())
+        return;
+    struct ring_member *m = make_members(300, 1, 31);
+    struct ring *r;
+    for (size_t i = 0; i < 300; i++)
+        m[i].weight = 1 + (uint32_t)(i % 13); /* dense: the slow path runs too */
+    REQUIRE(ring_build(m, 300, &r) == RING_OK);
+    sm_state = 41;
+    for (int k = 0; k < 200000; k++) {
+        uint64_t k0 = sm_next(), k1 = sm_next() | 1;
+        REQUIRE(best_probe_avx2(r, k0, k1) == best_probe_scalar(r, k0, k1));
+    }
+    ring_free(r);
+    free(m);
+#endif
+}
+
 TEST(id_hex_roundtrip)
 {
     uint8_t id[RING_ID_LEN], back[RING_ID_LEN];
@@ -400,6 +421,7 @@ int main(void)
     RUN(empty_and_single);
     RUN(build_errors);
     RUN(owner_matches_reference);
+    RUN(simd_matches_scalar);
     RUN(id_hex_roundtrip);
     return harness_done();
 }
