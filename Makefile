@@ -17,7 +17,7 @@ CC ?= cc
 SAN ?=
 OPT ?= -O2
 
-PKGS := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 libssl libcrypto
+PKGS := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 libssl libcrypto expat libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -120,6 +120,18 @@ install: all
 	ln -sf libshoal.so.0 $(DESTDIR)$(PREFIX)/lib/libshoal.so
 	install -m 644 client/shoal.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' client/shoal.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shoal.pc
+
+# libFuzzer targets (clang; not part of `all`): tests/fuzz/fuzz_NAME.c links the
+# daemon and ufs sources it needs from the lists below.
+#   make build/fuzz/fuzz_config && build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
+FUZZ_CC ?= clang
+FUZZ_DAEMON_SRC := daemon/config.c daemon/config_check.c daemon/config_parse.c daemon/config_table.c \
+	daemon/config_tree.c daemon/err.c daemon/log.c daemon/xalloc.c
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined $(WARN) -I. $(PKG_CFLAGS)
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(wildcard daemon/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(LIBS)
 
 fmt:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
