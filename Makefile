@@ -52,6 +52,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check asan bench demo install clean deps unit fmt
+.SECONDARY:
 all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.c

@@ -3,7 +3,9 @@
 #
 #   tests/run.sh unit BUILD     unit tests in BUILD/tests/
 #   tests/run.sh check BUILD    unit tests; the same under ASan+UBSan (build/asan);
-#                               under valgrind; then tests/integration/*.sh
+#                               under valgrind; then tests/integration/*.sh (those
+#                               with a "# also-under-asan" line twice: also
+#                               against build/asan)
 #
 # Each test program prints its own "N passed, N failed" as its last line; a
 # program that dies before printing it counts as one failure. Logs of failing
@@ -77,6 +79,11 @@ check)
     for t in tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
         SHOAL_BUILD=$BUILD run_one "integration/$(basename "$t" .sh)" bash "$t"
+        # tests marked so run again against the ASan+UBSan binaries
+        if grep -q '^# also-under-asan' "$t" && [ -d build/asan ]; then
+            ASAN_OPTIONS=detect_leaks=1 SHOAL_BUILD=build/asan \
+                run_one "integration-asan/$(basename "$t" .sh)" bash "$t"
+        fi
     done
     ;;
 *)

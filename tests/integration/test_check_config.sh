@@ -5,6 +5,7 @@
 # placeholder); prints "N passed, N failed" as its last line.
 #
 #   SHOAL_BUILD=build bash tests/integration/test_check_config.sh
+# also-under-asan
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 SHOALD=${SHOAL_BUILD:-build}/shoald
