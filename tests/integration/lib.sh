@@ -52,3 +52,58 @@ finish() {
 json_get() {
     /usr/bin/python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(v)' "$1" "$2"
 }
+
+# start_shoald NAME CONFIG: starts build/shoald -c CONFIG in the background,
+# logging to $T_TMP/NAME.log, waits (max 20 s) for its ports file, and sets
+# SHOALD_PID and SHOALD_ADMIN (host:port). Returns 1 if it did not come up.
+# The daemon is killed at exit unless stopped before.
+start_shoald() {
+    local name=$1 cfg=$2 dir i
+    dir=$(awk '/^ *data_dir:/ {print $2; exit}' "$cfg")
+    rm -f "$dir/shoald.ports"
+    "$BUILD/shoald" -c "$cfg" >>"$T_TMP/$name.log" 2>&1 &
+    SHOALD_PID=$!
+    T_CLEANUP+=("kill -9 $SHOALD_PID 2>/dev/null")
+    for i in $(seq 200); do
+        if [ -s "$dir/shoald.ports" ]; then
+            SHOALD_ADMIN=$(sed -n 's/^admin=//p' "$dir/shoald.ports")
+            SHOALD_S3=$(sed -n 's/^s3=//p' "$dir/shoald.ports")
+            return 0
+        fi
+        kill -0 "$SHOALD_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "shoald $name did not come up; its log:"
+    tail -n 20 "$T_TMP/$name.log"
+    return 1
+}
+
+# stop_shoald PID [SIGNAL]: signals (TERM by default) and waits up to 10 s;
+# sets STOP_STATUS to the exit status, or "hung" (then kills it). Call it
+# directly, not in $(...): only this shell can wait for its children.
+stop_shoald() {
+    local pid=$1 sig=${2:-TERM} i
+    kill -"$sig" "$pid" 2>/dev/null
+    for i in $(seq 100); do
+        if ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then
+            wait "$pid" 2>/dev/null
+            STOP_STATUS=$?
+            return 0
+        fi
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    STOP_STATUS=hung
+}
+
+# log_clean NAME: "clean" unless the daemon's log holds a sanitizer or
+# valgrind report.
+log_clean() {
+    if grep -Eq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|==[0-9]+== (Invalid|Conditional)' "$T_TMP/$1.log"; then
+        grep -E -A5 'Sanitizer|runtime error|==[0-9]+==' "$T_TMP/$1.log" | head -30
+        echo dirty
+    else
+        echo clean
+    fi
+}

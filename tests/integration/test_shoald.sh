@@ -1,0 +1,63 @@
+#!/bin/bash
+# shoald's life cycle: starts on free ports (port 0) and publishes them,
+# answers /healthz /readyz /metrics on the admin port, keeps its node id
+# across restarts (also after SIGKILL), stops cleanly on SIGTERM and SIGINT,
+# and refuses to start with a clear error when its port is taken.
+# also-under-asan
+. "$(dirname "$0")/lib.sh"
+
+D=$T_TMP/node
+mkdir -p "$D/ufs"
+cat >"$T_TMP/c.yaml" <<YAML
+node:
+  name: n1
+  data_dir: $D/data
+listen:
+  admin: 127.0.0.1:0
+  s3: 127.0.0.1:0
+  peer: 127.0.0.1:0
+mounts:
+  - name: lakehouse
+    ufs: file://$D/ufs
+YAML
+
+start_shoald n1 "$T_TMP/c.yaml"
+check "shoald starts and writes its ports file" 0 $?
+check_match "admin address published" '^127\.0\.0\.1:[0-9]+$' "$SHOALD_ADMIN"
+check "GET /healthz" "200 ok" "$(curl -s -w '%{http_code} ' -o "$T_TMP/b" "http://$SHOALD_ADMIN/healthz"; cat "$T_TMP/b" | tr -d '\n')"
+check "GET /readyz" "200" "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/readyz")"
+curl -s "http://$SHOALD_ADMIN/metrics" >"$T_TMP/metrics"
+for m in shoal_cache_hits_total shoal_cache_misses_total shoal_bytes_served_from_cache_total \
+    shoal_bytes_served_from_s3_total shoal_fills_deduplicated_total 'shoal_gateway_requests_total{op="get"}' \
+    'shoal_gateway_request_seconds_bucket{op="get",le="+Inf"}'; do
+    check "metrics has $m" yes "$(grep -qF "$m" "$T_TMP/metrics" && echo yes || echo no)"
+done
+check "metrics is Prometheus text (TYPE lines)" yes "$(grep -q '^# TYPE shoal_cache_hits_total counter$' "$T_TMP/metrics" && echo yes || echo no)"
+check "unknown admin path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/nope")"
+check "POST to admin refused (501, libevent)" 501 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/healthz")"
+id1=$(cat "$D/data/node.id")
+check_match "node id persisted (32 hex)" '^[0-9a-f]{32}$' "$id1"
+stop_shoald "$SHOALD_PID" TERM
+check "SIGTERM: clean exit 0" 0 "$STOP_STATUS"
+check "log mentions the stop" yes "$(grep -q 'serve: stopped' "$T_TMP/n1.log" && echo yes || echo no)"
+
+start_shoald n1 "$T_TMP/c.yaml"
+check "restarts" 0 $?
+check "same node id after restart" "$id1" "$(cat "$D/data/node.id")"
+stop_shoald "$SHOALD_PID" KILL
+check "SIGKILL" 137 "$STOP_STATUS"
+start_shoald n1 "$T_TMP/c.yaml"
+check "restarts after SIGKILL" 0 $?
+check "same node id after SIGKILL" "$id1" "$(cat "$D/data/node.id")"
+ADMIN=$SHOALD_ADMIN
+PID1=$SHOALD_PID
+
+# a second node on the same admin port fails clearly
+sed -e "s#$D/data#$D/data2#" -e "s#admin: 127.0.0.1:0#admin: $ADMIN#" "$T_TMP/c.yaml" >"$T_TMP/c2.yaml"
+"$BUILD/shoald" -c "$T_TMP/c2.yaml" >"$T_TMP/n2.log" 2>&1
+check "port in use: exit 1" 1 $?
+check_match "port in use: says which address" "cannot listen addr=$ADMIN" "$(cat "$T_TMP/n2.log")"
+stop_shoald "$PID1" INT
+check "SIGINT: clean exit 0" 0 "$STOP_STATUS"
+check "no sanitizer report in the log" clean "$(log_clean n1)"
+finish
