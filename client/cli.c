@@ -70,7 +70,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "ring") == 0) {
         if (i + 1 < argc && strcmp(argv[i + 1], "simulate") == 0)
             return cli_ring_simulate(&o, argc - i - 1, argv + i + 1);
-        if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+        if (i + 1 < argc &&
+            (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
             fputs("usage: shoal ring simulate [OPTIONS]   (see `shoal ring simulate --help`)\n"
                   "`shoal ring` (the live cluster's ring) arrives with the cluster client.\n",
                   stdout);

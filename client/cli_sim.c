@@ -348,20 +348,21 @@ out:
 static void print_result(const struct sim *s, const struct sim_result *r, int json)
 {
     if (json) {
-        printf("{\"nodes\":%" PRIu64 ",\"zones\":%" PRIu64 ",\"replicas\":%" PRIu64
-               ",\"blocks\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"epoch\":\"%016" PRIx64 "\","
-               "\"peak_to_mean\":%.4f,\"min_to_mean\":%.4f,"
-               "\"peak_to_mean_replicas\":%.4f,\"min_to_mean_replicas\":%.4f,"
-               "\"replica_blocks\":%" PRIu64 ","
-               "\"moved_leave_fraction\":%.6f,\"moved_leave_ideal\":%.6f,\"moved_leave_ratio\":%.4f,"
-               "\"moved_join_fraction\":%.6f,\"moved_join_ideal\":%.6f,\"moved_join_ratio\":%.4f,"
-               "\"moved_between_stayed\":%" PRIu64 ",\"zone_violations\":%" PRIu64 ","
-               "\"lookup_ns\":%.1f,\"lookup_replicas_ns\":%.1f,\"build_ms\":%.3f}\n",
-               s->nodes, s->zones, s->replicas, s->blocks, s->seed, r->epoch, r->peak, r->min,
-               r->peak_rep, r->min_rep, r->replica_blocks, r->moved_leave, r->ideal_leave,
-               r->moved_leave / r->ideal_leave, r->moved_join, r->ideal_join,
-               r->moved_join / r->ideal_join, r->stayed_moved, r->zone_violations, r->lookup_ns,
-               r->lookup_rep_ns, r->build_ms);
+        printf(
+            "{\"nodes\":%" PRIu64 ",\"zones\":%" PRIu64 ",\"replicas\":%" PRIu64
+            ",\"blocks\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"epoch\":\"%016" PRIx64 "\","
+            "\"peak_to_mean\":%.4f,\"min_to_mean\":%.4f,"
+            "\"peak_to_mean_replicas\":%.4f,\"min_to_mean_replicas\":%.4f,"
+            "\"replica_blocks\":%" PRIu64 ","
+            "\"moved_leave_fraction\":%.6f,\"moved_leave_ideal\":%.6f,\"moved_leave_ratio\":%.4f,"
+            "\"moved_join_fraction\":%.6f,\"moved_join_ideal\":%.6f,\"moved_join_ratio\":%.4f,"
+            "\"moved_between_stayed\":%" PRIu64 ",\"zone_violations\":%" PRIu64 ","
+            "\"lookup_ns\":%.1f,\"lookup_replicas_ns\":%.1f,\"build_ms\":%.3f}\n",
+            s->nodes, s->zones, s->replicas, s->blocks, s->seed, r->epoch, r->peak, r->min,
+            r->peak_rep, r->min_rep, r->replica_blocks, r->moved_leave, r->ideal_leave,
+            r->moved_leave / r->ideal_leave, r->moved_join, r->ideal_join,
+            r->moved_join / r->ideal_join, r->stayed_moved, r->zone_violations, r->lookup_ns,
+            r->lookup_rep_ns, r->build_ms);
         return;
     }
     printf("ring simulate: %" PRIu64 " members, %" PRIu64 " zones, R=%" PRIu64 ", %" PRIu64
@@ -372,23 +373,27 @@ static void print_result(const struct sim *s, const struct sim_result *r, int js
     printf("    with replicas   peak-to-mean %.4f   min-to-mean %.4f   (%" PRIu64 " blocks)\n",
            r->peak_rep, r->min_rep, r->replica_blocks);
     printf("  movement\n");
-    printf("    one leaves      %.4f%% of blocks, ideal %.4f%%, ratio %.3f\n",
-           100 * r->moved_leave, 100 * r->ideal_leave, r->moved_leave / r->ideal_leave);
-    printf("    one joins       %.4f%% of blocks, ideal %.4f%%, ratio %.3f\n",
-           100 * r->moved_join, 100 * r->ideal_join, r->moved_join / r->ideal_join);
+    printf("    one leaves      %.4f%% of blocks, ideal %.4f%%, ratio %.3f\n", 100 * r->moved_leave,
+           100 * r->ideal_leave, r->moved_leave / r->ideal_leave);
+    printf("    one joins       %.4f%% of blocks, ideal %.4f%%, ratio %.3f\n", 100 * r->moved_join,
+           100 * r->ideal_join, r->moved_join / r->ideal_join);
     printf("    between members that stayed: %" PRIu64 "\n", r->stayed_moved);
     printf("  zone spread violations: %" PRIu64 "\n", r->zone_violations);
-    printf("  build %.3f ms, lookup %.1f ns (owner), %.1f ns (R=%" PRIu64 " owners)\n",
-           r->build_ms, r->lookup_ns, r->lookup_rep_ns, s->replicas);
+    printf("  build %.3f ms, lookup %.1f ns (owner), %.1f ns (R=%" PRIu64 " owners)\n", r->build_ms,
+           r->lookup_ns, r->lookup_rep_ns, s->replicas);
 }
 
 int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"nodes", required_argument, NULL, 'n'}, {"weights", required_argument, NULL, 'w'},
-        {"zones", required_argument, NULL, 'z'}, {"replicas", required_argument, NULL, 'r'},
-        {"blocks", required_argument, NULL, 'b'}, {"seed", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {"nodes", required_argument, NULL, 'n'},
+        {"weights", required_argument, NULL, 'w'},
+        {"zones", required_argument, NULL, 'z'},
+        {"replicas", required_argument, NULL, 'r'},
+        {"blocks", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "ring simulate";
@@ -407,8 +412,9 @@ int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv)
             break;
         case 'w':
             if (parse_weights(optarg, &s))
-                return cli_usage_error(cmd, "--weights must be integers 1..256 separated by "
-                                            "commas, not '%s'",
+                return cli_usage_error(cmd,
+                                       "--weights must be integers 1..256 separated by "
+                                       "commas, not '%s'",
                                        optarg);
             break;
         case 'z':

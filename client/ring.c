@@ -11,7 +11,7 @@
 struct shoal_ring {
     struct ring_member *view; /* the members as edited */
     size_t nview, capview;
-    struct ring *ring;        /* built from the view at the last shoal_ring_build() */
+    struct ring *ring; /* built from the view at the last shoal_ring_build() */
 };
 
 _Static_assert(SHOAL_ID_LEN == RING_ID_LEN, "id sizes differ");

@@ -24,9 +24,9 @@ extern "C" {
 #define SHOAL_API
 #endif
 
-#define SHOAL_ID_LEN 16       /* node ids and block ids are 128-bit */
-#define SHOAL_ZONE_MAX 64     /* zone names, including the NUL */
-#define SHOAL_WEIGHT_MAX 256  /* member weights are 1..256 */
+#define SHOAL_ID_LEN 16      /* node ids and block ids are 128-bit */
+#define SHOAL_ZONE_MAX 64    /* zone names, including the NUL */
+#define SHOAL_WEIGHT_MAX 256 /* member weights are 1..256 */
 #define SHOAL_REPLICAS_MAX 16
 
 enum shoal_err {

@@ -1,9 +1,9 @@
 /* daemon/log.h: shoald's one logger.
  *
  * One line per event, key=value fields, for operators:
- *   2026-11-25T14:50:01.123Z warn store: disk write failed path=/d1/ab/cd err="No space left on device" what="serving from memory; free space on /d1"
- * Messages say what happened and what to do. Values with spaces or quotes
- * are quoted. Thread-safe: each line is written with one write(2). */
+ *   2026-11-25T14:50:01.123Z warn store: disk write failed path=/d1/ab/cd err="No space left on
+ * device" what="serving from memory; free space on /d1" Messages say what happened and what to do.
+ * Values with spaces or quotes are quoted. Thread-safe: each line is written with one write(2). */
 #ifndef SHOAL_DAEMON_LOG_H
 #define SHOAL_DAEMON_LOG_H
 

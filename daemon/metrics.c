@@ -9,8 +9,8 @@ struct shd_metrics shd_metrics;
 
 /* bucket bounds in microseconds: 0.5 ms .. 10 s */
 static const uint64_t hist_le_us[SHD_HIST_BUCKETS] = {
-    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
-    10000000,
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 #define SOURCES_MAX 16
@@ -33,7 +33,7 @@ void shd_hist_observe(struct shd_hist *h, uint64_t us)
 
 const char *shd_gw_op_name(enum shd_gw_op op)
 {
-    static const char *names[SHD_OP_COUNT] = {"get", "head", "put", "delete",
+    static const char *names[SHD_OP_COUNT] = {"get",  "head",      "put",    "delete",
                                               "list", "multipart", "bucket", "other"};
     return (unsigned)op < SHD_OP_COUNT ? names[op] : "other";
 }
@@ -73,8 +73,8 @@ void shd_metrics_render(struct evbuffer *o)
     counter(o, "shoal_cache_hits_total", "Block lookups served from the cache.", get(&m->hits));
     counter(o, "shoal_cache_misses_total", "Block lookups that needed a fill from S3.",
             get(&m->misses));
-    counter(o, "shoal_bytes_served_from_cache_total", "Object bytes sent to clients from the cache.",
-            get(&m->bytes_from_cache));
+    counter(o, "shoal_bytes_served_from_cache_total",
+            "Object bytes sent to clients from the cache.", get(&m->bytes_from_cache));
     counter(o, "shoal_bytes_served_from_s3_total",
             "Object bytes sent to clients that were fetched from S3 for them.",
             get(&m->bytes_from_s3));
@@ -91,18 +91,20 @@ void shd_metrics_render(struct evbuffer *o)
     for (int op = 0; op < SHD_OP_COUNT; op++)
         evbuffer_add_printf(o, "shoal_gateway_requests_total{op=\"%s\"} %" PRIu64 "\n",
                             shd_gw_op_name(op), get(&m->requests[op]));
-    evbuffer_add_printf(o, "# HELP shoal_gateway_errors_total S3 gateway error responses.\n"
-                           "# TYPE shoal_gateway_errors_total counter\n"
-                           "shoal_gateway_errors_total{class=\"4xx\"} %" PRIu64 "\n"
-                           "shoal_gateway_errors_total{class=\"5xx\"} %" PRIu64 "\n",
+    evbuffer_add_printf(o,
+                        "# HELP shoal_gateway_errors_total S3 gateway error responses.\n"
+                        "# TYPE shoal_gateway_errors_total counter\n"
+                        "shoal_gateway_errors_total{class=\"4xx\"} %" PRIu64 "\n"
+                        "shoal_gateway_errors_total{class=\"5xx\"} %" PRIu64 "\n",
                         get(&m->responses_4xx), get(&m->responses_5xx));
     counter(o, "shoal_gateway_auth_failures_total", "Requests refused for bad credentials.",
             get(&m->auth_failures));
     counter(o, "shoal_gateway_connections_total", "Client connections accepted.",
             get(&m->connections));
-    evbuffer_add_printf(o, "# HELP shoal_gateway_connections_open Client connections open now.\n"
-                           "# TYPE shoal_gateway_connections_open gauge\n"
-                           "shoal_gateway_connections_open %" PRIu64 "\n",
+    evbuffer_add_printf(o,
+                        "# HELP shoal_gateway_connections_open Client connections open now.\n"
+                        "# TYPE shoal_gateway_connections_open gauge\n"
+                        "shoal_gateway_connections_open %" PRIu64 "\n",
                         get(&m->connections_open));
     evbuffer_add_printf(o, "# HELP shoal_gateway_request_seconds S3 gateway request latency.\n"
                            "# TYPE shoal_gateway_request_seconds histogram\n");

@@ -20,16 +20,23 @@ struct shd_hist {
 };
 
 enum shd_gw_op {
-    SHD_OP_GET, SHD_OP_HEAD, SHD_OP_PUT, SHD_OP_DELETE, SHD_OP_LIST, SHD_OP_MPU, SHD_OP_BUCKET,
-    SHD_OP_OTHER, SHD_OP_COUNT
+    SHD_OP_GET,
+    SHD_OP_HEAD,
+    SHD_OP_PUT,
+    SHD_OP_DELETE,
+    SHD_OP_LIST,
+    SHD_OP_MPU,
+    SHD_OP_BUCKET,
+    SHD_OP_OTHER,
+    SHD_OP_COUNT
 };
 
 struct shd_metrics {
     /* cache */
-    _Atomic uint64_t hits, misses;                     /* block lookups by the fill path */
-    _Atomic uint64_t bytes_from_cache, bytes_from_s3;  /* bytes served to clients */
-    _Atomic uint64_t fills, fills_deduplicated;        /* S3 block fills started; joined waiters */
-    _Atomic uint64_t meta_hits, meta_misses;           /* object metadata cache */
+    _Atomic uint64_t hits, misses;                    /* block lookups by the fill path */
+    _Atomic uint64_t bytes_from_cache, bytes_from_s3; /* bytes served to clients */
+    _Atomic uint64_t fills, fills_deduplicated;       /* S3 block fills started; joined waiters */
+    _Atomic uint64_t meta_hits, meta_misses;          /* object metadata cache */
     /* gateway */
     _Atomic uint64_t requests[SHD_OP_COUNT];
     _Atomic uint64_t responses_4xx, responses_5xx;
@@ -40,7 +47,8 @@ struct shd_metrics {
 
 extern struct shd_metrics shd_metrics;
 
-#define SHD_METRIC_ADD(field, n) atomic_fetch_add_explicit(&shd_metrics.field, (n), memory_order_relaxed)
+#define SHD_METRIC_ADD(field, n)                                                                   \
+    atomic_fetch_add_explicit(&shd_metrics.field, (n), memory_order_relaxed)
 #define SHD_METRIC_INC(field) SHD_METRIC_ADD(field, 1)
 
 /* Records one observation of `us` microseconds. */

@@ -57,8 +57,10 @@ int shd_node_id_load(const char *data_dir, uint8_t id[SHD_NODE_ID_LEN])
 
     r = shd_mkdirs(data_dir);
     if (r) {
-        shd_error("node", "cannot create data directory path=%s err=\"%s\" what=\"fix node.data_dir "
-                  "or its permissions\"", data_dir, strerror(-r));
+        shd_error("node",
+                  "cannot create data directory path=%s err=\"%s\" what=\"fix node.data_dir "
+                  "or its permissions\"",
+                  data_dir, strerror(-r));
         return SHD_ERR_IO;
     }
     snprintf(file, sizeof(file), "%s/node.id", data_dir);
@@ -66,8 +68,10 @@ int shd_node_id_load(const char *data_dir, uint8_t id[SHD_NODE_ID_LEN])
     if (r == 0)
         return SHD_OK;
     if (r != -ENOENT) {
-        shd_error("node", "unreadable node id path=%s err=\"%s\" what=\"remove it to give this "
-                  "node a new identity\"", file, strerror(-r));
+        shd_error("node",
+                  "unreadable node id path=%s err=\"%s\" what=\"remove it to give this "
+                  "node a new identity\"",
+                  file, strerror(-r));
         return SHD_ERR_IO;
     }
     if (RAND_bytes(fresh, sizeof(fresh)) != 1) {

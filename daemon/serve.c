@@ -114,7 +114,10 @@ static void admin_reply(struct evhttp_request *req, int code, const char *ctype,
                         struct evbuffer *body)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-    evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Unavailable",
+    evhttp_send_reply(req, code,
+                      code == 200   ? "OK"
+                      : code == 404 ? "Not Found"
+                                    : "Unavailable",
                       body);
 }
 
@@ -193,8 +196,10 @@ static int admin_start(struct shd_server *srv)
     evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     bs = evhttp_bind_socket_with_handle(srv->admin, addr_host(a), a->port);
     if (!bs) {
-        shd_error("admin", "cannot listen addr=%s:%u err=\"%s\" what=\"free the port or change "
-                  "listen.admin\"", addr_host(a), a->port, strerror(errno));
+        shd_error("admin",
+                  "cannot listen addr=%s:%u err=\"%s\" what=\"free the port or change "
+                  "listen.admin\"",
+                  addr_host(a), a->port, strerror(errno));
         return SHD_ERR_IO;
     }
     sock_name(evhttp_bound_socket_get_fd(bs), srv->admin_addr, sizeof(srv->admin_addr));

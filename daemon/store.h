@@ -46,9 +46,9 @@ struct store_conf {
     uint64_t mem_bytes;                  /* memory tier capacity (0: no memory tier) */
     const struct store_disk_conf *disks; /* ndisks entries */
     size_t ndisks;
-    uint64_t block_size;     /* the largest block */
+    uint64_t block_size; /* the largest block */
     enum shd_eviction policy;
-    unsigned io_threads;     /* 0 = 2 */
+    unsigned io_threads; /* 0 = 2 */
 };
 
 /* Opens the store and indexes its disks (this blocks: call it before the

@@ -39,16 +39,16 @@ struct ring {
     uint32_t *zone_of;           /* members' zone numbers */
     size_t nmembers;
     size_t nzones;
-    uint32_t *pos;    /* npoints positions on the 2^32 circle, sorted by (pos, member) */
-    uint32_t *owner;  /* npoints member indexes */
-    uint32_t *first;  /* nbuckets: index of the first point with pos >= bucket start
-                       * (npoints when none) */
-    uint32_t *succ;   /* 2 x nbuckets: positions of that point and the next one
-                       * (wrapping to point 0 past the last point) */
+    uint32_t *pos;   /* npoints positions on the 2^32 circle, sorted by (pos, member) */
+    uint32_t *owner; /* npoints member indexes */
+    uint32_t *first; /* nbuckets: index of the first point with pos >= bucket start
+                      * (npoints when none) */
+    uint32_t *succ;  /* 2 x nbuckets: positions of that point and the next one
+                      * (wrapping to point 0 past the last point) */
     uint32_t npoints;
-    uint32_t lap;     /* 2^32 - bucket width: a larger distance means a point lies
-                       * in the probe's bucket before the probe */
-    unsigned shift;   /* bucket = pos >> shift */
+    uint32_t lap;   /* 2^32 - bucket width: a larger distance means a point lies
+                     * in the probe's bucket before the probe */
+    unsigned shift; /* bucket = pos >> shift */
     uint64_t epoch;
 };
 
@@ -531,8 +531,7 @@ static int contains(const uint32_t *a, size_t n, uint32_t v)
     return 0;
 }
 
-size_t ring_owners(const struct ring *r, const uint8_t key[RING_ID_LEN], size_t nrep,
-                   uint32_t *out)
+size_t ring_owners(const struct ring *r, const uint8_t key[RING_ID_LEN], size_t nrep, uint32_t *out)
 {
     struct walk w;
     uint32_t zones[RING_REPLICAS_MAX], spare[RING_REPLICAS_MAX];

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RING_ID_LEN 16       /* node ids and block ids are 128-bit */
-#define RING_ZONE_MAX 64     /* zone names, including the NUL */
-#define RING_WEIGHT_MAX 256  /* weights are 1..256 */
+#define RING_ID_LEN 16      /* node ids and block ids are 128-bit */
+#define RING_ZONE_MAX 64    /* zone names, including the NUL */
+#define RING_WEIGHT_MAX 256 /* weights are 1..256 */
 #ifndef RING_POINTS_PER_WEIGHT
 #define RING_POINTS_PER_WEIGHT 4 /* points per unit of weight */
 #endif
@@ -23,13 +23,13 @@
 #ifndef RING_PROBES
 #define RING_PROBES 40 /* probes per key: see docs/architecture.md */
 #endif
-#define RING_PLACEMENT 1     /* version of the placement function */
+#define RING_PLACEMENT 1 /* version of the placement function */
 
 enum ring_err {
     RING_OK = 0,
-    RING_ENOMEM = -1,  /* out of memory */
-    RING_EINVAL = -2,  /* bad argument: weight 0 or too large, zone too long, too many members */
-    RING_EDUP = -3,    /* two members with the same id */
+    RING_ENOMEM = -1, /* out of memory */
+    RING_EINVAL = -2, /* bad argument: weight 0 or too large, zone too long, too many members */
+    RING_EDUP = -3,   /* two members with the same id */
 };
 
 /* Member states, as the membership state machine (later: ring/member.c)
@@ -45,8 +45,8 @@ enum ring_state {
 
 struct ring_member {
     uint8_t id[RING_ID_LEN];
-    uint32_t weight;           /* 1..RING_WEIGHT_MAX */
-    char zone[RING_ZONE_MAX];  /* "" counts as a zone of its own name */
+    uint32_t weight;          /* 1..RING_WEIGHT_MAX */
+    char zone[RING_ZONE_MAX]; /* "" counts as a zone of its own name */
     enum ring_state state;
 };
 
@@ -87,7 +87,7 @@ size_t ring_owners(const struct ring *r, const uint8_t key[RING_ID_LEN], size_t 
  * block_size, index). A new ETag gives new ids, so stale bytes never mix with
  * new ones. Returns 0, or RING_ENOMEM when OpenSSL cannot allocate. */
 int ring_block_id(const char *mount, const char *key, const char *etag, uint64_t block_size,
-                   uint64_t index, uint8_t out[RING_ID_LEN]);
+                  uint64_t index, uint8_t out[RING_ID_LEN]);
 
 /* Hex helpers for logs and tools: 32 hex digits + NUL. */
 void ring_id_hex(const uint8_t id[RING_ID_LEN], char out[2 * RING_ID_LEN + 1]);

@@ -105,8 +105,8 @@ struct ufs_req *ufs_mpu_complete(struct ufs *u, const char *key, const char *upl
     return DISPATCH(mpu_complete, u, key, upload_id, parts, nparts, cb, arg);
 }
 
-struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id,
-                              ufs_done_cb cb, void *arg)
+struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id, ufs_done_cb cb,
+                              void *arg)
 {
     return DISPATCH(mpu_abort, u, key, upload_id, cb, arg);
 }

@@ -26,19 +26,19 @@ struct event_base;
 
 enum ufs_err {
     UFS_OK = 0,
-    UFS_ENOMEM = -1,    /* out of memory */
-    UFS_EINVAL = -2,    /* invalid argument (bad key, range, option) */
-    UFS_ENOENT = -3,    /* no such key (404 NoSuchKey, or no such file) */
-    UFS_ENOBUCKET = -4, /* no such bucket (404 NoSuchBucket) */
-    UFS_EACCES = -5,    /* access denied, bad credentials or signature (403) */
-    UFS_EPRECOND = -6,  /* If-Match failed (412): the object changed */
-    UFS_ERANGE = -7,    /* range not satisfiable (416) */
-    UFS_EUNAVAIL = -8,  /* unreachable, 5xx or SlowDown after the retries ran out */
-    UFS_EPROTO = -9,    /* malformed or unexpected response */
-    UFS_EIO = -10,      /* local I/O error (file backend) */
+    UFS_ENOMEM = -1,     /* out of memory */
+    UFS_EINVAL = -2,     /* invalid argument (bad key, range, option) */
+    UFS_ENOENT = -3,     /* no such key (404 NoSuchKey, or no such file) */
+    UFS_ENOBUCKET = -4,  /* no such bucket (404 NoSuchBucket) */
+    UFS_EACCES = -5,     /* access denied, bad credentials or signature (403) */
+    UFS_EPRECOND = -6,   /* If-Match failed (412): the object changed */
+    UFS_ERANGE = -7,     /* range not satisfiable (416) */
+    UFS_EUNAVAIL = -8,   /* unreachable, 5xx or SlowDown after the retries ran out */
+    UFS_EPROTO = -9,     /* malformed or unexpected response */
+    UFS_EIO = -10,       /* local I/O error (file backend) */
     UFS_ECONFLICT = -11, /* bucket not empty, already exists, upload gone (409/404) */
     UFS_ECANCELED = -12, /* the caller aborted a read or write from a callback */
-    UFS_ENOTSUP = -13,  /* the backend cannot do this (e.g. buckets on file://) */
+    UFS_ENOTSUP = -13,   /* the backend cannot do this (e.g. buckets on file://) */
 };
 
 const char *ufs_strerror(int err);
@@ -59,21 +59,21 @@ struct ufs_req;
 
 /* Opening. Strings are copied. */
 struct ufs_s3_config {
-    const char *endpoint;      /* "http(s)://host[:port]"; NULL = AWS for the region */
-    const char *region;        /* "us-east-1" when NULL */
-    const char *bucket;        /* NULL: a service-level backend, for the bucket calls
-                                * (ufs_list_buckets, ufs_create_bucket,
-                                * ufs_delete_bucket) only */
-    const char *prefix;        /* "" or ending in '/' */
-    const char *access_key;    /* NULL: anonymous (unsigned) requests */
+    const char *endpoint;   /* "http(s)://host[:port]"; NULL = AWS for the region */
+    const char *region;     /* "us-east-1" when NULL */
+    const char *bucket;     /* NULL: a service-level backend, for the bucket calls
+                             * (ufs_list_buckets, ufs_create_bucket,
+                             * ufs_delete_bucket) only */
+    const char *prefix;     /* "" or ending in '/' */
+    const char *access_key; /* NULL: anonymous (unsigned) requests */
     const char *secret_key;
-    const char *session_token; /* NULL when none */
-    int path_style;            /* 1: http://host/bucket/key, 0: virtual-host style */
-    unsigned max_retries;      /* 0 = default (4) */
-    unsigned max_connections;  /* 0 = default (64): concurrent requests to S3 */
+    const char *session_token;    /* NULL when none */
+    int path_style;               /* 1: http://host/bucket/key, 0: virtual-host style */
+    unsigned max_retries;         /* 0 = default (4) */
+    unsigned max_connections;     /* 0 = default (64): concurrent requests to S3 */
     uint64_t multipart_threshold; /* 0 = default (64 MiB): larger writes use multipart */
-    uint64_t part_size;        /* 0 = default (8 MiB) */
-    unsigned timeout_ms;       /* 0 = default (30 s without progress) */
+    uint64_t part_size;           /* 0 = default (8 MiB) */
+    unsigned timeout_ms;          /* 0 = default (30 s without progress) */
 };
 
 int ufs_s3_open(struct event_base *base, const struct ufs_s3_config *cfg, struct ufs **out);
@@ -113,11 +113,11 @@ void ufs_read_resume(struct ufs_req *req);
  * larger than the multipart threshold (or of unknown size) are uploaded in
  * parts, a few at a time. `done` reports the new object's ETag. */
 struct ufs_put_opts {
-    const char *content_type;     /* NULL: none */
-    const char *const *headers;   /* NULL or "Name: value" strings, NULL-ended:
-                                   * x-amz-meta-*, Cache-Control, Content-Disposition,
-                                   * Content-Encoding, Content-Language, Expires */
-    const char *content_md5;      /* base64, checked by the backend when set */
+    const char *content_type;   /* NULL: none */
+    const char *const *headers; /* NULL or "Name: value" strings, NULL-ended:
+                                 * x-amz-meta-*, Cache-Control, Content-Disposition,
+                                 * Content-Encoding, Content-Language, Expires */
+    const char *content_md5;    /* base64, checked by the backend when set */
 };
 enum { UFS_WRITE_OK = 0, UFS_WRITE_FULL = 1 };
 struct ufs_write_cbs {
@@ -149,8 +149,8 @@ typedef void (*ufs_etag_cb)(void *arg, int err, const char *etag);
 struct ufs_req *ufs_mpu_complete(struct ufs *u, const char *key, const char *upload_id,
                                  const struct ufs_part *parts, size_t nparts, ufs_etag_cb cb,
                                  void *arg);
-struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id,
-                              ufs_done_cb cb, void *arg);
+struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id, ufs_done_cb cb,
+                              void *arg);
 
 /* DELETE (deleting a missing key succeeds, as on S3). */
 struct ufs_req *ufs_delete(struct ufs *u, const char *key, ufs_done_cb cb, void *arg);
@@ -177,7 +177,8 @@ struct ufs_list_page {
 };
 /* The page is valid during the callback only. */
 typedef void (*ufs_list_cb)(void *arg, int err, const struct ufs_list_page *page);
-struct ufs_req *ufs_list(struct ufs *u, const struct ufs_list_opts *opts, ufs_list_cb cb, void *arg);
+struct ufs_req *ufs_list(struct ufs *u, const struct ufs_list_opts *opts, ufs_list_cb cb,
+                         void *arg);
 
 /* Buckets (S3 backends opened with bucket NULL; others get UFS_ENOTSUP). */
 struct ufs_bucket {
@@ -190,8 +191,16 @@ struct ufs_req *ufs_create_bucket(struct ufs *u, const char *bucket, ufs_done_cb
 struct ufs_req *ufs_delete_bucket(struct ufs *u, const char *bucket, ufs_done_cb cb, void *arg);
 
 /* Counters, for /metrics: requests started by kind and retries. */
-enum ufs_kind { UFS_K_HEAD, UFS_K_GET, UFS_K_PUT, UFS_K_DELETE, UFS_K_LIST, UFS_K_MPU, UFS_K_BUCKET,
-                UFS_K_COUNT };
+enum ufs_kind {
+    UFS_K_HEAD,
+    UFS_K_GET,
+    UFS_K_PUT,
+    UFS_K_DELETE,
+    UFS_K_LIST,
+    UFS_K_MPU,
+    UFS_K_BUCKET,
+    UFS_K_COUNT
+};
 struct ufs_counters {
     uint64_t requests[UFS_K_COUNT];
     uint64_t retries;

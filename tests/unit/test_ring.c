@@ -50,8 +50,8 @@ TEST(golden_block_id)
 {
     uint8_t id[RING_ID_LEN];
     char hex[2 * RING_ID_LEN + 1];
-    REQUIRE(ring_block_id("lakehouse", "customer/part-0.orc", "\"9b2cf535f27731c974343645a3985328\"",
-                          4 << 20, 3, id) == RING_OK);
+    REQUIRE(ring_block_id("lakehouse", "customer/part-0.orc",
+                          "\"9b2cf535f27731c974343645a3985328\"", 4 << 20, 3, id) == RING_OK);
     ring_id_hex(id, hex);
     CHECK_STR(hex, "1830d61d568326d4a41eda4119a8e19e");
     /* every field matters */
@@ -96,9 +96,8 @@ TEST(golden_placement)
             strcat(out, i + 1 < n ? "," : ";");
         }
     }
-    CHECK_STR(out, 
-              "5d6d,956e,529f;d57d,529f,5d6d;529f,d57d,5d6d;529f,f223,d57d;"
-              "5d6d,956e,f223;529f,956e,5d6d;d57d,529f,956e;f223,529f,d57d;");
+    CHECK_STR(out, "5d6d,956e,529f;d57d,529f,5d6d;529f,d57d,5d6d;529f,f223,d57d;"
+                   "5d6d,956e,f223;529f,956e,5d6d;d57d,529f,956e;f223,529f,d57d;");
     ring_free(r);
     free(m);
 }
