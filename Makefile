@@ -29,7 +29,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_LDFLAGS := -fsanitize=address,undefined
 endif
 ALL_LDFLAGS := -pthread $(SAN_LDFLAGS) $(LDFLAGS)
-LIBS := $(PKG_LIBS) -lm
+LIBS := $(PKG_LIBS) -lhttp_parser -lm
 
 RING_SRC := $(wildcard ring/*.c)
 UFS_SRC := $(wildcard ufs/*.c)
