@@ -136,10 +136,11 @@ run missing --check-config -c "$TMP/nope.yaml"
 expect_rc missing 1
 expect_line missing err "$TMP/nope.yaml: cannot open: No such file or directory"
 
-# serve mode is not built yet: valid config, then exit 1
-run serve -c "$TMP/good.yaml"
+# serve mode checks the configuration too: an invalid one never starts
+# (serving itself is covered by test_shoald.sh)
+run serve -c "$TMP/bad.yaml"
 expect_rc serve 1
-expect_line serve err "shoald: serving is not built yet"
+if [ "$(grep -c "^$TMP/bad.yaml:" "$TMP/serve.err")" = 6 ]; then ok "serve: bad config, 6 error lines"; else fail "serve: bad config, 6 error lines" "$(cat "$TMP/serve.err")"; fi
 
 # --help and --version
 run help --help
