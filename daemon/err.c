@@ -16,6 +16,10 @@ const char *shd_strerror(int err)
         return "input too large";
     case SHD_ERR_UNSUPPORTED:
         return "not supported";
+    case SHD_ERR_NOENT:
+        return "no such block";
+    case SHD_ERR_CORRUPT:
+        return "corrupt data";
     }
     return "unknown error";
 }

@@ -13,6 +13,8 @@ enum shd_err {
     SHD_ERR_CONFIG = -3,      /* configuration invalid; see the diagnostics */
     SHD_ERR_TOOBIG = -4,      /* input larger than its ceiling */
     SHD_ERR_UNSUPPORTED = -5, /* feature not built (yet) */
+    SHD_ERR_NOENT = -6,       /* no such block (or it was corrupt and dropped) */
+    SHD_ERR_CORRUPT = -7,     /* stored bytes failed their checksum or header checks */
 };
 
 /* shd_strerror: a short static text for an shd_err code (never NULL). */
