@@ -1,0 +1,309 @@
+/* daemon/meta.c: the object metadata cache (see meta.h).
+ *
+ * A chained hash table under one mutex (entries are small and operations
+ * rare next to the bytes they describe), with a FIFO list to bound it.
+ * An in-flight HEAD hangs off its entry; waiters on other loops are woken
+ * with an event on their own loop (event_active is thread-safe once
+ * libevent threading is on). */
+#include "daemon/meta.h"
+
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/shd.h"
+#include "daemon/xalloc.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct meta_fetch;
+
+struct meta_entry {
+    struct meta_entry *hnext;         /* hash chain */
+    struct meta_entry *older, *newer; /* FIFO, for the size bound */
+    int mount;
+    char *key;
+    uint64_t hash;
+    int valid; /* st holds a value (maybe stale) */
+    uint64_t fetched_ms;
+    struct ufs_stat st;
+    struct meta_fetch *fetch; /* in flight, or NULL */
+};
+
+struct meta_wait {
+    struct meta_wait *next;
+    struct meta_fetch *f; /* NULL once the result is in */
+    struct event *ev;     /* on the waiter's loop */
+    meta_cb cb;
+    void *arg;
+    int err;
+    struct ufs_stat st;
+};
+
+struct meta_fetch {
+    struct meta_cache *mc;
+    struct meta_entry *e; /* NULL if the entry was dropped meanwhile */
+    struct meta_wait *waiters;
+    struct ufs_req *req;
+};
+
+struct meta_cache {
+    struct shd_ctx *ctx;
+    pthread_mutex_t lock;
+    struct meta_entry **table;
+    size_t nbuckets, count;
+    struct meta_entry *oldest, *newest;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* FNV-1a over the mount number and the key. */
+static uint64_t hash_key(int mount, const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(unsigned)mount;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return h;
+}
+
+int meta_cache_new(struct shd_ctx *ctx, struct meta_cache **out)
+{
+    struct meta_cache *mc = shd_xcalloc(1, sizeof(*mc));
+    mc->ctx = ctx;
+    mc->nbuckets = 1u << 16;
+    mc->table = shd_xcalloc(mc->nbuckets, sizeof(*mc->table));
+    pthread_mutex_init(&mc->lock, NULL);
+    *out = mc;
+    return 0;
+}
+
+static void entry_unlink(struct meta_cache *mc, struct meta_entry *e)
+{
+    struct meta_entry **pp = &mc->table[e->hash & (mc->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        mc->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        mc->newest = e->older;
+    mc->count--;
+    if (e->fetch)
+        e->fetch->e = NULL; /* the fetch finishes without an entry */
+    free(e->key);
+    free(e);
+}
+
+void meta_cache_free(struct meta_cache *mc)
+{
+    if (!mc)
+        return;
+    while (mc->oldest)
+        entry_unlink(mc, mc->oldest);
+    pthread_mutex_destroy(&mc->lock);
+    free(mc->table);
+    free(mc);
+}
+
+static struct meta_entry *entry_find(struct meta_cache *mc, int mount, const char *key, uint64_t h)
+{
+    for (struct meta_entry *e = mc->table[h & (mc->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && e->mount == mount && strcmp(e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+static struct meta_entry *entry_get(struct meta_cache *mc, int mount, const char *key)
+{
+    uint64_t h = hash_key(mount, key);
+    struct meta_entry *e = entry_find(mc, mount, key, h);
+    if (e)
+        return e;
+    while (mc->count >= META_ENTRIES_MAX && mc->oldest && !mc->oldest->fetch)
+        entry_unlink(mc, mc->oldest);
+    e = shd_xcalloc(1, sizeof(*e));
+    e->mount = mount;
+    e->key = shd_xstrdup(key);
+    e->hash = h;
+    e->hnext = mc->table[h & (mc->nbuckets - 1)];
+    mc->table[h & (mc->nbuckets - 1)] = e;
+    e->older = mc->newest;
+    if (mc->newest)
+        mc->newest->newer = e;
+    else
+        mc->oldest = e;
+    mc->newest = e;
+    mc->count++;
+    return e;
+}
+
+static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
+{
+    uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
+    return e->valid && now - e->fetched_ms < ttl;
+}
+
+int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out)
+{
+    int r = -1;
+    pthread_mutex_lock(&mc->lock);
+    struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
+    if (e && fresh(mc, e, now_ms())) {
+        *out = e->st;
+        r = 0;
+    }
+    pthread_mutex_unlock(&mc->lock);
+    if (r == 0)
+        SHD_METRIC_INC(meta_hits);
+    return r;
+}
+
+static void wait_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct meta_wait *w = arg;
+    (void)fd;
+    (void)what;
+    event_free(w->ev);
+    w->cb(w->arg, w->err, w->err ? NULL : &w->st);
+    free(w);
+}
+
+/* Hands the result to every waiter (under the lock) and frees the fetch. */
+static void fetch_finish(struct meta_fetch *f, int err, const struct ufs_stat *st)
+{
+    struct meta_wait *w = f->waiters;
+    while (w) {
+        struct meta_wait *next = w->next;
+        w->f = NULL;
+        w->err = err;
+        if (!err)
+            w->st = *st;
+        event_active(w->ev, 0, 0);
+        w = next;
+    }
+    free(f);
+}
+
+static void head_done(void *arg, int err, const struct ufs_stat *st)
+{
+    struct meta_fetch *f = arg;
+    struct meta_cache *mc = f->mc;
+    struct ufs_stat stale;
+    int use_stale = 0;
+    pthread_mutex_lock(&mc->lock);
+    struct meta_entry *e = f->e;
+    if (e) {
+        e->fetch = NULL;
+        if (err == 0) {
+            e->st = *st;
+            e->valid = 1;
+            e->fetched_ms = now_ms();
+        } else if (err == UFS_EUNAVAIL && e->valid) {
+            stale = e->st; /* S3 is down: the last known metadata still serves */
+            use_stale = 1;
+        } else if (err == UFS_ENOENT) {
+            e->valid = 0;
+        }
+    }
+    if (use_stale)
+        fetch_finish(f, 0, &stale);
+    else
+        fetch_finish(f, err, st);
+    pthread_mutex_unlock(&mc->lock);
+    if (use_stale)
+        shd_warn("meta", "S3 unreachable, serving cached metadata err=\"%s\"", ufs_strerror(err));
+}
+
+struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, int mount, const char *key,
+                             meta_cb cb, void *arg)
+{
+    struct meta_wait *w = shd_xcalloc(1, sizeof(*w));
+    struct meta_fetch *start = NULL;
+    w->cb = cb;
+    w->arg = arg;
+    w->ev = event_new(l->base, -1, 0, wait_fire, w);
+    if (!w->ev)
+        shd_oom(sizeof(struct event *));
+    pthread_mutex_lock(&mc->lock);
+    struct meta_entry *e = entry_get(mc, mount, key);
+    if (fresh(mc, e, now_ms())) { /* filled since the caller looked */
+        w->st = e->st;
+        event_active(w->ev, 0, 0);
+        pthread_mutex_unlock(&mc->lock);
+        SHD_METRIC_INC(meta_hits);
+        return w;
+    }
+    if (!e->fetch) {
+        start = shd_xcalloc(1, sizeof(*start));
+        start->mc = mc;
+        start->e = e;
+        e->fetch = start;
+    }
+    w->f = e->fetch;
+    w->next = e->fetch->waiters;
+    e->fetch->waiters = w;
+    pthread_mutex_unlock(&mc->lock);
+    SHD_METRIC_INC(meta_misses);
+    if (start) {
+        /* the lock is not held here: a completion reported from the loop
+         * cannot run before this returns, and takes the lock itself */
+        start->req = ufs_stat(l->ufs[mount], key, head_done, start);
+        if (!start->req) /* could not even start (a key S3 cannot take) */
+            head_done(start, UFS_EINVAL, NULL);
+    }
+    return w;
+}
+
+void meta_wait_cancel(struct meta_wait *w)
+{
+    struct meta_cache *mc;
+    if (!w)
+        return;
+    if (w->f) {
+        mc = w->f->mc;
+        pthread_mutex_lock(&mc->lock);
+        if (w->f) { /* still waiting: unhook; the fetch goes on for others */
+            struct meta_wait **pp = &w->f->waiters;
+            while (*pp != w)
+                pp = &(*pp)->next;
+            *pp = w->next;
+            pthread_mutex_unlock(&mc->lock);
+            event_free(w->ev);
+            free(w);
+            return;
+        }
+        pthread_mutex_unlock(&mc->lock);
+    }
+    /* the result is in and its event is active on this (the waiter's) loop */
+    event_free(w->ev);
+    free(w);
+}
+
+void meta_put(struct meta_cache *mc, int mount, const char *key, const struct ufs_stat *st)
+{
+    pthread_mutex_lock(&mc->lock);
+    struct meta_entry *e = entry_get(mc, mount, key);
+    e->st = *st;
+    e->valid = 1;
+    e->fetched_ms = now_ms();
+    pthread_mutex_unlock(&mc->lock);
+}
+
+void meta_invalidate(struct meta_cache *mc, int mount, const char *key)
+{
+    pthread_mutex_lock(&mc->lock);
+    struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
+    if (e)
+        e->valid = 0;
+    pthread_mutex_unlock(&mc->lock);
+}

@@ -1,0 +1,40 @@
+/* daemon/meta.h: the object metadata cache: (mount, key) -> size, ETag,
+ * Last-Modified, Content-Type, from HEAD requests.
+ *
+ * Entries are fresh for the mount's metadata_ttl. A miss is fetched once
+ * however many requests on however many loops ask at the same time (single
+ * flight). When S3 cannot be reached, a stale entry is served rather than
+ * an error, so cached objects stay readable through an S3 outage.
+ * Thread-safe. */
+#ifndef SHOAL_DAEMON_META_H
+#define SHOAL_DAEMON_META_H
+
+#include "ufs/ufs.h"
+
+struct shd_ctx;
+struct shd_loop;
+struct meta_cache;
+struct meta_wait;
+
+#define META_ENTRIES_MAX (1u << 20)
+
+int meta_cache_new(struct shd_ctx *ctx, struct meta_cache **out);
+void meta_cache_free(struct meta_cache *mc);
+
+/* A fresh entry: copies it to *out and returns 0; -1 when absent or stale. */
+int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out);
+
+/* Fetches (or joins the fetch of) an entry; cb runs on loop l's thread with
+ * 0 and the stat, or a ufs_err (UFS_ENOENT, UFS_EUNAVAIL, ...). Returns a
+ * handle for meta_wait_cancel, valid until cb ran; never NULL. */
+typedef void (*meta_cb)(void *arg, int err, const struct ufs_stat *st);
+struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, int mount, const char *key,
+                             meta_cb cb, void *arg);
+void meta_wait_cancel(struct meta_wait *w);
+
+/* After a write through the gateway: the object's new metadata. */
+void meta_put(struct meta_cache *mc, int mount, const char *key, const struct ufs_stat *st);
+/* After a delete, or when S3 says the object changed (412). */
+void meta_invalidate(struct meta_cache *mc, int mount, const char *key);
+
+#endif
