@@ -794,6 +794,20 @@ void http_resp_end(struct http_req *r)
     kick(c);
 }
 
+void http_resp_abort(struct http_req *r)
+{
+    struct http_conn *c = r->c;
+    r->abort_cb = NULL;
+    r->drain_cb = NULL;
+    r->resp_ended = 1;
+    c->in_request = 0;
+    /* drop what is queued and close: a short body tells the client */
+    evbuffer_drain(bufferevent_get_output(c->bev),
+                   evbuffer_get_length(bufferevent_get_output(c->bev)));
+    c->st = ST_CLOSE;
+    kick(c);
+}
+
 void http_reply(struct http_req *r, int status, const char *content_type, const void *body,
                 size_t len)
 {

@@ -90,6 +90,12 @@ size_t http_resp_pending(const struct http_req *r);
 void http_resp_on_drain(struct http_req *r, size_t low, void (*cb)(void *arg), void *arg);
 /* The response is complete. */
 void http_resp_end(struct http_req *r);
+/* Gives up on a response already started (a failure after some body bytes
+ * went out): the connection closes at once, so the client sees a short
+ * body instead of a wrong one. The request is gone afterwards (no abort
+ * callback). */
+void http_resp_abort(struct http_req *r);
+
 /* A whole small response in one call. */
 void http_reply(struct http_req *r, int status, const char *content_type, const void *body,
                 size_t len);

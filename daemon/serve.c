@@ -4,17 +4,28 @@
  *
  * Threads: the main thread runs the admin endpoint and signal handling on
  * its own event base; one worker loop per core (up to SHD_LOOPS_MAX) runs
- * client connections. When every listener is bound, the bound addresses are
- * written to DATA_DIR/shoald.ports ("admin=HOST:PORT" lines), which is how
- * tests and scripts find a node started on port 0. */
+ * S3 gateway connections, each with its own S3 clients. The loops share the
+ * store, the metadata cache and the fill table. All loops accept on the same
+ * gateway port (SO_REUSEPORT: the kernel spreads connections). When every
+ * listener is bound, the bound addresses are written to
+ * DATA_DIR/shoald.ports ("s3=HOST:PORT", "admin=HOST:PORT" lines), which is
+ * how tests and scripts find a node started on port 0. */
 #include "daemon/serve.h"
 
+#include "daemon/creds.h"
 #include "daemon/err.h"
+#include "daemon/fill.h"
+#include "daemon/gw.h"
+#include "daemon/http.h"
 #include "daemon/log.h"
+#include "daemon/meta.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
+#include "daemon/shd.h"
+#include "daemon/store.h"
 #include "daemon/xalloc.h"
 #include "ring/ring.h"
+#include "ufs/ufs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,28 +43,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SHD_LOOPS_MAX 16
-
-struct shd_loop {
-    struct shd_server *srv;
-    unsigned idx;
-    struct event_base *base;
-    struct event *stop_ev;
-    pthread_t thread;
-    int started;
-};
-
 struct shd_server {
     const struct shd_config *cfg;
-    uint8_t node_id[SHD_NODE_ID_LEN];
+    struct shd_ctx ctx;
     char node_hex[2 * SHD_NODE_ID_LEN + 1];
     struct event_base *main_base;
     struct evhttp *admin;
     struct event *sig_term, *sig_int;
-    struct shd_loop loops[SHD_LOOPS_MAX];
-    unsigned nloops;
+    evutil_socket_t s3_fds[SHD_LOOPS_MAX];
     int ready;
-    char admin_addr[128];
+    char admin_addr[128], s3_addr[128];
 };
 
 static void loop_stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -73,11 +72,12 @@ static void *loop_main(void *arg)
 
 static int loops_start(struct shd_server *srv)
 {
+    struct shd_ctx *ctx = &srv->ctx;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    srv->nloops = ncpu < 1 ? 1 : ncpu > SHD_LOOPS_MAX ? SHD_LOOPS_MAX : (unsigned)ncpu;
-    for (unsigned i = 0; i < srv->nloops; i++) {
-        struct shd_loop *l = &srv->loops[i];
-        l->srv = srv;
+    ctx->nloops = ncpu < 1 ? 1 : ncpu > SHD_LOOPS_MAX ? SHD_LOOPS_MAX : (unsigned)ncpu;
+    for (unsigned i = 0; i < ctx->nloops; i++) {
+        struct shd_loop *l = &ctx->loops[i];
+        l->ctx = ctx;
         l->idx = i;
         l->base = event_base_new();
         if (!l->base)
@@ -85,6 +85,14 @@ static int loops_start(struct shd_server *srv)
         l->stop_ev = event_new(l->base, -1, 0, loop_stop_cb, l);
         if (!l->stop_ev)
             return SHD_ERR_IO;
+    }
+    return SHD_OK;
+}
+
+static int loops_run(struct shd_server *srv)
+{
+    for (unsigned i = 0; i < srv->ctx.nloops; i++) {
+        struct shd_loop *l = &srv->ctx.loops[i];
         if (pthread_create(&l->thread, NULL, loop_main, l) != 0)
             return SHD_ERR_IO;
         l->started = 1;
@@ -94,18 +102,229 @@ static int loops_start(struct shd_server *srv)
 
 static void loops_stop(struct shd_server *srv)
 {
-    for (unsigned i = 0; i < srv->nloops; i++) {
-        struct shd_loop *l = &srv->loops[i];
+    struct shd_ctx *ctx = &srv->ctx;
+    for (unsigned i = 0; i < ctx->nloops; i++) {
+        struct shd_loop *l = &ctx->loops[i];
         if (l->started) {
             event_active(l->stop_ev, 0, 0);
             pthread_join(l->thread, NULL);
+            l->started = 0;
         }
+    }
+    /* the threads are gone: tear down what they ran, connections first */
+    for (unsigned i = 0; i < ctx->nloops; i++) {
+        struct shd_loop *l = &ctx->loops[i];
+        if (l->gateway)
+            http_server_free(l->gateway);
+        for (size_t m = 0; l->ufs && m < srv->cfg->n_mounts; m++)
+            ufs_close(l->ufs[m]);
+        free(l->ufs);
         if (l->stop_ev)
             event_free(l->stop_ev);
         if (l->base)
             event_base_free(l->base);
         memset(l, 0, sizeof(*l));
+        if (srv->s3_fds[i] > 0)
+            evutil_closesocket(srv->s3_fds[i]);
+        srv->s3_fds[i] = 0;
     }
+}
+
+/* Opens every mount's backend on every loop. */
+static int mounts_open(struct shd_server *srv)
+{
+    const struct shd_config *cfg = srv->cfg;
+    struct shd_ctx *ctx = &srv->ctx;
+    for (size_t m = 0; m < cfg->n_mounts; m++) {
+        const struct shd_mount *mt = &cfg->mounts[m];
+        struct shd_creds cr;
+        int err;
+        if (strcmp(mt->name, "*") == 0) {
+            shd_warn("serve", "pass-through mount \"*\" is not served yet mount=*");
+            continue;
+        }
+        if (mt->ufs.kind == SHD_UFS_S3 && (err = shd_creds_resolve(mt, &cr)) != 0)
+            return err;
+        for (unsigned i = 0; i < ctx->nloops; i++) {
+            struct shd_loop *l = &ctx->loops[i];
+            if (!l->ufs)
+                l->ufs = shd_xcalloc(cfg->n_mounts, sizeof(*l->ufs));
+            if (mt->ufs.kind == SHD_UFS_S3) {
+                struct ufs_s3_config sc = {
+                    .endpoint = mt->endpoint,
+                    .region = mt->region,
+                    .bucket = mt->ufs.bucket,
+                    .prefix = mt->ufs.prefix,
+                    .access_key = cr.access_key,
+                    .secret_key = cr.secret_key,
+                    .session_token = cr.session_token,
+                    .path_style = mt->path_style,
+                    .max_connections = cfg->cache.max_fills,
+                };
+                err = ufs_s3_open(l->base, &sc, &l->ufs[m]);
+            } else {
+                err = ufs_dir_open(l->base, mt->ufs.path, &l->ufs[m]);
+            }
+            if (err) {
+                shd_error("serve", "cannot open mount mount=%s ufs=%s err=\"%s\"", mt->name,
+                          mt->ufs.uri, ufs_strerror(err));
+                if (mt->ufs.kind == SHD_UFS_S3)
+                    shd_creds_free(&cr);
+                return SHD_ERR_IO;
+            }
+        }
+        if (mt->ufs.kind == SHD_UFS_S3)
+            shd_creds_free(&cr);
+    }
+    return SHD_OK;
+}
+
+/* A listening socket on addr with SO_REUSEPORT, so every loop can listen
+ * on the same port. Returns the fd or -1 (errno set). */
+static evutil_socket_t listen_reuseport(const char *host, uint16_t port)
+{
+    struct evutil_addrinfo hints, *ai = NULL;
+    char ps[8];
+    evutil_socket_t fd = -1;
+    int one = 1;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICHOST;
+    snprintf(ps, sizeof(ps), "%u", port);
+    if (evutil_getaddrinfo(*host ? host : NULL, ps, &hints, &ai) != 0 || !ai) {
+        errno = EINVAL;
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+        bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) || listen(fd, 1024)) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        evutil_freeaddrinfo(ai);
+        errno = e;
+        return -1;
+    }
+    evutil_freeaddrinfo(ai);
+    return fd;
+}
+
+static void sock_name(evutil_socket_t fd, char *out, size_t len);
+
+static int gateway_start(struct shd_server *srv)
+{
+    const struct shd_addr *a = &srv->cfg->listen.s3;
+    struct shd_ctx *ctx = &srv->ctx;
+    static const struct http_handler h = {gw_on_request};
+    uint16_t port = a->port;
+    for (unsigned i = 0; i < ctx->nloops; i++) {
+        evutil_socket_t fd = listen_reuseport(a->host ? a->host : "", port);
+        if (fd < 0) {
+            shd_error("gateway",
+                      "cannot listen addr=%s:%u err=\"%s\" what=\"free the port or "
+                      "change listen.s3\"",
+                      a->host && *a->host ? a->host : "0.0.0.0", port, strerror(errno));
+            return SHD_ERR_IO;
+        }
+        srv->s3_fds[i] = fd;
+        if (i == 0) { /* port 0: the others join the port the first one got */
+            sock_name(fd, srv->s3_addr, sizeof(srv->s3_addr));
+            const char *colon = strrchr(srv->s3_addr, ':');
+            port = (uint16_t)atoi(colon ? colon + 1 : "0");
+        }
+        if (http_server_new(ctx->loops[i].base, fd, &h, &ctx->loops[i], &ctx->loops[i].gateway))
+            return SHD_ERR_IO;
+    }
+    return SHD_OK;
+}
+
+/* /metrics lines of the store and of the S3 clients (summed over loops).
+ * The ufs counters are written by loop threads and read here without a
+ * lock: aligned 64-bit loads, a figure at most a moment old. */
+static void metrics_store(struct evbuffer *o, void *arg)
+{
+    struct shd_ctx *ctx = arg;
+    struct store_stats st;
+    if (!ctx->store)
+        return;
+    store_stats_get(ctx->store, &st);
+    evbuffer_add_printf(
+        o,
+        "# HELP shoal_store_bytes Bytes held per tier.\n# TYPE shoal_store_bytes gauge\n"
+        "shoal_store_bytes{tier=\"memory\"} %llu\nshoal_store_bytes{tier=\"disk\"} %llu\n"
+        "# HELP shoal_store_blocks Blocks held per tier.\n# TYPE shoal_store_blocks gauge\n"
+        "shoal_store_blocks{tier=\"memory\"} %llu\nshoal_store_blocks{tier=\"disk\"} %llu\n"
+        "# HELP shoal_store_evictions_total Blocks evicted per tier.\n"
+        "# TYPE shoal_store_evictions_total counter\n"
+        "shoal_store_evictions_total{tier=\"memory\"} %llu\n"
+        "shoal_store_evictions_total{tier=\"disk\"} %llu\n"
+        "# HELP shoal_store_checksum_failures_total Disk blocks found corrupt (dropped, "
+        "refetched).\n# TYPE shoal_store_checksum_failures_total counter\n"
+        "shoal_store_checksum_failures_total %llu\n"
+        "# HELP shoal_store_disk_errors_total Disk write and read errors.\n"
+        "# TYPE shoal_store_disk_errors_total counter\nshoal_store_disk_errors_total %llu\n",
+        (unsigned long long)st.bytes_mem, (unsigned long long)st.bytes_disk,
+        (unsigned long long)st.blocks_mem, (unsigned long long)st.blocks_disk,
+        (unsigned long long)st.evictions_mem, (unsigned long long)st.evictions_disk,
+        (unsigned long long)st.checksum_failures, (unsigned long long)st.disk_errors);
+}
+
+static void metrics_ufs(struct evbuffer *o, void *arg)
+{
+    struct shd_ctx *ctx = arg;
+    static const char *kinds[UFS_K_COUNT] = {"head", "get",       "put",   "delete",
+                                             "list", "multipart", "bucket"};
+    struct ufs_counters sum, one;
+    memset(&sum, 0, sizeof(sum));
+    for (unsigned i = 0; i < ctx->nloops; i++)
+        for (size_t m = 0; ctx->loops[i].ufs && m < ctx->cfg->n_mounts; m++) {
+            if (!ctx->loops[i].ufs[m])
+                continue;
+            ufs_counters_get(ctx->loops[i].ufs[m], &one);
+            for (int k = 0; k < UFS_K_COUNT; k++)
+                sum.requests[k] += one.requests[k];
+            sum.retries += one.retries;
+            sum.errors += one.errors;
+            sum.bytes_in += one.bytes_in;
+            sum.bytes_out += one.bytes_out;
+        }
+    evbuffer_add_printf(o, "# HELP shoal_s3_requests_total Requests to S3 (and other UFS) by "
+                           "kind.\n# TYPE shoal_s3_requests_total counter\n");
+    for (int k = 0; k < UFS_K_COUNT; k++)
+        evbuffer_add_printf(o, "shoal_s3_requests_total{kind=\"%s\"} %llu\n", kinds[k],
+                            (unsigned long long)sum.requests[k]);
+    evbuffer_add_printf(o,
+                        "# HELP shoal_s3_retries_total Requests to S3 retried.\n"
+                        "# TYPE shoal_s3_retries_total counter\nshoal_s3_retries_total %llu\n"
+                        "# HELP shoal_s3_errors_total Requests to S3 that failed.\n"
+                        "# TYPE shoal_s3_errors_total counter\nshoal_s3_errors_total %llu\n"
+                        "# HELP shoal_s3_bytes_in_total Bytes read from S3.\n"
+                        "# TYPE shoal_s3_bytes_in_total counter\nshoal_s3_bytes_in_total %llu\n"
+                        "# HELP shoal_s3_bytes_out_total Bytes written to S3.\n"
+                        "# TYPE shoal_s3_bytes_out_total counter\nshoal_s3_bytes_out_total %llu\n",
+                        (unsigned long long)sum.retries, (unsigned long long)sum.errors,
+                        (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out);
+}
+
+static int store_start(struct shd_server *srv)
+{
+    const struct shd_config *cfg = srv->cfg;
+    struct store_disk_conf disks[64];
+    size_t nd = cfg->cache.n_disks < 64 ? cfg->cache.n_disks : 64;
+    for (size_t i = 0; i < nd; i++) {
+        disks[i].path = cfg->cache.disks[i].path;
+        disks[i].bytes = cfg->cache.disks[i].size;
+    }
+    struct store_conf sc = {
+        .mem_bytes = cfg->cache.memory,
+        .disks = disks,
+        .ndisks = nd,
+        .block_size = cfg->cluster.block_size,
+        .policy = cfg->cache.eviction,
+    };
+    return store_open(&sc, &srv->ctx.store);
 }
 
 /* ---- admin HTTP ------------------------------------------------------- */
@@ -216,7 +435,8 @@ static int write_ports(struct shd_server *srv)
     f = fopen(tmp, "w");
     if (!f)
         return SHD_ERR_IO;
-    fprintf(f, "node=%s\nadmin=%s\npid=%ld\n", srv->node_hex, srv->admin_addr, (long)getpid());
+    fprintf(f, "node=%s\ns3=%s\nadmin=%s\npid=%ld\n", srv->node_hex, srv->s3_addr, srv->admin_addr,
+            (long)getpid());
     if (fclose(f) != 0 || rename(tmp, file) != 0)
         return SHD_ERR_IO;
     return SHD_OK;
@@ -233,10 +453,13 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 int shd_serve(const struct shd_config *cfg)
 {
     struct shd_server *srv = shd_xcalloc(1, sizeof(*srv));
+    struct shd_ctx *ctx = &srv->ctx;
     char ports[PATH_MAX];
-    int err;
+    int err, gw_inited = 0;
 
     srv->cfg = cfg;
+    ctx->cfg = cfg;
+    ctx->block_size = cfg->cluster.block_size;
     shd_log_set_level(cfg->node.log_level);
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -244,10 +467,10 @@ int shd_serve(const struct shd_config *cfg)
         err = SHD_ERR_IO;
         goto out;
     }
-    err = shd_node_id_load(cfg->node.data_dir, srv->node_id);
+    err = shd_node_id_load(cfg->node.data_dir, ctx->node_id);
     if (err)
         goto out;
-    ring_id_hex(srv->node_id, srv->node_hex);
+    ring_id_hex(ctx->node_id, srv->node_hex);
     srv->main_base = event_base_new();
     if (!srv->main_base) {
         err = SHD_ERR_IO;
@@ -260,23 +483,47 @@ int shd_serve(const struct shd_config *cfg)
         err = SHD_ERR_IO;
         goto out;
     }
+    err = store_start(srv);
+    if (err)
+        goto out;
+    meta_cache_new(ctx, &ctx->meta);
+    fill_table_new(ctx, &ctx->fills);
+    err = gw_init(ctx);
+    if (err)
+        goto out;
+    gw_inited = 1;
     err = loops_start(srv);
     if (!err)
+        err = mounts_open(srv);
+    if (!err)
+        err = gateway_start(srv);
+    if (!err)
         err = admin_start(srv);
+    if (!err)
+        err = loops_run(srv);
     if (!err)
         err = write_ports(srv);
     if (err)
         goto out;
+    shd_metrics_add_source(metrics_store, ctx);
+    shd_metrics_add_source(metrics_ufs, ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
-    shd_info("serve", "ready node=%s name=%s admin=%s loops=%u ports_file=%s", srv->node_hex,
-             cfg->node.name, srv->admin_addr, srv->nloops, ports);
+    shd_info("serve", "ready node=%s name=%s s3=%s admin=%s loops=%u ports_file=%s", srv->node_hex,
+             cfg->node.name, srv->s3_addr, srv->admin_addr, ctx->nloops, ports);
     event_base_dispatch(srv->main_base);
     srv->ready = 0;
+    shd_metrics_clear_sources();
 out:
     if (err)
         shd_error("serve", "cannot start err=\"%s\"", shd_strerror(err));
     loops_stop(srv);
+    if (gw_inited)
+        gw_fini(ctx);
+    fill_table_free(ctx->fills);
+    meta_cache_free(ctx->meta);
+    if (ctx->store)
+        store_close(ctx->store);
     if (srv->admin)
         evhttp_free(srv->admin);
     if (srv->sig_term)

@@ -1,0 +1,320 @@
+/* daemon/gw.c: the S3 gateway's front: parses the request target, routes
+ * to the operation, and owns the S3 error format and the end of every
+ * request (metrics, latency, freeing).
+ *
+ * Routes (path style):
+ *   GET /                         ListBuckets (the mounts)
+ *   GET /BUCKET?list-type=2       ListObjectsV2 (passed to the mount's S3)
+ *   HEAD /BUCKET                  HeadBucket
+ *   GET|HEAD /BUCKET/KEY          GetObject, HeadObject (through the cache)
+ *   PUT /BUCKET/KEY               PutObject (written through to S3 and the cache)
+ *   DELETE /BUCKET/KEY            DeleteObject (S3 and the cache) */
+#include "daemon/gw_int.h"
+
+#include "daemon/http.h"
+#include "daemon/log.h"
+#include "daemon/shd.h"
+#include "daemon/xalloc.h"
+#include "ufs/sigv4.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Atomic uint64_t request_seq;
+
+const char *gw_query(const struct gw_req *g, const char *name)
+{
+    for (size_t i = 0; i < g->nq; i++)
+        if (strcmp(g->q[i].name, name) == 0)
+            return g->q[i].value ? g->q[i].value : "";
+    return NULL;
+}
+
+void gw_xml_escape(struct evbuffer *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            evbuffer_add(b, "&amp;", 5);
+            break;
+        case '<':
+            evbuffer_add(b, "&lt;", 4);
+            break;
+        case '>':
+            evbuffer_add(b, "&gt;", 4);
+            break;
+        case '"':
+            evbuffer_add(b, "&quot;", 6);
+            break;
+        case '\'':
+            evbuffer_add(b, "&apos;", 6);
+            break;
+        default:
+            evbuffer_add(b, s, 1);
+        }
+    }
+}
+
+void gw_http_date(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+void gw_iso_date(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+static void gw_free(struct gw_req *g)
+{
+    for (size_t i = 0; i < g->nq; i++) {
+        free(g->q[i].name);
+        free(g->q[i].value);
+    }
+    free(g->path);
+    free(g->bucket);
+    free(g->key);
+    free(g);
+}
+
+void gw_done(struct gw_req *g, int status)
+{
+    uint64_t us = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - http_req_start_us(g->r);
+    SHD_METRIC_INC(requests[g->op]);
+    if (status >= 500)
+        SHD_METRIC_INC(responses_5xx);
+    else if (status >= 400)
+        SHD_METRIC_INC(responses_4xx);
+    shd_hist_observe(&shd_metrics.latency[g->op], us);
+    gw_free(g);
+}
+
+void gw_error(struct gw_req *g, int status, const char *code, const char *message)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        shd_oom(0);
+    evbuffer_add_printf(b,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                        "<Message>",
+                        code);
+    gw_xml_escape(b, message);
+    evbuffer_add_printf(b, "</Message><Resource>");
+    gw_xml_escape(b, g->path ? g->path : "/");
+    evbuffer_add_printf(b, "</Resource><RequestId>%s</RequestId></Error>\n", g->request_id);
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    size_t n = evbuffer_get_length(b);
+    http_reply(g->r, status, "application/xml", evbuffer_pullup(b, -1), n);
+    evbuffer_free(b);
+    gw_done(g, status);
+}
+
+void gw_error_ufs(struct gw_req *g, int err)
+{
+    switch (err) {
+    case UFS_ENOENT:
+        gw_error(g, 404, "NoSuchKey", "The specified key does not exist.");
+        break;
+    case UFS_ENOBUCKET:
+        gw_error(g, 404, "NoSuchBucket", "The bucket behind this mount does not exist in S3.");
+        break;
+    case UFS_EACCES:
+        gw_error(g, 403, "AccessDenied",
+                 "S3 refused the node's credentials for this mount (check the mount's "
+                 "credentials).");
+        break;
+    case UFS_EPRECOND:
+        gw_error(g, 412, "PreconditionFailed",
+                 "At least one of the pre-conditions you specified did not hold.");
+        break;
+    case UFS_ERANGE:
+        gw_error(g, 416, "InvalidRange", "The requested range is not satisfiable.");
+        break;
+    case UFS_EUNAVAIL:
+        gw_error(g, 503, "ServiceUnavailable",
+                 "The object is not in the cache and S3 cannot be reached; retry later.");
+        break;
+    case UFS_EINVAL:
+        gw_error(g, 400, "InvalidArgument", "S3 refused the request as invalid.");
+        break;
+    default:
+        gw_error(g, 500, "InternalError", ufs_strerror(err));
+    }
+}
+
+/* Splits "name=value&name" into decoded parameters. */
+static int parse_query(struct gw_req *g, const char *q)
+{
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t nlen = eq ? (size_t)(eq - q) : len;
+        size_t dl;
+        if (len > 0) {
+            if (g->nq == GW_QUERY_MAX)
+                return -1;
+            if (ufs_sigv4_uri_decode(q, nlen, &g->q[g->nq].name, &dl) != 0)
+                return -1;
+            if (eq && ufs_sigv4_uri_decode(eq + 1, len - nlen - 1, &g->q[g->nq].value, &dl) != 0) {
+                free(g->q[g->nq].name);
+                return -1;
+            }
+            g->nq++;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Fills path, bucket, key and the query from the request target. */
+static int parse_target(struct gw_req *g)
+{
+    const char *t = http_req_target(g->r), *qm = strchr(t, '?');
+    size_t plen = qm ? (size_t)(qm - t) : strlen(t), dl;
+    if (plen == 0 || t[0] != '/')
+        return -1;
+    if (ufs_sigv4_uri_decode(t, plen, &g->path, &dl) != 0 || strlen(g->path) != dl)
+        return -1; /* malformed escape, or a NUL byte in the path */
+    const char *b = g->path + 1, *slash = strchr(b, '/');
+    g->bucket = slash ? shd_xstrndup(b, (size_t)(slash - b)) : shd_xstrdup(b);
+    g->key = shd_xstrdup(slash ? slash + 1 : "");
+    if (strlen(g->key) > GW_KEY_MAX)
+        return -2;
+    return parse_query(g, qm ? qm + 1 : NULL);
+}
+
+static void on_client_gone(void *arg)
+{
+    struct gw_req *g = arg;
+    if (g->op_abort)
+        g->op_abort(g);
+    gw_free(g);
+}
+
+void gw_on_request(struct http_req *r, void *arg)
+{
+    struct shd_loop *l = arg;
+    struct gw_req *g = shd_xcalloc(1, sizeof(*g));
+    const char *m = http_req_method(r);
+    int rc;
+    g->r = r;
+    g->l = l;
+    g->ctx = l->ctx;
+    g->mount = -1;
+    g->op = SHD_OP_OTHER;
+    snprintf(g->request_id, sizeof(g->request_id), "%016llX",
+             (unsigned long long)atomic_fetch_add(&request_seq, 1) ^ 0x5b0a1ULL);
+    http_req_on_abort(r, on_client_gone, g);
+    rc = parse_target(g);
+    if (rc == -2) {
+        gw_error(g, 400, "KeyTooLongError", "Your key is too long.");
+        return;
+    }
+    if (rc != 0) {
+        gw_error(g, 400, "InvalidURI", "Couldn't parse the specified URI.");
+        return;
+    }
+    int is_get = strcmp(m, "GET") == 0, is_head = strcmp(m, "HEAD") == 0;
+    if (*g->bucket == '\0') {
+        g->op = SHD_OP_BUCKET;
+        if (gw_authenticate(g))
+            return;
+        if (is_get)
+            gw_list_buckets(g);
+        else
+            gw_error(g, 405, "MethodNotAllowed",
+                     "The specified method is not allowed against this resource.");
+        return;
+    }
+    g->mount = shd_mount_find(g->ctx, g->bucket);
+    if (*g->key == '\0') {
+        g->op = is_get ? SHD_OP_LIST : SHD_OP_BUCKET;
+        if (gw_authenticate(g))
+            return;
+        if (g->mount < 0) {
+            gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
+            return;
+        }
+        if (is_get) {
+            gw_list_objects(g);
+        } else if (is_head) {
+            if (!gw_allowed(g, g->mount, "", 0)) {
+                gw_error(g, 403, "AccessDenied", "Access Denied");
+                return;
+            }
+            http_resp_header(r, "x-amz-request-id", g->request_id);
+            http_resp_start(r, 200, 0);
+            http_resp_end(r);
+            gw_done(g, 200);
+        } else {
+            gw_error(g, 501, "NotImplemented",
+                     "This bucket operation is not implemented by the gateway.");
+        }
+        return;
+    }
+    g->op = is_get                     ? SHD_OP_GET
+            : is_head                  ? SHD_OP_HEAD
+            : strcmp(m, "PUT") == 0    ? SHD_OP_PUT
+            : strcmp(m, "DELETE") == 0 ? SHD_OP_DELETE
+                                       : SHD_OP_OTHER;
+    if (gw_query(g, "uploads") || gw_query(g, "uploadId"))
+        g->op = SHD_OP_MPU;
+    if (gw_authenticate(g))
+        return;
+    if (g->mount < 0) {
+        gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
+        return;
+    }
+    switch (g->op) {
+    case SHD_OP_GET:
+    case SHD_OP_HEAD:
+        gw_get_object(g);
+        break;
+    case SHD_OP_PUT:
+        if (http_req_header(r, "x-amz-copy-source"))
+            gw_error(g, 501, "NotImplemented", "CopyObject is not implemented by the gateway.");
+        else
+            gw_put_object(g);
+        break;
+    case SHD_OP_DELETE:
+        gw_delete_object(g);
+        break;
+    case SHD_OP_MPU:
+        gw_multipart(g);
+        break;
+    default:
+        gw_error(g, 405, "MethodNotAllowed",
+                 "The specified method is not allowed against this resource.");
+    }
+}
+
+int shd_mount_find(const struct shd_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->cfg->n_mounts; i++)
+        if (strcmp(ctx->cfg->mounts[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int gw_init(struct shd_ctx *ctx)
+{
+    return gw_auth_init(ctx);
+}
+
+void gw_fini(struct shd_ctx *ctx)
+{
+    gw_auth_fini(ctx);
+}

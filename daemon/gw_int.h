@@ -1,0 +1,76 @@
+/* daemon/gw_int.h: what the gateway's files share. Not for outside daemon/gw*.c. */
+#ifndef SHOAL_DAEMON_GW_INT_H
+#define SHOAL_DAEMON_GW_INT_H
+
+#include "daemon/gw.h"
+#include "daemon/metrics.h"
+#include "ufs/ufs.h"
+
+#include <event2/buffer.h>
+
+#define GW_QUERY_MAX 64
+#define GW_KEY_MAX 1024
+
+struct gw_tenant_rt; /* gw_auth.c */
+
+struct gw_param {
+    char *name, *value; /* decoded */
+};
+
+/* One S3 request in progress. Freed by gw_req_free when its response ended
+ * or the client left. */
+struct gw_req {
+    struct http_req *r;
+    struct shd_loop *l;
+    struct shd_ctx *ctx;
+    enum shd_gw_op op;
+    char *path;   /* decoded path, without the query */
+    char *bucket; /* "" for the service (/) */
+    char *key;    /* "" when none */
+    struct gw_param q[GW_QUERY_MAX];
+    size_t nq;
+    int mount;                         /* index, or -1 */
+    const struct gw_tenant_rt *tenant; /* NULL: anonymous (no tenants configured) */
+    char payload_sha256[65];           /* the body hash the client signed, "" when unsigned */
+    char request_id[20];
+    /* operation state (gw_get.c, gw_put.c) */
+    void *op_state;
+    void (*op_abort)(struct gw_req *g); /* the client left: cancel what runs */
+};
+
+/* gw.c */
+const char *gw_query(const struct gw_req *g,
+                     const char *name); /* value, "" if no value, NULL if absent */
+void gw_error(struct gw_req *g, int status, const char *code, const char *message);
+/* Maps a ufs error to the S3 error a client should see, and sends it. */
+void gw_error_ufs(struct gw_req *g, int err);
+/* Ends the request's life: metrics, latency, free. */
+void gw_done(struct gw_req *g, int status);
+void gw_xml_escape(struct evbuffer *b, const char *s);
+void gw_http_date(int64_t t, char *buf, size_t len);
+void gw_iso_date(int64_t t, char *buf, size_t len);
+
+/* gw_auth.c: 0 when the request may go on (g->tenant set); otherwise the
+ * error response was sent and the caller returns. */
+int gw_authenticate(struct gw_req *g);
+/* Whether the tenant may read (write=0) or write (write=1) key in mount. */
+int gw_allowed(const struct gw_req *g, int mount, const char *key, int write);
+int gw_auth_init(struct shd_ctx *ctx);
+void gw_auth_fini(struct shd_ctx *ctx);
+
+/* gw_get.c */
+void gw_get_object(struct gw_req *g); /* GET and HEAD */
+
+/* gw_put.c */
+void gw_put_object(struct gw_req *g);
+void gw_delete_object(struct gw_req *g);
+
+/* gw_mpu.c: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+ * AbortMultipartUpload */
+void gw_multipart(struct gw_req *g);
+
+/* gw_list.c */
+void gw_list_buckets(struct gw_req *g);
+void gw_list_objects(struct gw_req *g);
+
+#endif

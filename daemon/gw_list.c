@@ -1,0 +1,217 @@
+/* daemon/gw_list.c: ListBuckets (the mounts the caller may read) and
+ * ListObjects (V2, and V1 for older clients), passed to the mount's S3 and
+ * answered in S3's XML. */
+#include "daemon/gw_int.h"
+
+#include "daemon/http.h"
+#include "daemon/shd.h"
+#include "daemon/xalloc.h"
+#include "ufs/sigv4.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S3_NS "http://s3.amazonaws.com/doc/2006-03-01/"
+
+static int64_t started_at;
+
+static void reply_xml(struct gw_req *g, struct evbuffer *b)
+{
+    size_t n = evbuffer_get_length(b);
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    http_reply(g->r, 200, "application/xml", evbuffer_pullup(b, -1), n);
+    evbuffer_free(b);
+    gw_done(g, 200);
+}
+
+void gw_list_buckets(struct gw_req *g)
+{
+    struct evbuffer *b = evbuffer_new();
+    char date[40];
+    if (!b)
+        shd_oom(0);
+    if (!started_at)
+        started_at = (int64_t)time(NULL);
+    gw_iso_date(started_at, date, sizeof(date));
+    evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult "
+                           "xmlns=\"" S3_NS "\"><Owner><ID>shoal</ID><DisplayName>shoal"
+                           "</DisplayName></Owner><Buckets>");
+    for (size_t i = 0; i < g->ctx->cfg->n_mounts; i++) {
+        const char *name = g->ctx->cfg->mounts[i].name;
+        if (strcmp(name, "*") == 0 || !gw_allowed(g, (int)i, "", 0))
+            continue;
+        evbuffer_add_printf(b, "<Bucket><Name>");
+        gw_xml_escape(b, name);
+        evbuffer_add_printf(b, "</Name><CreationDate>%s</CreationDate></Bucket>", date);
+    }
+    evbuffer_add_printf(b, "</Buckets></ListAllMyBucketsResult>\n");
+    reply_xml(g, b);
+}
+
+struct list {
+    struct gw_req *g;
+    struct ufs_req *req;
+    int v2, url;
+    unsigned max_keys;
+};
+
+static void list_abort(struct gw_req *g)
+{
+    struct list *s = g->op_state;
+    ufs_cancel(s->req);
+    free(s);
+}
+
+/* Writes a key or prefix, URL-encoded when the client asked. */
+static void put_name(struct evbuffer *b, const char *s, int url)
+{
+    if (url) {
+        char *e = ufs_sigv4_uri_encode(s, strlen(s), 1);
+        if (!e)
+            shd_oom(strlen(s));
+        gw_xml_escape(b, e);
+        free(e);
+    } else {
+        gw_xml_escape(b, s);
+    }
+}
+
+static void elem(struct evbuffer *b, const char *tag, const char *v, int url)
+{
+    if (!v)
+        return;
+    evbuffer_add_printf(b, "<%s>", tag);
+    put_name(b, v, url);
+    evbuffer_add_printf(b, "</%s>", tag);
+}
+
+static void on_page(void *arg, int err, const struct ufs_list_page *pg)
+{
+    struct list *s = arg;
+    struct gw_req *g = s->g;
+    struct evbuffer *b;
+    const char *prefix = gw_query(g, "prefix"), *delim = gw_query(g, "delimiter");
+    g->op_state = NULL;
+    g->op_abort = NULL;
+    if (err) {
+        free(s);
+        gw_error_ufs(g, err);
+        return;
+    }
+    b = evbuffer_new();
+    if (!b)
+        shd_oom(0);
+    evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
+                           "xmlns=\"" S3_NS "\">");
+    elem(b, "Name", g->bucket, 0);
+    elem(b, "Prefix", prefix ? prefix : "", s->url);
+    if (delim)
+        elem(b, "Delimiter", delim, s->url);
+    evbuffer_add_printf(b, "<MaxKeys>%u</MaxKeys>", s->max_keys);
+    if (s->v2) {
+        evbuffer_add_printf(b, "<KeyCount>%zu</KeyCount>", pg->n_entries + pg->n_prefixes);
+        elem(b, "ContinuationToken", gw_query(g, "continuation-token"), 0);
+        if (pg->truncated && pg->next_token)
+            elem(b, "NextContinuationToken", pg->next_token, 0);
+        elem(b, "StartAfter", gw_query(g, "start-after"), s->url);
+    } else {
+        const char *marker = gw_query(g, "marker");
+        elem(b, "Marker", marker ? marker : "", s->url);
+        if (pg->truncated) { /* the last name listed, so the client can go on */
+            const char *last_key = pg->n_entries ? pg->entries[pg->n_entries - 1].key : NULL;
+            const char *last_pfx = pg->n_prefixes ? pg->common_prefixes[pg->n_prefixes - 1] : NULL;
+            const char *next = !last_key                        ? last_pfx
+                               : !last_pfx                      ? last_key
+                               : strcmp(last_key, last_pfx) > 0 ? last_key
+                                                                : last_pfx;
+            elem(b, "NextMarker", next, s->url);
+        }
+    }
+    evbuffer_add_printf(b, "<IsTruncated>%s</IsTruncated>", pg->truncated ? "true" : "false");
+    if (s->url)
+        evbuffer_add_printf(b, "<EncodingType>url</EncodingType>");
+    for (size_t i = 0; i < pg->n_entries; i++) {
+        char date[40];
+        const struct ufs_list_entry *e = &pg->entries[i];
+        gw_iso_date(e->st.mtime, date, sizeof(date));
+        evbuffer_add_printf(b, "<Contents>");
+        elem(b, "Key", e->key, s->url);
+        evbuffer_add_printf(b, "<LastModified>%s</LastModified><ETag>", date);
+        gw_xml_escape(b, e->st.etag);
+        evbuffer_add_printf(b,
+                            "</ETag><Size>%" PRIu64 "</Size><StorageClass>STANDARD"
+                            "</StorageClass></Contents>",
+                            e->st.size);
+    }
+    for (size_t i = 0; i < pg->n_prefixes; i++) {
+        evbuffer_add_printf(b, "<CommonPrefixes>");
+        elem(b, "Prefix", pg->common_prefixes[i], s->url);
+        evbuffer_add_printf(b, "</CommonPrefixes>");
+    }
+    evbuffer_add_printf(b, "</ListBucketResult>\n");
+    free(s);
+    reply_xml(g, b);
+}
+
+void gw_list_objects(struct gw_req *g)
+{
+    const char *lt = gw_query(g, "list-type"), *mk = gw_query(g, "max-keys");
+    const char *enc = gw_query(g, "encoding-type"), *prefix = gw_query(g, "prefix");
+    struct list *s;
+    long max = 1000;
+
+    if (lt && strcmp(lt, "2") != 0) {
+        gw_error(g, 400, "InvalidArgument", "Invalid list-type: only 2 (or none) is supported.");
+        return;
+    }
+    if (mk) {
+        char *end;
+        max = strtol(mk, &end, 10);
+        if (*end || max < 0) {
+            gw_error(g, 400, "InvalidArgument",
+                     "Provided max-keys not an integer or within "
+                     "integer range");
+            return;
+        }
+        if (max > 1000)
+            max = 1000;
+    }
+    if (enc && strcmp(enc, "url") != 0) {
+        gw_error(g, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+        return;
+    }
+    if (!gw_allowed(g, g->mount, prefix ? prefix : "", 0)) {
+        gw_error(g, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    s = shd_xcalloc(1, sizeof(*s));
+    s->g = g;
+    s->v2 = lt != NULL;
+    s->url = enc != NULL;
+    s->max_keys = (unsigned)max;
+    if (max == 0) { /* S3 answers an empty, untruncated page */
+        struct ufs_list_page empty;
+        memset(&empty, 0, sizeof(empty));
+        on_page(s, 0, &empty);
+        return;
+    }
+    struct ufs_list_opts o = {
+        prefix,
+        gw_query(g, "delimiter"),
+        s->v2 ? gw_query(g, "continuation-token") : NULL,
+        s->v2 ? gw_query(g, "start-after") : gw_query(g, "marker"),
+        (unsigned)max,
+    };
+    g->op_state = s;
+    g->op_abort = list_abort;
+    s->req = ufs_list(g->l->ufs[g->mount], &o, on_page, s);
+    if (!s->req) {
+        g->op_state = NULL;
+        g->op_abort = NULL;
+        free(s);
+        gw_error(g, 400, "InvalidArgument", "The listing parameters are invalid.");
+    }
+}

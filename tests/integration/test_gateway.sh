@@ -1,0 +1,146 @@
+#!/bin/bash
+# The S3 gateway of one shoald in front of a real S3 server (Swift, which
+# checks signatures), driven by Debian's boto3 and aws-cli: every operation
+# and its error paths, write-through, single flight, restart keeping the
+# cache, a corrupt block refetched, and S3 down (cached data served, misses
+# 503). See gateway_checks.py for the boto3 part.
+. "$(dirname "$0")/lib.sh"
+S3SRV=$ROOT/tests/s3/s3-server
+PY=/usr/bin/python3
+AWS=/usr/bin/aws
+
+T_CLEANUP+=("$(printf '%q stop %q' "$S3SRV" "$T_TMP/s3")")
+if ! "$S3SRV" start "$T_TMP/s3" >"$T_TMP/s3.env" 2>"$T_TMP/s3.err"; then
+    check "S3 server starts" 0 1
+    cat "$T_TMP/s3.err"
+    finish
+fi
+set -a
+. "$T_TMP/s3.env"
+set +a
+"$PY" - <<'PYEOF'
+import os, boto3
+from botocore.config import Config
+boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
+             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4")).create_bucket(Bucket="lakehouse")
+PYEOF
+check "bucket created in S3" 0 $?
+
+D=$T_TMP/node
+mkdir -p "$D"
+cat >"$T_TMP/shoald.yaml" <<YAML
+node:
+  name: gw1
+  data_dir: $D/data
+listen:
+  s3: 127.0.0.1:0
+  admin: 127.0.0.1:0
+  peer: 127.0.0.1:0
+cluster:
+  block_size: 1MiB
+cache:
+  memory: 64MiB
+  disks:
+    - path: $D/disk1
+      size: 256MiB
+mounts:
+  - name: lakehouse
+    ufs: s3://lakehouse/
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
+    metadata_ttl: 2s
+tenants:
+  - name: analyst
+    access_key: AKIDSHOALTEST
+    secret_key: shoal-test-secret
+    allow:
+      - mount: lakehouse
+        access: readwrite
+  - name: reader
+    access_key: AKIDSHOALREADER
+    secret_key: shoal-reader-secret
+    allow:
+      - mount: lakehouse
+        prefix: public/
+        access: read
+YAML
+export TENANT_KEY=AKIDSHOALTEST TENANT_SECRET=shoal-test-secret T_TMP
+export READER_KEY=AKIDSHOALREADER READER_SECRET=shoal-reader-secret
+export S3=$S3_ENDPOINT
+
+run_py() {  # phase: runs the boto3 checks and adds their counts
+    local out p f
+    out=$(GW="http://$SHOALD_S3" ADMIN="http://$SHOALD_ADMIN" "$PY" "$ROOT/tests/integration/gateway_checks.py" "$1" 2>&1)
+    echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    T_PASS=$((T_PASS + ${p:-0}))
+    T_FAIL=$((T_FAIL + ${f:-1}))
+}
+
+start_shoald gw1 "$T_TMP/shoald.yaml"
+check "shoald starts" 0 $?
+check_match "gateway address published" '^127\.0\.0\.1:[0-9]+$' "$SHOALD_S3"
+run_py main
+
+# aws-cli (Debian's) against the gateway
+export AWS_CONFIG_FILE=$T_TMP/aws.cfg AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+printf '[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n    signature_version = s3v4\n' >"$AWS_CONFIG_FILE"
+awsgw() { AWS_ACCESS_KEY_ID=$TENANT_KEY AWS_SECRET_ACCESS_KEY=$TENANT_SECRET "$AWS" --endpoint-url "http://$SHOALD_S3" "$@"; }
+head -c 20000000 /dev/urandom >"$T_TMP/cli.bin" # over aws-cli's 8 MiB multipart threshold
+awsgw s3 cp "$T_TMP/cli.bin" s3://lakehouse/cli/file.bin >"$T_TMP/cli.log" 2>&1
+check "aws s3 cp upload (multipart)" 0 $?
+awsgw s3 cp s3://lakehouse/cli/file.bin "$T_TMP/cli.back" >>"$T_TMP/cli.log" 2>&1
+check "aws s3 cp download" 0 $?
+check "aws s3 cp round trip identical" same "$(cmp -s "$T_TMP/cli.bin" "$T_TMP/cli.back" && echo same || echo differs)"
+check_match "aws s3 ls lists it" "file.bin" "$(awsgw s3 ls s3://lakehouse/cli/ 2>&1)"
+awsgw s3 rm s3://lakehouse/cli/file.bin >>"$T_TMP/cli.log" 2>&1
+check "aws s3 rm" 0 $?
+check "aws s3api head-object after rm: 404" 254 "$(awsgw s3api head-object --bucket lakehouse --key cli/file.bin >/dev/null 2>&1; echo $?)"
+
+# restart: the disk cache serves at once
+BIG_MD5=$(GW="http://$SHOALD_S3" "$PY" -c '
+import os, boto3, hashlib
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=os.environ["GW"], aws_access_key_id=os.environ["TENANT_KEY"], aws_secret_access_key=os.environ["TENANT_SECRET"], region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+print(hashlib.md5(c.get_object(Bucket="lakehouse", Key="t/big.bin")["Body"].read()).hexdigest())')
+export BIG_MD5
+stop_shoald "$SHOALD_PID" TERM
+check "stops cleanly" 0 "$STOP_STATUS"
+start_shoald gw1 "$T_TMP/shoald.yaml"
+check "restarts" 0 $?
+run_py after-restart
+
+# a corrupt block on disk is detected and refetched, never served
+stop_shoald "$SHOALD_PID" TERM
+# the block file of t/big.bin's block 2: its id is SHA-256 over the versioned
+# encoding in docs/architecture.md, the file blocks/XX/ID.blk
+bid=$("$PY" - <<'PYEOF'
+import hashlib, os, struct, boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+etag = s3.head_object(Bucket="lakehouse", Key="t/big.bin")["ETag"]
+def s(x):
+    x = x.encode()
+    return struct.pack("<Q", len(x)) + x
+print(hashlib.sha256(b"shoal-block-v1" + s("lakehouse") + s("t/big.bin") + s(etag)
+                     + struct.pack("<QQ", 1 << 20, 2)).hexdigest()[:32])
+PYEOF
+)
+blk=$(find "$D/disk1" -name "$bid.blk" | head -n 1)
+check_match "a block file exists on disk" '\.blk$' "$blk"
+"$PY" -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(-1000,2); b=f.read(1); f.seek(-1000,2); f.write(bytes([b[0]^0xff])); f.close()' "$blk"
+start_shoald gw1 "$T_TMP/shoald.yaml"
+check "restarts after corruption" 0 $?
+run_py after-corrupt
+check_match "checksum failure counted" '^shoal_store_checksum_failures_total [1-9]' "$(curl -s "http://$SHOALD_ADMIN/metrics" | grep '^shoal_store_checksum_failures_total')"
+
+# S3 down: cached objects are served, misses get 503
+"$S3SRV" stop "$T_TMP/s3" >/dev/null 2>&1
+sleep 2.5 # past metadata_ttl: the cached metadata is stale now
+run_py s3-down
+stop_shoald "$SHOALD_PID" TERM
+check "stops cleanly at the end" 0 "$STOP_STATUS"
+check "no sanitizer report in the log" clean "$(log_clean gw1)"
+finish
