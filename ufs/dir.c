@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -32,7 +33,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #define DIR_TMP_TRIES 16 /* temp names tried, and parent re-creations after a racing delete */
 
@@ -471,8 +471,8 @@ int ufs_dir_commit(int fd, const char *tmp, const char *path, const char *ctype,
     struct timespec now[2];
     struct stat sb;
 
-    if (ctype && ctype[0] &&
-        fsetxattr(fd, UFS_DIR_XATTR_CTYPE, ctype, strlen(ctype), 0) != 0 && errno != ENOTSUP)
+    if (ctype && ctype[0] && fsetxattr(fd, UFS_DIR_XATTR_CTYPE, ctype, strlen(ctype), 0) != 0 &&
+        errno != ENOTSUP)
         return ufs_dir_errno(errno);
     clock_gettime(CLOCK_REALTIME, &now[0]);
     now[1] = now[0];

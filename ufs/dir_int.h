@@ -42,18 +42,18 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define UFS_DIR_WORKERS 2            /* worker threads per struct ufs_dir */
-#define UFS_DIR_CHUNK (256u << 10)   /* read chunk handed to data(); write buffer unit */
-#define UFS_DIR_HOLD (8u << 20)      /* a writer above this many unwritten bytes is FULL */
-#define UFS_DIR_ROOT_MAX 2048        /* longest root path: root + key stays below PATH_MAX */
-#define UFS_DIR_PATH_MAX 4096        /* root + '/' + key + temp suffix */
-#define UFS_DIR_RESERVED ".shoal-"   /* names starting so are ours: never keys, never listed */
-#define UFS_DIR_TMP ".shoal-tmp-"    /* temporary files, renamed over the key when complete */
+#define UFS_DIR_WORKERS 2                /* worker threads per struct ufs_dir */
+#define UFS_DIR_CHUNK (256u << 10)       /* read chunk handed to data(); write buffer unit */
+#define UFS_DIR_HOLD (8u << 20)          /* a writer above this many unwritten bytes is FULL */
+#define UFS_DIR_ROOT_MAX 2048            /* longest root path: root + key stays below PATH_MAX */
+#define UFS_DIR_PATH_MAX 4096            /* root + '/' + key + temp suffix */
+#define UFS_DIR_RESERVED ".shoal-"       /* names starting so are ours: never keys, never listed */
+#define UFS_DIR_TMP ".shoal-tmp-"        /* temporary files, renamed over the key when complete */
 #define UFS_DIR_UPLOADS ".shoal-uploads" /* multipart uploads, one directory each */
 #define UFS_DIR_XATTR_CTYPE "user.shoal.content_type"
-#define UFS_DIR_CTYPE_MAX 128        /* sizeof(struct ufs_stat.content_type) */
-#define UFS_DIR_PARTS_MAX 10000      /* S3's limit on part numbers */
-#define UFS_DIR_UPLOAD_ID_LEN 32     /* lowercase hex */
+#define UFS_DIR_CTYPE_MAX 128    /* sizeof(struct ufs_stat.content_type) */
+#define UFS_DIR_PARTS_MAX 10000  /* S3's limit on part numbers */
+#define UFS_DIR_UPLOAD_ID_LEN 32 /* lowercase hex */
 
 struct ufs_dir_req;
 
@@ -119,8 +119,6 @@ void ufs_dir_req_fail_soon(struct ufs_dir_req *r, int err);
 /* Loop thread, inside fire(), just before the final user callback: drops the
  * owner ref (the fire ref keeps R until fire() returns), counts an error. */
 void ufs_dir_req_finish(struct ufs_dir_req *r, int err);
-/* Frees a request whose init failed or that was never handed out. */
-void ufs_dir_req_discard(struct ufs_dir_req *r);
 
 /* Key checks: 0 when KEY may name a file under the root, else UFS_EINVAL.
  * ufs_dir_key_check also accepts NULL (UFS_EINVAL). */
@@ -165,8 +163,8 @@ struct ufs_req *ufs_dir_read(struct ufs *u, const char *key, uint64_t off, uint6
                              const char *if_match, const struct ufs_read_cbs *cbs, void *arg);
 void ufs_dir_read_resume(struct ufs_req *req);
 struct ufs_req *ufs_dir_write_open(struct ufs *u, const char *key, uint64_t size,
-                                   const struct ufs_put_opts *opts,
-                                   const struct ufs_write_cbs *cbs, void *arg);
+                                   const struct ufs_put_opts *opts, const struct ufs_write_cbs *cbs,
+                                   void *arg);
 int ufs_dir_write(struct ufs_req *w, const void *buf, size_t len);
 int ufs_dir_write_close(struct ufs_req *w);
 struct ufs_req *ufs_dir_mpu_part(struct ufs *u, const char *key, const char *upload_id,
@@ -174,9 +172,8 @@ struct ufs_req *ufs_dir_mpu_part(struct ufs *u, const char *key, const char *upl
                                  void *arg);
 struct ufs_req *ufs_dir_list(struct ufs *u, const struct ufs_list_opts *opts, ufs_list_cb cb,
                              void *arg);
-struct ufs_req *ufs_dir_mpu_create(struct ufs *u, const char *key,
-                                   const struct ufs_put_opts *opts, ufs_mpu_create_cb cb,
-                                   void *arg);
+struct ufs_req *ufs_dir_mpu_create(struct ufs *u, const char *key, const struct ufs_put_opts *opts,
+                                   ufs_mpu_create_cb cb, void *arg);
 struct ufs_req *ufs_dir_mpu_complete(struct ufs *u, const char *key, const char *upload_id,
                                      const struct ufs_part *parts, size_t nparts, ufs_etag_cb cb,
                                      void *arg);

@@ -77,7 +77,8 @@ static int dir_read_open(struct dir_read *rd)
     struct stat sb;
 
     rd->opened = 1;
-    rd->fd = open(rd->r.path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at the key must not hold the worker (no effect on files) */
+    rd->fd = open(rd->r.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (rd->fd < 0)
         return ufs_dir_errno(errno);
     if (fstat(rd->fd, &sb) != 0)
@@ -98,8 +99,8 @@ static int dir_read_open(struct dir_read *rd)
     if (rd->len != UFS_SIZE_UNKNOWN && rd->off + rd->len < rd->end)
         rd->end = rd->off + rd->len;
     if (rd->end > rd->pos) {
-        rd->buf_cap = rd->end - rd->pos < UFS_DIR_CHUNK ? (size_t)(rd->end - rd->pos)
-                                                         : UFS_DIR_CHUNK;
+        rd->buf_cap =
+            rd->end - rd->pos < UFS_DIR_CHUNK ? (size_t)(rd->end - rd->pos) : UFS_DIR_CHUNK;
         if (!(rd->buf = malloc(rd->buf_cap)))
             return UFS_ENOMEM;
     }
@@ -514,8 +515,8 @@ static struct ufs_req *dir_write_start(struct dir_write *w)
 }
 
 struct ufs_req *ufs_dir_write_open(struct ufs *u, const char *key, uint64_t size,
-                                   const struct ufs_put_opts *opts,
-                                   const struct ufs_write_cbs *cbs, void *arg)
+                                   const struct ufs_put_opts *opts, const struct ufs_write_cbs *cbs,
+                                   void *arg)
 {
     struct ufs_dir *d = (struct ufs_dir *)u;
     struct dir_write *w = dir_write_new(d, UFS_K_PUT, size, opts, cbs, arg);

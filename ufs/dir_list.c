@@ -472,8 +472,8 @@ struct ufs_req *ufs_dir_list(struct ufs *u, const struct ufs_list_opts *opts, uf
     l->arg = arg;
     if (!opts)
         opts = &none;
-    l->max_keys = opts->max_keys && opts->max_keys < DIR_LIST_MAX_KEYS ? opts->max_keys
-                                                                       : DIR_LIST_MAX_KEYS;
+    l->max_keys =
+        opts->max_keys && opts->max_keys < DIR_LIST_MAX_KEYS ? opts->max_keys : DIR_LIST_MAX_KEYS;
     rc = dir_opt_copy(opts->prefix ? opts->prefix : "", UFS_KEY_MAX, 0, &l->prefix);
     if (!rc)
         rc = dir_opt_copy(opts->delimiter, UFS_KEY_MAX, 1, &l->delim);

@@ -20,7 +20,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +75,7 @@ int ufs_dir_upload_check(const struct ufs_dir *d, const char *upload_id, const c
 
     if (!path)
         return UFS_ENOMEM;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         rc = errno == ENOENT || errno == ENOTDIR ? UFS_ECONFLICT : ufs_dir_errno(errno);
         goto out;
@@ -92,8 +91,8 @@ int ufs_dir_upload_check(const struct ufs_dir *d, const char *upload_id, const c
     }
     cl = strnlen(buf, got);
     /* a damaged info file (too long, no separator) is no upload */
-    if (got > DIR_INFO_MAX || cl == got || cl >= UFS_DIR_CTYPE_MAX ||
-        got - cl - 1 != strlen(key) || memcmp(buf + cl + 1, key, got - cl - 1) != 0) {
+    if (got > DIR_INFO_MAX || cl == got || cl >= UFS_DIR_CTYPE_MAX || got - cl - 1 != strlen(key) ||
+        memcmp(buf + cl + 1, key, got - cl - 1) != 0) {
         rc = UFS_ECONFLICT;
         goto out;
     }
@@ -141,12 +140,13 @@ out:
     return rc;
 }
 
-/* dir_upload_new: creates a new upload for KEY; its id into ID. */
+/* dir_upload_new: creates a new upload for KEY; its id into ID_OUT. */
 static int dir_upload_new(const struct ufs_dir *d, const char *key, const char *ctype,
-                          char id[UFS_DIR_UPLOAD_ID_LEN + 1])
+                          char id_out[UFS_DIR_UPLOAD_ID_LEN + 1])
 {
     static _Atomic uint64_t seq;
     char *top = dir_upload_path(d, NULL, NULL), *dir = NULL, *info = NULL;
+    char id[UFS_DIR_UPLOAD_ID_LEN + 1];
     unsigned char rnd[UFS_DIR_UPLOAD_ID_LEN / 2];
     int rc = 0, fd = -1;
 
@@ -195,6 +195,8 @@ static int dir_upload_new(const struct ufs_dir *d, const char *key, const char *
         rc = ufs_dir_errno(errno);
     if (rc)
         dir_upload_remove(d, id);
+    else
+        memcpy(id_out, id, sizeof(id));
 out:
     free(top);
     free(dir);
@@ -300,7 +302,7 @@ static int dir_mpu_complete_work(struct dir_mpu *m)
             rc = UFS_ENOMEM;
             break;
         }
-        in = open(ppath, O_RDONLY | O_CLOEXEC);
+        in = open(ppath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         free(ppath);
         if (in < 0) {
             rc = errno == ENOENT ? UFS_EINVAL : ufs_dir_errno(errno); /* InvalidPart */
@@ -308,6 +310,8 @@ static int dir_mpu_complete_work(struct dir_mpu *m)
         }
         if (fstat(in, &sb) != 0) {
             rc = ufs_dir_errno(errno);
+        } else if (!S_ISREG(sb.st_mode)) {
+            rc = UFS_EINVAL; /* not a part we wrote */
         } else {
             const char *want = m->parts[i].etag;
             size_t wl = strlen(want);
@@ -421,9 +425,8 @@ static struct ufs_req *dir_mpu_start(struct dir_mpu *m)
     return &m->r.head;
 }
 
-struct ufs_req *ufs_dir_mpu_create(struct ufs *u, const char *key,
-                                   const struct ufs_put_opts *opts, ufs_mpu_create_cb cb,
-                                   void *arg)
+struct ufs_req *ufs_dir_mpu_create(struct ufs *u, const char *key, const struct ufs_put_opts *opts,
+                                   ufs_mpu_create_cb cb, void *arg)
 {
     struct dir_mpu *m;
 

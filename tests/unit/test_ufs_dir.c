@@ -40,9 +40,20 @@ TEST(test_open)
 
 TEST(test_bad_keys)
 {
-    static const char *bad[] = {"",     "/a",          "a//b",           "a/",     ".",
-                                "..",   "a/./b",       "a/../b",         "../x",   "a/..",
-                                "./a",  ".shoal-tmp-1", "a/.shoal-uploads", "a/.shoal-x/b"};
+    static const char *bad[] = {"",
+                                "/a",
+                                "a//b",
+                                "a/",
+                                ".",
+                                "..",
+                                "a/./b",
+                                "a/../b",
+                                "../x",
+                                "a/..",
+                                "./a",
+                                ".shoal-tmp-1",
+                                "a/.shoal-uploads",
+                                "a/.shoal-x/b"};
     char longkey[UFS_KEY_MAX + 2], longseg[300];
     struct ufs_write_cbs wcbs = {on_drain, on_wdone};
 
@@ -52,10 +63,10 @@ TEST(test_bad_keys)
     memset(longseg, 's', sizeof(longseg) - 1);
     longseg[sizeof(longseg) - 1] = '\0';
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 3; i++) {
-        const char *k = i < sizeof(bad) / sizeof(bad[0]) ? bad[i]
-                        : i == sizeof(bad) / sizeof(bad[0]) ? longkey
+        const char *k = i < sizeof(bad) / sizeof(bad[0])        ? bad[i]
+                        : i == sizeof(bad) / sizeof(bad[0])     ? longkey
                         : i == sizeof(bad) / sizeof(bad[0]) + 1 ? longseg
-                                                               : NULL;
+                                                                : NULL;
         struct res s = {0}, dl = {0}, m = {0}, w = {0};
         struct rd rdr = {0};
 
@@ -182,6 +193,13 @@ TEST(test_read_ranges)
     rd_free(&r);
     CHECK(do_read("k/x", 0, UFS_SIZE_UNKNOWN, NULL, &r) == UFS_ENOENT);
     rd_free(&r);
+    /* a FIFO at the key is no object, and must not hold a worker in open */
+    char fifo[PATH_MAX];
+    rel_path("pipe", fifo, sizeof(fifo));
+    REQUIRE(mkfifo(fifo, 0600) == 0);
+    CHECK(do_read("pipe", 0, UFS_SIZE_UNKNOWN, NULL, &r) == UFS_ENOENT);
+    rd_free(&r);
+    CHECK(do_stat("pipe", &s) == UFS_ENOENT);
     close_rm();
 }
 
@@ -222,7 +240,7 @@ TEST(test_read_pause_resume)
         CHECK(r.nchunks == before + 1 && !r.done);
         r.paused = 0;
         ufs_read_resume(r.req);
-        ufs_read_resume(r.req); /* a second resume is a no-op */
+        ufs_read_resume(r.req);         /* a second resume is a no-op */
         CHECK(r.nchunks == before + 1); /* never from inside resume */
         if (r.len == n)
             run_until(&r.done);
@@ -483,7 +501,7 @@ TEST(test_write_efbig)
 
         /* a base of its own: the parent's shares its epoll set with ours
          * (kept reachable, never freed here) */
-        static struct event_base *parents;
+        static struct event_base *volatile parents;
 
         parents = base;
         (void)parents;
@@ -560,6 +578,47 @@ TEST(test_write_cancel)
     CHECK(got && len == 3 && memcmp(got, "old", 3) == 0);
     free(got);
     free(data);
+    rm_root();
+}
+
+/* test_faults: failures of open(2) and fsync(2), injected, reach the
+ * caller as the right ufs errors, and leave neither temp files nor a
+ * changed object behind. */
+TEST(test_faults)
+{
+    char et[UFS_ETAG_MAX];
+    struct rd r;
+    size_t len;
+    char *got;
+
+    open_fresh();
+    put_file("obj", "old", 3);
+    fail_open(".shoal-tmp-", ENOSPC);
+    CHECK(put("obj", "new", 3, NULL, et) == UFS_EIO);
+    fail_open(".shoal-tmp-", EACCES);
+    CHECK(put("obj", "new", 3, NULL, et) == UFS_EACCES);
+    fail_open(".shoal-tmp-", EROFS);
+    CHECK(put("obj", "new", 3, NULL, et) == UFS_EACCES);
+    fail_open(NULL, 0);
+    util_fail_fsync = EIO;
+    CHECK(put("obj", "new", 3, NULL, et) == UFS_EIO);
+    CHECK(put("new/deeper/obj", "new", 3, NULL, et) == UFS_EIO);
+    util_fail_fsync = 0;
+    close_u(); /* the temp files go on the workers: wait for them */
+    REQUIRE(ufs_dir_open(base, root, &u) == 0);
+    CHECK(!file_exists("new")); /* the parents it made went again */
+    fail_open("/obj", EMFILE);
+    CHECK(do_read("obj", 0, UFS_SIZE_UNKNOWN, NULL, &r) == UFS_EIO);
+    rd_free(&r);
+    fail_open("/obj", EACCES);
+    CHECK(do_read("obj", 0, UFS_SIZE_UNKNOWN, NULL, &r) == UFS_EACCES);
+    rd_free(&r);
+    fail_open(NULL, 0);
+    close_u();
+    CHECK(count_tmp() == 0);
+    got = get_file("obj", &len);
+    CHECK(got && len == 3 && memcmp(got, "old", 3) == 0);
+    free(got);
     rm_root();
 }
 
@@ -698,6 +757,7 @@ int main(void)
     RUN(test_write_conflicts);
     RUN(test_write_efbig);
     RUN(test_write_cancel);
+    RUN(test_faults);
     RUN(test_delete);
     RUN(test_buckets_and_counters);
     RUN(test_close_outstanding);

@@ -6,6 +6,8 @@
  * stats, lists and deletes at once on a real event_base. */
 #include "tests/unit/ufs_dir_util.h"
 
+#include <dirent.h>
+
 /* ---- listing: the recorder and the model ---------------------------------------------- */
 
 struct lres {
@@ -71,9 +73,9 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The keys the tree tests create, and noise that must never be listed. */
-static const char *tree_keys[] = {"a-b", "a/b",   "a/c/d",   "a/c/e",  "a0",   "b",
-                                  "b.txt", "c/d/e/f", "x y/z", "\xc3\xa9", "a/c.d", "ab/x",
-                                  "a.b/c", "a/c/d.e/f"};
+static const char *tree_keys[] = {"a-b",   "a/b",   "a/c/d",   "a/c/e",    "a0",
+                                  "b",     "b.txt", "c/d/e/f", "x y/z",    "\xc3\xa9",
+                                  "a/c.d", "ab/x",  "a.b/c",   "a/c/d.e/f"};
 #define NKEYS (sizeof(tree_keys) / sizeof(tree_keys[0]))
 static const char *sorted_keys[NKEYS];
 
@@ -205,14 +207,30 @@ TEST(test_list_all)
     fresh_root(); /* an empty root */
     REQUIRE(ufs_dir_open(base, root, &u) == 0);
     CHECK(do_list(NULL, &l) == 0 && l.n == 0 && !l.truncated);
+    lres_free(&l);
     close_rm();
 }
 
 TEST(test_list_prefix_delimiter)
 {
-    static const char *prefixes[] = {"",     "a",   "a/",   "a/c",  "a/c/", "a/c/d", "zz",
-                                     "a//",  "../", "./a",  "a/c/d.e/", "\xc3", "b.",  "c/d/e/f",
-                                     "c/d/e/f/", "empty/", ".shoal-uploads/", "a/.shoal-tmp-"};
+    static const char *prefixes[] = {"",
+                                     "a",
+                                     "a/",
+                                     "a/c",
+                                     "a/c/",
+                                     "a/c/d",
+                                     "zz",
+                                     "a//",
+                                     "../",
+                                     "./a",
+                                     "a/c/d.e/",
+                                     "\xc3",
+                                     "b.",
+                                     "c/d/e/f",
+                                     "c/d/e/f/",
+                                     "empty/",
+                                     ".shoal-uploads/",
+                                     "a/.shoal-tmp-"};
     static const char *delims[] = {NULL, "/", ".", "c/", "-", "d.e/"};
 
     open_fresh();
@@ -237,8 +255,8 @@ TEST(test_list_prefix_delimiter)
 
 TEST(test_list_start_after_pages)
 {
-    static const char *after[] = {NULL, "", "a", "a/", "a/b", "a/c", "a/c/d", "a/c/z", "a0",
-                                  "b.txt", "zzz", "\xff"};
+    static const char *after[] = {NULL,    "",      "a",  "a/",    "a/b", "a/c",
+                                  "a/c/d", "a/c/z", "a0", "b.txt", "zzz", "\xff"};
     static const char *prefixes[] = {"", "a", "a/", "b"};
     static const char *delims[] = {NULL, "/", "."};
     static const unsigned sizes[] = {1, 2, 3, 5, 1000};
@@ -249,8 +267,8 @@ TEST(test_list_start_after_pages)
         for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++)
             for (size_t k = 0; k < sizeof(delims) / sizeof(delims[0]); k++)
                 for (size_t m = 0; m < sizeof(sizes) / sizeof(sizes[0]); m++)
-                    CHECK(same_list(prefixes[j], delims[k],
-                                    after[i] && *after[i] ? after[i] : NULL, sizes[m]));
+                    CHECK(same_list(prefixes[j], delims[k], after[i] && *after[i] ? after[i] : NULL,
+                                    sizes[m]));
     /* a token overrides start_after, as on S3 */
     struct ufs_list_opts o = {NULL, NULL, NULL, NULL, 2};
     struct lres l, l2;
@@ -320,8 +338,8 @@ static int mpu_create(const char *key, const char *ctype, char id[128])
     return r.err;
 }
 
-static int mpu_part(const char *key, const char *id, unsigned part, const char *data,
-                    uint64_t size, char etag[UFS_ETAG_MAX])
+static int mpu_part(const char *key, const char *id, unsigned part, const char *data, uint64_t size,
+                    char etag[UFS_ETAG_MAX])
 {
     struct ufs_write_cbs cbs = {on_drain, on_wdone};
     struct res r = {0};
@@ -468,6 +486,28 @@ TEST(test_mpu_errors)
     CHECK(mpu_part("k", id, 2, "x", 1, et) == UFS_ECONFLICT);
     CHECK(mpu_complete("k", id, one, 1, NULL) == UFS_ECONFLICT);
     CHECK(mpu_abort("k", id) == UFS_ECONFLICT);
+    /* injected failures: the upload survives a failed complete; a create
+     * that fails leaves no upload behind */
+    REQUIRE(mpu_create("k2", NULL, id2) == 0);
+    REQUIRE(mpu_part("k2", id2, 1, "data", 4, et) == 0);
+    struct ufs_part p3[] = {{1, et}};
+    util_fail_fsync = EIO;
+    CHECK(mpu_complete("k2", id2, p3, 1, NULL) == UFS_EIO);
+    util_fail_fsync = 0;
+    CHECK(upload_exists(id2) && !file_exists("k2"));
+    CHECK(mpu_complete("k2", id2, p3, 1, NULL) == 0 && file_exists("k2"));
+    fail_open("/info", ENOSPC);
+    CHECK(mpu_create("k3", NULL, id2) == UFS_EIO);
+    fail_open(NULL, 0);
+    int left = 0;
+    char up[PATH_MAX];
+    rel_path(".shoal-uploads", up, sizeof(up));
+    DIR *ud = opendir(up);
+    for (struct dirent *de; ud && (de = readdir(ud)) != NULL;)
+        left += de->d_name[0] != '.';
+    if (ud)
+        closedir(ud);
+    CHECK(left == 0);
     struct ufs_put_opts o = {.content_type = "a\nb"};
     struct res r = {0};
     CHECK(ufs_mpu_create(u, "k", &o, on_create, &r) != NULL);

@@ -2,25 +2,27 @@
  * backend share (test_ufs_dir.c, test_ufs_dir_tree.c): a fresh mkdtemp root
  * per test, file helpers working beside the backend, a real event_base
  * driven until a callback ran (with a time limit, so a lost callback fails
- * instead of hanging), callback recorders, synchronous wrappers, and two
- * FIFOs that hold both worker threads in open(2) so that queued work waits
- * for as long as a test needs (deterministic backpressure and cancels). */
+ * instead of hanging), callback recorders, synchronous wrappers, and an
+ * open(2)/fsync(2) interposer that holds both worker threads for as long as
+ * a test needs (deterministic backpressure and cancels) or injects errors. */
 #ifndef SHOAL_TESTS_UFS_DIR_UTIL_H
 #define SHOAL_TESTS_UFS_DIR_UTIL_H
 
 #include "tests/unit/harness.h"
 #include "ufs/ufs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -446,85 +448,109 @@ static inline int put_unknown(const char *key, const void *data, size_t len)
     return util_put(key, data, len, UFS_SIZE_UNKNOWN, NULL, NULL);
 }
 
-/* ---- holding the workers -------------------------------------------------------------- */
+/* ---- holding the workers, injecting faults -------------------------------------------- */
+
+/* The test binary defines open(2) and fsync(2): calls from the backend (linked
+ * into this executable) come here first. By default they pass straight to
+ * the kernel. A path containing "/hold-" waits while holding is on (so a
+ * read of key "hold-N" keeps a worker busy for as long as a test needs); a
+ * path containing util_fail_path fails with util_fail_errno; fsync fails
+ * with util_fail_fsync when that is set. */
+static pthread_mutex_t util_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t util_cv = PTHREAD_COND_INITIALIZER;
+static int util_holding, util_nheld;
+static const char *util_fail_path;
+static int util_fail_errno, util_fail_fsync;
+
+int open(const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    pthread_mutex_lock(&util_mu);
+    if (util_holding && strstr(path, "/hold-")) {
+        util_nheld++;
+        pthread_cond_broadcast(&util_cv);
+        while (util_holding)
+            pthread_cond_wait(&util_cv, &util_mu);
+        util_nheld--;
+    }
+    if (util_fail_path && strstr(path, util_fail_path)) {
+        pthread_mutex_unlock(&util_mu);
+        errno = util_fail_errno;
+        return -1;
+    }
+    pthread_mutex_unlock(&util_mu);
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+int fsync(int fd)
+{
+    if (util_fail_fsync) {
+        errno = util_fail_fsync;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* fail_open: opens of paths containing PART fail with E (PART NULL: none). */
+static inline void fail_open(const char *part, int e)
+{
+    pthread_mutex_lock(&util_mu);
+    util_fail_path = part;
+    util_fail_errno = e;
+    pthread_mutex_unlock(&util_mu);
+}
 
 static struct rd util_hold[2];
 
-/* util_held: threads of this process blocked in a FIFO's open(2). */
-static inline int util_held(void)
-{
-    char p[64], w[64];
-    int n = 0;
-
-    for (int tid = 0; tid < 64; tid++) {
-        FILE *f;
-        struct dirent *de;
-        DIR *d = tid == 0 ? opendir("/proc/self/task") : NULL;
-
-        if (!d)
-            break;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof(p), "/proc/self/task/%.20s/wchan", de->d_name);
-            if ((f = fopen(p, "r")) != NULL) {
-                if (fgets(w, sizeof(w), f) && strncmp(w, "wait_for_partner", 16) == 0)
-                    n++;
-                fclose(f);
-            }
-        }
-        closedir(d);
-    }
-    return n;
-}
-
-/* hold_workers: two reads of FIFOs: each worker blocks in open(2) until
- * release_workers(); everything queued after them waits. Returns once both
- * workers are inside open(2). */
+/* hold_workers: two reads that wait in open(2) until release_workers();
+ * everything queued after them waits. Returns once both workers wait. */
 static inline void hold_workers(void)
 {
-    char p[PATH_MAX];
+    struct timespec until;
 
+    pthread_mutex_lock(&util_mu);
+    util_holding = 1;
+    pthread_mutex_unlock(&util_mu);
     for (int i = 0; i < 2; i++) {
-        char name[16];
+        char name[] = "hold-0";
 
-        snprintf(name, sizeof(name), "fifo%d", i);
-        rel_path(name, p, sizeof(p));
-        if (mkfifo(p, 0600) != 0 && errno != EEXIST) {
-            perror("mkfifo");
-            exit(2);
-        }
+        name[5] = (char)('0' + i);
         memset(&util_hold[i], 0, sizeof(util_hold[i]));
         start_read(name, 0, UFS_SIZE_UNKNOWN, NULL, &util_hold[i]);
     }
-    for (int i = 0; i < 5000 && util_held() < 2; i++)
-        usleep(1000);
-    if (util_held() < 2) {
-        fprintf(stderr, "hold_workers: the workers never blocked in open\n");
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += UTIL_WAIT_S;
+    pthread_mutex_lock(&util_mu);
+    while (util_nheld < 2 && pthread_cond_timedwait(&util_cv, &util_mu, &until) == 0)
+        ;
+    if (util_nheld < 2) {
+        fprintf(stderr, "hold_workers: the workers never reached open\n");
         exit(2);
     }
+    pthread_mutex_unlock(&util_mu);
 }
 
-/* release_workers: opens the FIFOs for writing (the rendezvous frees each
- * worker's open), then waits for both reads (a FIFO is no object), except
- * those the test cancelled (and marked so by setting req to NULL). */
+/* release_workers: lets the held opens go on and waits for both reads (no
+ * such key), except those the test cancelled (and marked so by setting req
+ * to NULL). */
 static inline int release_workers(void)
 {
-    char p[PATH_MAX];
     int ok = 1;
 
+    pthread_mutex_lock(&util_mu);
+    util_holding = 0;
+    pthread_cond_broadcast(&util_cv);
+    pthread_mutex_unlock(&util_mu);
     for (int i = 0; i < 2; i++) {
-        char name[16];
-        int fd;
-
-        snprintf(name, sizeof(name), "fifo%d", i);
-        rel_path(name, p, sizeof(p));
-        fd = open(p, O_WRONLY);
-        if (fd >= 0)
-            close(fd);
-    }
-    for (int i = 0; i < 2; i++) {
-        if (util_hold[i].req) /* NULL: the test cancelled it */
+        if (util_hold[i].req)
             run_until(&util_hold[i].done);
         ok = ok && util_hold[i].done == !!util_hold[i].req &&
              (!util_hold[i].req || util_hold[i].err == UFS_ENOENT);
