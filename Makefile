@@ -134,6 +134,11 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(wildcar
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(LIBS)
 
+FUZZ_UFS_SRC := ufs/s3_xml.c ufs/s3_parse.c ufs/sigv4.c ufs/ufs.c
+$(BUILD)/fuzz/fuzz_s3_xml: tests/fuzz/fuzz_s3_xml.c $(FUZZ_UFS_SRC) $(wildcard ufs/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_s3_xml.c $(FUZZ_UFS_SRC) $(LIBS)
+
 fmt:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
 

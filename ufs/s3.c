@@ -136,12 +136,26 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-/* user_header_ok: the headers a writer may set (ufs.h's list). */
+/* value_ok: fits in a request header: no CR or LF, not over the ceiling. */
+static int value_ok(const char *v)
+{
+    return strnlen(v, S3_HEADER_MAX + 1) <= S3_HEADER_MAX && !strpbrk(v, "\r\n");
+}
+
+/* user_header_ok: the headers a writer may set (ufs.h's list), names made
+ * of HTTP token characters. */
 static int user_header_ok(const char *name, size_t n)
 {
     static const char *const ok[] = {"cache-control", "content-disposition", "content-encoding",
                                      "content-language", "expires"};
     size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (c <= ' ' || c >= 127 || strchr("()<>@,;:\\\"/[]?={}", c))
+            return 0;
+    }
 
     if (n > 11 && strncasecmp(name, "x-amz-meta-", 11) == 0)
         return 1;
@@ -183,7 +197,8 @@ int ufs_s3_putopts_copy(struct s3_putopts *dst, const struct ufs_put_opts *src)
     if (src->headers)
         while (src->headers[n])
             n++;
-    if (n > S3_MAX_HEADERS - 6)
+    if (n > S3_MAX_HEADERS - 6 || (src->content_type && !value_ok(src->content_type)) ||
+        (src->content_md5 && !value_ok(src->content_md5)))
         return UFS_EINVAL;
     if (src->content_type &&
         !(p.content_type = dup_n(src->content_type, strlen(src->content_type))))
@@ -200,7 +215,7 @@ int ufs_s3_putopts_copy(struct s3_putopts *dst, const struct ufs_put_opts *src)
         const char *h = src->headers[i], *colon = strchr(h, ':'), *v;
         size_t nl, vl;
 
-        if (!colon)
+        if (!colon || !value_ok(h))
             goto inval;
         nl = (size_t)(colon - h);
         if (!user_header_ok(h, nl))

@@ -115,10 +115,12 @@ struct s3_op {
     int canceled, finished;
 };
 
+/* Links OP into u->ops with its zero-delay event: 0 or UFS_ENOMEM. */
 int ufs_s3_op_init(struct ufs_s3 *u, struct s3_op *op, const struct s3_op_type *type);
+/* Asks for the type's deferred() with BITS, from the loop. */
 void ufs_s3_op_defer(struct s3_op *op, unsigned bits);
-/* Marks the op finished (cancel becomes a no-op) and unlinks it; call
- * right before the user's final callback, then destroy it. */
+/* Marks the op finished (cancel becomes a no-op, no deferred work runs);
+ * call right before the user's final callback, then destroy the op. */
 void ufs_s3_op_finish(struct s3_op *op);
 /* Frees the op's generic part (its event); the type's destroy calls it. */
 void ufs_s3_op_release(struct s3_op *op);

@@ -608,4 +608,6 @@ void ufs_s3_adopt_create(struct ufs_s3 *u, struct s3_xfer *x, const char *key)
     x->op = &s->op;
     x->hooks = &simple_hooks;
     s->x = x;
+    if (x->state == S3_X_IDLE) /* the kick passed it over as cancelled */
+        ufs_s3_xfer_submit(x);
 }

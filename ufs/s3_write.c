@@ -114,7 +114,7 @@ static void write_destroy(struct s3_op *op, int canceled)
 {
     struct s3_write *w = (struct s3_write *)op;
 
-    if (canceled && w->create && !w->upload_id) { /* its upload must go too */
+    if (canceled && w->create && !w->upload_id && !w->err) { /* its upload must go too */
         ufs_s3_adopt_create(op->u, w->create, w->key);
         w->create = NULL;
     }
@@ -633,11 +633,13 @@ int ufs_s3_write_close(struct ufs_req *req)
     case W_BUFFER: {
         /* it all fitted in one part: one PUT of what is buffered */
         struct s3_part *p = w->filling;
+        int rc;
 
         w->put = ufs_s3_xfer_new(&w->op, &single_hooks, UFS_K_PUT, "PUT", NULL, w->key);
-        if (!w->put || ufs_s3_putopts_apply(w->put, &w->po, 1) != 0) {
-            write_fail(w, UFS_ENOMEM);
-            return UFS_ENOMEM;
+        rc = w->put ? ufs_s3_putopts_apply(w->put, &w->po, 1) : UFS_ENOMEM;
+        if (rc) {
+            write_fail(w, rc);
+            return rc;
         }
         w->put->body_kind = S3_BODY_MEM;
         w->put->body = p ? p->data : "";
