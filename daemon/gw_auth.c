@@ -279,10 +279,15 @@ int gw_authenticate(struct gw_req *g)
                      "Missing required header for this request: x-amz-content-sha256");
             return -1;
         }
-        if (strncmp(payload, "STREAMING-", 10) == 0) {
+        if (strcmp(payload, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") == 0 ||
+            strcmp(payload, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") == 0) {
+            g->streaming = 1;
+        } else if (strcmp(payload, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0) {
+            g->streaming = 2;
+        } else if (strncmp(payload, "STREAMING-", 10) == 0) {
             gw_error(g, 501, "NotImplemented",
-                     "aws-chunked (streaming) payload signing is not supported by the gateway; "
-                     "send UNSIGNED-PAYLOAD or the body's SHA-256.");
+                     "This aws-chunked payload mode is not supported by the gateway (ECDSA "
+                     "signing); use AWS4-HMAC-SHA256.");
             return -1;
         }
         if (strlen(payload) == UFS_SIGV4_HEX_LEN)
@@ -345,6 +350,41 @@ int gw_authenticate(struct gw_req *g)
                  "provided. Check your key and signing method.");
         return -1;
     }
+    if (g->streaming == 1) { /* the chunks are signed in a chain from this signature */
+        char *scope = NULL;
+        if (ufs_sigv4_scope(s.amz_date, s.region, s.service, &scope) != 0 ||
+            strlen(scope) >= sizeof(g->chunk_scope)) {
+            free(scope);
+            gw_error(g, 400, "AuthorizationHeaderMalformed", "The credential scope is too long.");
+            return -1;
+        }
+        strcpy(g->chunk_scope, scope);
+        free(scope);
+        memcpy(g->chunk_key, key, sizeof(g->chunk_key));
+        snprintf(g->chunk_date, sizeof(g->chunk_date), "%s", s.amz_date);
+        memcpy(g->seed_sig, want, sizeof(g->seed_sig)); /* equal to the one sent */
+    }
     g->tenant = t;
+    return 0;
+}
+
+int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size)
+{
+    const char *dl = http_req_header(g->r, "x-amz-decoded-content-length");
+    const char *ce = http_req_header(g->r, "content-encoding");
+    char *end;
+    *out = NULL;
+    if (!g->streaming && !(ntenants == 0 && ce && strstr(ce, "aws-chunked") &&
+                           dl)) /* anonymous: trust the encoding header */
+        return 0;
+    unsigned long long n = dl ? strtoull(dl, &end, 10) : 0;
+    if (!dl || *end || end == dl) {
+        gw_error(g, 411, "MissingContentLength",
+                 "aws-chunked uploads need the x-amz-decoded-content-length header.");
+        return -1;
+    }
+    *size = n;
+    *out =
+        gw_chunked_new(g->streaming == 1, g->chunk_key, g->chunk_date, g->chunk_scope, g->seed_sig);
     return 0;
 }

@@ -32,6 +32,9 @@ struct gw_req {
     int mount;                         /* index, or -1 */
     const struct gw_tenant_rt *tenant; /* NULL: anonymous (no tenants configured) */
     char payload_sha256[65];           /* the body hash the client signed, "" when unsigned */
+    int streaming;                     /* aws-chunked body: 1 signed chunks, 2 unsigned */
+    unsigned char chunk_key[32];
+    char chunk_scope[160], chunk_date[17], seed_sig[65];
     char request_id[20];
     /* operation state (gw_get.c, gw_put.c) */
     void *op_state;
@@ -68,6 +71,22 @@ void gw_delete_object(struct gw_req *g);
 /* gw_mpu.c: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
  * AbortMultipartUpload */
 void gw_multipart(struct gw_req *g);
+
+/* gw_chunked.c: aws-chunked bodies. gw_chunked_feed passes the decoded
+ * bytes to out (setting *pause when out asks to pause) and returns 0, -1
+ * (malformed) or -2 (a chunk signature does not match). */
+struct gw_chunked;
+struct gw_chunked *gw_chunked_new(int sign, const unsigned char key[32], const char *amz_date,
+                                  const char *scope, const char *seed_signature);
+void gw_chunked_free(struct gw_chunked *c);
+int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
+                    int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause);
+int gw_chunked_done(const struct gw_chunked *c);
+uint64_t gw_chunked_decoded(const struct gw_chunked *c);
+/* Starts the decoder a request's auth asked for (NULL when the body is
+ * plain); sets *size to x-amz-decoded-content-length. Returns -1 after
+ * sending an error. */
+int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
 
 /* gw_list.c */
 void gw_list_buckets(struct gw_req *g);

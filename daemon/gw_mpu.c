@@ -204,6 +204,7 @@ static void mpu_create(struct gw_req *g)
 struct part {
     struct gw_req *g;
     struct ufs_req *w;
+    struct gw_chunked *dec; /* aws-chunked body, or NULL */
     unsigned number;
     uint64_t size, received;
     uint8_t *data; /* kept for the cache, or NULL */
@@ -212,6 +213,7 @@ struct part {
 
 static void part_free(struct part *p)
 {
+    gw_chunked_free(p->dec);
     free(p->data);
     p->g->op_state = NULL;
     p->g->op_abort = NULL;
@@ -263,7 +265,7 @@ static void part_drain(void *arg)
 
 static const struct ufs_write_cbs part_cbs = {part_drain, part_done};
 
-static int part_body(void *arg, const void *buf, size_t len)
+static int part_data(void *arg, const void *buf, size_t len)
 {
     struct part *p = arg;
     if (p->data && p->received + len <= p->size)
@@ -276,11 +278,40 @@ static int part_body(void *arg, const void *buf, size_t len)
     return 0;
 }
 
+static void part_fail(struct part *p, int status, const char *code, const char *msg)
+{
+    struct gw_req *g = p->g;
+    ufs_cancel(p->w);
+    part_free(p);
+    gw_error(g, status, code, msg);
+}
+
+static int part_body(void *arg, const void *buf, size_t len)
+{
+    struct part *p = arg;
+    int pause = 0, rc;
+    if (!p->dec)
+        return part_data(p, buf, len);
+    rc = gw_chunked_feed(p->dec, buf, len, part_data, p, &pause);
+    if (rc == -2)
+        part_fail(p, 403, "SignatureDoesNotMatch",
+                  "The chunk signature we calculated does not match the one you provided.");
+    else if (rc < 0)
+        part_fail(p, 400, "IncompleteBody", "The aws-chunked body is malformed.");
+    else if (pause)
+        p->paused = 1;
+    return rc == 0 && pause;
+}
+
 static void part_body_end(void *arg, int err)
 {
     struct part *p = arg;
     if (err)
         return;
+    if (p->dec && !gw_chunked_done(p->dec)) {
+        part_fail(p, 400, "IncompleteBody", "The aws-chunked body ended early.");
+        return;
+    }
     if (p->received != p->size) {
         struct gw_req *g = p->g;
         ufs_cancel(p->w);
@@ -299,6 +330,7 @@ static void mpu_part(struct gw_req *g)
 {
     const char *pn = gw_query(g, "partNumber"), *id = gw_query(g, "uploadId");
     uint64_t size = http_req_body_length(g->r);
+    struct gw_chunked *dec = NULL;
     char *end;
     long n = pn ? strtol(pn, &end, 10) : 0;
     if (!pn || *end || n < 1 || n > MPU_PARTS_MAX) {
@@ -312,11 +344,13 @@ static void mpu_part(struct gw_req *g)
         return;
     }
     if (size > MPU_PART_MAX) {
+        gw_chunked_free(dec);
         gw_error(g, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum part size.");
         return;
     }
     struct part *p = shd_xcalloc(1, sizeof(*p));
     p->g = g;
+    p->dec = dec;
     p->number = (unsigned)n;
     p->size = size;
     if (g->ctx->store && size <= MPU_STAGE_MAX)

@@ -35,6 +35,7 @@ struct put {
     uint8_t **stage; /* block buffers, or NULL when not caching */
     size_t nstage;
     EVP_MD_CTX *sha;
+    struct gw_chunked *dec; /* aws-chunked body, or NULL */
     char content_type[128];
     int body_paused, body_done, replied;
 };
@@ -45,6 +46,7 @@ static void put_free(struct put *p)
         free(p->stage[i]);
     free(p->stage);
     EVP_MD_CTX_free(p->sha);
+    gw_chunked_free(p->dec);
     p->g->op_state = NULL;
     p->g->op_abort = NULL;
     free(p);
@@ -142,7 +144,7 @@ static void on_write_drain(void *arg)
 
 static const struct ufs_write_cbs write_cbs = {on_write_drain, on_write_done};
 
-static int on_body(void *arg, const void *buf, size_t len)
+static int put_data(void *arg, const void *buf, size_t len)
 {
     struct put *p = arg;
     int r;
@@ -160,12 +162,33 @@ static int on_body(void *arg, const void *buf, size_t len)
     return 0; /* an error reaches on_write_done */
 }
 
+static int on_body(void *arg, const void *buf, size_t len)
+{
+    struct put *p = arg;
+    int pause = 0, rc;
+    if (!p->dec)
+        return put_data(p, buf, len);
+    rc = gw_chunked_feed(p->dec, buf, len, put_data, p, &pause);
+    if (rc == -2)
+        put_fail(p, 403, "SignatureDoesNotMatch",
+                 "The chunk signature we calculated does not match the one you provided.");
+    else if (rc < 0)
+        put_fail(p, 400, "IncompleteBody", "The aws-chunked body is malformed.");
+    else if (pause)
+        p->body_paused = 1;
+    return rc == 0 && pause; /* after a failure the request is answered: no more body */
+}
+
 static void on_body_end(void *arg, int err)
 {
     struct put *p = arg;
     p->body_done = 1;
     if (err)
         return; /* the client left: put_abort cleans up */
+    if (p->dec && !gw_chunked_done(p->dec)) {
+        put_fail(p, 400, "IncompleteBody", "The aws-chunked body ended early.");
+        return;
+    }
     if (p->sha) {
         unsigned char d[32];
         unsigned int dl = 32;
@@ -206,6 +229,23 @@ static const char *kept_header(const char *lname)
     return NULL;
 }
 
+/* A Content-Encoding list without its aws-chunked member (malloc'd). */
+static char *strip_aws_chunked(const char *v)
+{
+    char *out = shd_xcalloc(1, strlen(v) + 1), *copy = shd_xstrdup(v), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (strcmp(t, "aws-chunked") == 0 || !*t)
+            continue;
+        if (*out)
+            strcat(out, ",");
+        strcat(out, t);
+    }
+    free(copy);
+    return out;
+}
+
 void gw_put_object(struct gw_req *g)
 {
     const struct shd_mount *m = &g->ctx->cfg->mounts[g->mount];
@@ -225,7 +265,7 @@ void gw_put_object(struct gw_req *g)
         return;
     }
     if (size == 0 && !http_req_header(g->r, "content-length") &&
-        !http_req_header(g->r, "transfer-encoding")) {
+        !http_req_header(g->r, "transfer-encoding") && !g->streaming) {
         gw_error(g, 411, "MissingContentLength",
                  "You must provide the Content-Length HTTP header.");
         return;
@@ -235,8 +275,12 @@ void gw_put_object(struct gw_req *g)
                  "Your proposed upload exceeds the maximum allowed object size.");
         return;
     }
+    struct gw_chunked *dec = NULL;
+    if (gw_body_decoder(g, &dec, &size) != 0)
+        return;
     p = shd_xcalloc(1, sizeof(*p));
     p->g = g;
+    p->dec = dec;
     p->size = size == HTTP_UNKNOWN_LENGTH ? UFS_SIZE_UNKNOWN : size;
     snprintf(p->content_type, sizeof(p->content_type), "%s", ct ? ct : "");
     g->op_state = p;
@@ -253,8 +297,17 @@ void gw_put_object(struct gw_req *g)
     for (size_t i = 0; i < http_req_header_count(g->r); i++) {
         const char *n, *v;
         http_req_header_at(g->r, i, &n, &v);
-        if (kept_header(n))
-            hdrs[nh++] = shd_xasprintf("%s: %s", n, v);
+        if (!kept_header(n))
+            continue;
+        if (dec && strcmp(n, "content-encoding") == 0) {
+            /* aws-chunked is how the body travelled, not how it is stored */
+            char *rest = strip_aws_chunked(v);
+            if (*rest)
+                hdrs[nh++] = shd_xasprintf("%s: %s", n, rest);
+            free(rest);
+            continue;
+        }
+        hdrs[nh++] = shd_xasprintf("%s: %s", n, v);
     }
     hdrs[nh] = NULL;
     md5 = http_req_header(g->r, "content-md5");
