@@ -27,7 +27,7 @@ PYEOF
 check "bucket created in S3" 0 $?
 
 D=$T_TMP/node
-mkdir -p "$D"
+mkdir -p "$D/localfs"
 cat >"$T_TMP/shoald.yaml" <<YAML
 node:
   name: gw1
@@ -49,12 +49,16 @@ mounts:
     endpoint: $S3_ENDPOINT
     region: us-east-1
     metadata_ttl: 2s
+  - name: localfs
+    ufs: file://$D/localfs
 tenants:
   - name: analyst
     access_key: AKIDSHOALTEST
     secret_key: shoal-test-secret
     allow:
       - mount: lakehouse
+        access: readwrite
+      - mount: localfs
         access: readwrite
   - name: reader
     access_key: AKIDSHOALREADER
@@ -82,6 +86,26 @@ start_shoald gw1 "$T_TMP/shoald.yaml"
 check "shoald starts" 0 $?
 check_match "gateway address published" '^127\.0\.0\.1:[0-9]+$' "$SHOALD_S3"
 run_py main
+
+# a file:// mount through the same gateway and cache
+GW="http://$SHOALD_S3" "$PY" - <<'PYEOF' >"$T_TMP/localfs.out" 2>&1
+import os, boto3
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=os.environ["GW"], aws_access_key_id=os.environ["TENANT_KEY"],
+                 aws_secret_access_key=os.environ["TENANT_SECRET"], region_name="us-east-1",
+                 config=Config(s3={"addressing_style": "path"}))
+data = os.urandom(2500000)
+c.put_object(Bucket="localfs", Key="dir/a.bin", Body=data)
+print("get", c.get_object(Bucket="localfs", Key="dir/a.bin")["Body"].read() == data)
+print("range", c.get_object(Bucket="localfs", Key="dir/a.bin", Range="bytes=100-199")["Body"].read() == data[100:200])
+print("list", [o["Key"] for o in c.list_objects_v2(Bucket="localfs", Prefix="dir/")["Contents"]])
+c.delete_object(Bucket="localfs", Key="dir/a.bin")
+print("deleted", "Contents" not in c.list_objects_v2(Bucket="localfs", Prefix="dir/"))
+PYEOF
+check "file:// mount: put and get" "get True" "$(grep '^get' "$T_TMP/localfs.out")"
+check "file:// mount: range" "range True" "$(grep '^range' "$T_TMP/localfs.out")"
+check "file:// mount: list" "list ['dir/a.bin']" "$(grep '^list' "$T_TMP/localfs.out")"
+check "file:// mount: delete" "deleted True" "$(grep '^deleted' "$T_TMP/localfs.out")"
 
 # aws-cli (Debian's) against the gateway
 export AWS_CONFIG_FILE=$T_TMP/aws.cfg AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
