@@ -43,6 +43,7 @@ struct fill {
     int refs; /* readers attached + 1 while the S3 read is pending */
     struct fill_wait *waiters;
     struct shd_loop *loop; /* where the S3 read runs */
+    struct ufs *u;         /* its backend on that loop */
     struct event *start_ev;
     struct ufs_req *req;
     int mount;
@@ -255,7 +256,7 @@ static const struct ufs_read_cbs read_cbs = {read_data, read_done};
 static void fill_start(struct fill *f)
 {
     SHD_METRIC_INC(fills);
-    f->req = ufs_read(f->loop->ufs[f->mount], f->key, f->off, f->len, f->etag, &read_cbs, f);
+    f->req = ufs_read(f->u, f->key, f->off, f->len, f->etag, &read_cbs, f);
     if (!f->req)
         fill_finish(f, UFS_EINVAL);
 }
@@ -291,6 +292,7 @@ struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const st
         memcpy(f->id, req->id, STORE_ID_LEN);
         f->blk = store_block_new(req->id, req->len);
         f->loop = l;
+        f->u = req->u;
         f->mount = req->mount;
         f->key = shd_xstrdup(req->key);
         f->etag = shd_xstrdup(req->etag);

@@ -30,6 +30,7 @@ void fill_table_free(struct fill_table *ft);
 typedef void (*fill_cb)(void *arg, struct store_block *b, size_t avail, int done, int err);
 
 struct fill_req {
+    struct ufs *u; /* the backend, on the calling loop */
     int mount;
     const char *key;
     const char *etag;

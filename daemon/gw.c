@@ -83,6 +83,7 @@ static void gw_free(struct gw_req *g)
     free(g->path);
     free(g->bucket);
     free(g->key);
+    free(g->mkey);
     free(g);
 }
 
@@ -239,7 +240,23 @@ void gw_on_request(struct http_req *r, void *arg)
                      "The specified method is not allowed against this resource.");
         return;
     }
-    g->mount = shd_mount_find(g->ctx, g->bucket);
+    g->mount = strcmp(g->bucket, "*") == 0 ? -1 : shd_mount_find(g->ctx, g->bucket);
+    if (g->mount < 0 && g->ctx->star >= 0 && strcmp(g->bucket, "*") != 0) {
+        /* the "*" mount passes this bucket through under its own name */
+        g->mount = g->ctx->star;
+        g->mname = g->bucket;
+        g->mkey = shd_xasprintf("%s/%s", g->bucket, g->key);
+        g->u = shd_bucket_ufs(l, g->bucket);
+        if (!g->u) {
+            g->op = SHD_OP_OTHER;
+            gw_error(g, 503, "SlowDown", "Too many buckets in use through the pass-through mount.");
+            return;
+        }
+    } else if (g->mount >= 0) {
+        g->mname = g->ctx->cfg->mounts[g->mount].name;
+        g->mkey = shd_xstrdup(g->key);
+        g->u = l->ufs[g->mount];
+    }
     if (*g->key == '\0') {
         g->op = is_get ? SHD_OP_LIST : SHD_OP_BUCKET;
         if (gw_authenticate(g))
@@ -248,21 +265,10 @@ void gw_on_request(struct http_req *r, void *arg)
             gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
             return;
         }
-        if (is_get) {
+        if (is_get)
             gw_list_objects(g);
-        } else if (is_head) {
-            if (!gw_allowed(g, g->mount, "", 0)) {
-                gw_error(g, 403, "AccessDenied", "Access Denied");
-                return;
-            }
-            http_resp_header(r, "x-amz-request-id", g->request_id);
-            http_resp_start(r, 200, 0);
-            http_resp_end(r);
-            gw_done(g, 200);
-        } else {
-            gw_error(g, 501, "NotImplemented",
-                     "This bucket operation is not implemented by the gateway.");
-        }
+        else
+            gw_bucket_op(g);
         return;
     }
     g->op = is_get                     ? SHD_OP_GET

@@ -274,8 +274,7 @@ static void send_from(struct get *s, struct store_block *b, uint64_t idx, size_t
 static void block_id(struct get *s, uint64_t idx, uint8_t id[RING_ID_LEN])
 {
     struct gw_req *g = s->g;
-    ring_block_id(g->ctx->cfg->mounts[g->mount].name, g->key, s->st.etag, g->ctx->block_size, idx,
-                  id);
+    ring_block_id(g->mname, g->key, s->st.etag, g->ctx->block_size, idx, id);
 }
 
 static size_t block_len(struct get *s, uint64_t idx)
@@ -302,7 +301,7 @@ static void prefetch(struct get *s, uint64_t idx)
         }
         if (store_on_disk(g->ctx->store, id))
             continue;
-        struct fill_req fr = {g->mount, g->key, s->st.etag, i, block_len(s, i), id};
+        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, i, block_len(s, i), id};
         fill_wait_cancel(fill_block(g->ctx->fills, g->l, &fr, NULL, NULL));
     }
 }
@@ -316,7 +315,7 @@ static void on_fill(void *arg, struct store_block *b, size_t avail, int done, in
     if (err) {
         s->fw = NULL;
         if (err == UFS_EPRECOND) { /* the object changed under us */
-            meta_invalidate(s->g->ctx->meta, s->g->mount, s->g->key);
+            meta_invalidate(s->g->ctx->meta, s->g->mount, s->g->mkey);
             if (!s->started && !s->retried) {
                 retry_meta(s);
                 return;
@@ -342,7 +341,7 @@ static void on_load(void *arg, int err, struct store_block *b)
         uint8_t id[RING_ID_LEN];
         block_id(s, idx, id);
         SHD_METRIC_INC(misses);
-        struct fill_req fr = {g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
+        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
         s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
         return;
     }
@@ -386,7 +385,7 @@ static void get_next(struct get *s)
                 return;
         }
         SHD_METRIC_INC(misses);
-        struct fill_req fr = {g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
+        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
         s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
         return;
     }
@@ -411,7 +410,8 @@ static void on_meta(void *arg, int err, const struct ufs_stat *st)
 static void retry_meta(struct get *s)
 {
     s->retried = 1;
-    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->mount, s->g->key, on_meta, s);
+    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mount, s->g->mkey, s->g->key,
+                       on_meta, s);
 }
 
 static void got_meta(struct get *s)
@@ -468,9 +468,9 @@ void gw_get_object(struct gw_req *g)
     s->g = g;
     g->op_state = s;
     g->op_abort = get_abort;
-    if (meta_lookup(g->ctx->meta, g->mount, g->key, &s->st) == 0) {
+    if (meta_lookup(g->ctx->meta, g->mount, g->mkey, &s->st) == 0) {
         got_meta(s);
         return;
     }
-    s->mw = meta_fetch(g->ctx->meta, g->l, g->mount, g->key, on_meta, s);
+    s->mw = meta_fetch(g->ctx->meta, g->l, g->u, g->mount, g->mkey, g->key, on_meta, s);
 }

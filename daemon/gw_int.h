@@ -29,7 +29,10 @@ struct gw_req {
     char *key;    /* "" when none */
     struct gw_param q[GW_QUERY_MAX];
     size_t nq;
-    int mount;                         /* index, or -1 */
+    int mount;         /* index, or -1 */
+    struct ufs *u;     /* the backend serving bucket on this loop */
+    const char *mname; /* the name block ids use: the mount, or the bucket for "*" */
+    char *mkey;        /* the metadata cache key: key, or "bucket/key" for "*" */
     const struct gw_tenant_rt *tenant; /* NULL: anonymous (no tenants configured) */
     char payload_sha256[65];           /* the body hash the client signed, "" when unsigned */
     int streaming;                     /* aws-chunked body: 1 signed chunks, 2 unsigned */
@@ -87,6 +90,9 @@ uint64_t gw_chunked_decoded(const struct gw_chunked *c);
  * plain); sets *size to x-amz-decoded-content-length. Returns -1 after
  * sending an error. */
 int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
+
+/* gw_bucket.c: HeadBucket, CreateBucket, DeleteBucket */
+void gw_bucket_op(struct gw_req *g);
 
 /* gw_list.c */
 void gw_list_buckets(struct gw_req *g);

@@ -27,7 +27,7 @@ static void reply_xml(struct gw_req *g, struct evbuffer *b)
     gw_done(g, 200);
 }
 
-void gw_list_buckets(struct gw_req *g)
+static void buckets_reply(struct gw_req *g, const struct ufs_bucket *extra, size_t nextra)
 {
     struct evbuffer *b = evbuffer_new();
     char date[40];
@@ -47,8 +47,49 @@ void gw_list_buckets(struct gw_req *g)
         gw_xml_escape(b, name);
         evbuffer_add_printf(b, "</Name><CreationDate>%s</CreationDate></Bucket>", date);
     }
+    /* the pass-through mount's buckets, unless a named mount shadows them */
+    for (size_t i = 0; i < nextra; i++) {
+        char cd[40];
+        if (shd_mount_find(g->ctx, extra[i].name) >= 0 || !gw_allowed(g, g->ctx->star, "", 0))
+            continue;
+        gw_iso_date(extra[i].created, cd, sizeof(cd));
+        evbuffer_add_printf(b, "<Bucket><Name>");
+        gw_xml_escape(b, extra[i].name);
+        evbuffer_add_printf(b, "</Name><CreationDate>%s</CreationDate></Bucket>", cd);
+    }
     evbuffer_add_printf(b, "</Buckets></ListAllMyBucketsResult>\n");
     reply_xml(g, b);
+}
+
+static void on_buckets(void *arg, int err, const struct ufs_bucket *bk, size_t n)
+{
+    struct gw_req *g = arg;
+    g->op_state = NULL;
+    g->op_abort = NULL;
+    if (err) {
+        gw_error_ufs(g, err);
+        return;
+    }
+    buckets_reply(g, bk, n);
+}
+
+static void buckets_cancel(struct gw_req *g)
+{
+    ufs_cancel(g->op_state);
+}
+
+void gw_list_buckets(struct gw_req *g)
+{
+    if (g->ctx->star < 0 || !g->l->svc) {
+        buckets_reply(g, NULL, 0);
+        return;
+    }
+    g->op_state = ufs_list_buckets(g->l->svc, on_buckets, g);
+    if (!g->op_state) {
+        buckets_reply(g, NULL, 0);
+        return;
+    }
+    g->op_abort = buckets_cancel;
 }
 
 struct list {
@@ -207,7 +248,7 @@ void gw_list_objects(struct gw_req *g)
     };
     g->op_state = s;
     g->op_abort = list_abort;
-    s->req = ufs_list(g->l->ufs[g->mount], &o, on_page, s);
+    s->req = ufs_list(g->u, &o, on_page, s);
     if (!s->req) {
         g->op_state = NULL;
         g->op_abort = NULL;

@@ -191,7 +191,7 @@ static void mpu_create(struct gw_req *g)
 {
     const char *ct = http_req_header(g->r, "content-type");
     struct ufs_put_opts opts = {ct, NULL, NULL};
-    g->op_state = ufs_mpu_create(g->l->ufs[g->mount], g->key, &opts, on_created, g);
+    g->op_state = ufs_mpu_create(g->u, g->key, &opts, on_created, g);
     if (!g->op_state) {
         gw_error(g, 400, "InvalidArgument", "The upload could not be started (invalid key).");
         return;
@@ -357,7 +357,7 @@ static void mpu_part(struct gw_req *g)
         p->data = malloc(size ? (size_t)size : 1); /* no cache on write if this fails */
     g->op_state = p;
     g->op_abort = part_abort;
-    p->w = ufs_mpu_part(g->l->ufs[g->mount], g->key, id, p->number, size, &part_cbs, p);
+    p->w = ufs_mpu_part(g->u, g->key, id, p->number, size, &part_cbs, p);
     if (!p->w) {
         part_free(p);
         gw_error(g, 400, "InvalidArgument", "The part could not be uploaded.");
@@ -506,7 +506,7 @@ static void cache_completed(struct complete *c, struct staged *s, const char *et
     for (uint64_t idx = 0; off < total; idx++) {
         size_t len = (size_t)(total - off < bs ? total - off : bs), filled = 0;
         uint8_t id[RING_ID_LEN];
-        ring_block_id(g->ctx->cfg->mounts[g->mount].name, g->key, etag, bs, idx, id);
+        ring_block_id(g->mname, g->key, etag, bs, idx, id);
         struct store_block *b = store_block_new(id, len);
         if (!b)
             break;
@@ -561,9 +561,9 @@ static void on_completed(void *arg, int err, const char *etag)
         st.size = size;
         snprintf(st.etag, sizeof(st.etag), "%s", etag);
         st.mtime = (int64_t)time(NULL);
-        meta_put(g->ctx->meta, g->mount, g->key, &st);
+        meta_put(g->ctx->meta, g->mount, g->mkey, &st);
     } else {
-        meta_invalidate(g->ctx->meta, g->mount, g->key);
+        meta_invalidate(g->ctx->meta, g->mount, g->mkey);
     }
     struct evbuffer *b = xml_start("CompleteMultipartUploadResult");
     char loc[512];
@@ -610,8 +610,8 @@ static void complete_body_end(void *arg, int err)
                      "published schema.");
         return;
     }
-    c->req = ufs_mpu_complete(g->l->ufs[g->mount], g->key, gw_query(g, "uploadId"), c->parts,
-                              c->nparts, on_completed, c);
+    c->req = ufs_mpu_complete(g->u, g->key, gw_query(g, "uploadId"), c->parts, c->nparts,
+                              on_completed, c);
     if (!c->req) {
         complete_free(c);
         gw_error(g, 400, "InvalidArgument", "The upload could not be completed.");
@@ -656,8 +656,7 @@ static void on_aborted(void *arg, int err)
 
 static void mpu_abort(struct gw_req *g)
 {
-    g->op_state =
-        ufs_mpu_abort(g->l->ufs[g->mount], g->key, gw_query(g, "uploadId"), on_aborted, g);
+    g->op_state = ufs_mpu_abort(g->u, g->key, gw_query(g, "uploadId"), on_aborted, g);
     if (!g->op_state) {
         gw_error(g, 400, "InvalidArgument", "The upload could not be aborted.");
         return;

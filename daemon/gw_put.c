@@ -95,7 +95,7 @@ static void cache_blocks(struct put *p, const char *etag)
     for (size_t i = 0; i < p->nstage; i++) {
         uint8_t id[RING_ID_LEN];
         size_t len = (size_t)(p->size - i * bs < bs ? p->size - i * bs : bs);
-        if (ring_block_id(g->ctx->cfg->mounts[g->mount].name, g->key, etag, bs, i, id) != 0)
+        if (ring_block_id(g->mname, g->key, etag, bs, i, id) != 0)
             return;
         struct store_block *b = store_block_new(id, len);
         if (!b)
@@ -124,7 +124,7 @@ static void on_write_done(void *arg, int err, const char *etag)
     snprintf(st.content_type, sizeof(st.content_type), "%s", p->content_type);
     if (p->stage && p->received == p->size)
         cache_blocks(p, etag);
-    meta_put(g->ctx->meta, g->mount, g->key, &st);
+    meta_put(g->ctx->meta, g->mount, g->mkey, &st);
     http_resp_header(g->r, "ETag", etag);
     http_resp_header(g->r, "x-amz-request-id", g->request_id);
     http_resp_start(g->r, 200, 0);
@@ -312,7 +312,7 @@ void gw_put_object(struct gw_req *g)
     hdrs[nh] = NULL;
     md5 = http_req_header(g->r, "content-md5");
     struct ufs_put_opts opts = {ct, (const char *const *)hdrs, md5};
-    p->w = ufs_write_open(g->l->ufs[g->mount], g->key, p->size, &opts, &write_cbs, p);
+    p->w = ufs_write_open(g->u, g->key, p->size, &opts, &write_cbs, p);
     for (size_t i = 0; i < nh; i++)
         free(hdrs[i]);
     if (!p->w) {
@@ -336,15 +336,15 @@ static void on_deleted(void *arg, int err)
         return;
     }
     /* drop the cached blocks of the version we knew */
-    if (meta_lookup(g->ctx->meta, g->mount, g->key, &st) == 0 && g->ctx->store) {
+    if (meta_lookup(g->ctx->meta, g->mount, g->mkey, &st) == 0 && g->ctx->store) {
         uint64_t bs = g->ctx->block_size;
         for (uint64_t i = 0; i * bs < st.size; i++) {
             uint8_t id[RING_ID_LEN];
-            if (ring_block_id(g->ctx->cfg->mounts[g->mount].name, g->key, st.etag, bs, i, id) == 0)
+            if (ring_block_id(g->mname, g->key, st.etag, bs, i, id) == 0)
                 store_remove(g->ctx->store, id);
         }
     }
-    meta_invalidate(g->ctx->meta, g->mount, g->key);
+    meta_invalidate(g->ctx->meta, g->mount, g->mkey);
     http_resp_header(g->r, "x-amz-request-id", g->request_id);
     http_resp_start(g->r, 204, 0);
     http_resp_end(g->r);
@@ -366,7 +366,7 @@ void gw_delete_object(struct gw_req *g)
         gw_error(g, 403, "AccessDenied", "This mount is read-only (mounts[].write_mode).");
         return;
     }
-    g->op_state = ufs_delete(g->l->ufs[g->mount], g->key, on_deleted, g);
+    g->op_state = ufs_delete(g->u, g->key, on_deleted, g);
     if (!g->op_state) {
         gw_error(g, 400, "InvalidArgument", "The object could not be deleted (invalid key).");
         return;

@@ -224,8 +224,8 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
         shd_warn("meta", "S3 unreachable, serving cached metadata err=\"%s\"", ufs_strerror(err));
 }
 
-struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, int mount, const char *key,
-                             meta_cb cb, void *arg)
+struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct ufs *u, int mount,
+                             const char *key, const char *object_key, meta_cb cb, void *arg)
 {
     struct meta_wait *w = shd_xcalloc(1, sizeof(*w));
     struct meta_fetch *start = NULL;
@@ -257,7 +257,7 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, int moun
     if (start) {
         /* the lock is not held here: a completion reported from the loop
          * cannot run before this returns, and takes the lock itself */
-        start->req = ufs_stat(l->ufs[mount], key, head_done, start);
+        start->req = ufs_stat(u, object_key, head_done, start);
         if (!start->req) /* could not even start (a key S3 cannot take) */
             head_done(start, UFS_EINVAL, NULL);
     }

@@ -24,12 +24,13 @@ void meta_cache_free(struct meta_cache *mc);
 /* A fresh entry: copies it to *out and returns 0; -1 when absent or stale. */
 int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out);
 
-/* Fetches (or joins the fetch of) an entry; cb runs on loop l's thread with
+/* Fetches (or joins the fetch of) an entry, cached under (mount, key), with
+ * a HEAD of object_key on u (a backend of loop l); cb runs on l's thread with
  * 0 and the stat, or a ufs_err (UFS_ENOENT, UFS_EUNAVAIL, ...). Returns a
  * handle for meta_wait_cancel, valid until cb ran; never NULL. */
 typedef void (*meta_cb)(void *arg, int err, const struct ufs_stat *st);
-struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, int mount, const char *key,
-                             meta_cb cb, void *arg);
+struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct ufs *u, int mount,
+                             const char *key, const char *object_key, meta_cb cb, void *arg);
 void meta_wait_cancel(struct meta_wait *w);
 
 /* After a write through the gateway: the object's new metadata. */

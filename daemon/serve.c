@@ -119,6 +119,12 @@ static void loops_stop(struct shd_server *srv)
         for (size_t m = 0; l->ufs && m < srv->cfg->n_mounts; m++)
             ufs_close(l->ufs[m]);
         free(l->ufs);
+        for (size_t b = 0; b < l->npt; b++) {
+            ufs_close(l->pt[b].u);
+            free(l->pt[b].bucket);
+        }
+        free(l->pt);
+        ufs_close(l->svc);
         if (l->stop_ev)
             event_free(l->stop_ev);
         if (l->base)
@@ -139,8 +145,30 @@ static int mounts_open(struct shd_server *srv)
         const struct shd_mount *mt = &cfg->mounts[m];
         struct shd_creds cr;
         int err;
-        if (strcmp(mt->name, "*") == 0) {
-            shd_warn("serve", "pass-through mount \"*\" is not served yet mount=*");
+        if (strcmp(mt->name, "*") == 0) { /* buckets open per loop on first use */
+            if ((err = shd_creds_resolve(mt, &cr)) != 0)
+                return err;
+            ctx->star = (int)m;
+            ctx->star_ak = cr.access_key;
+            ctx->star_sk = cr.secret_key;
+            ctx->star_token = cr.session_token;
+            for (unsigned i = 0; i < ctx->nloops; i++) {
+                struct shd_loop *l = &ctx->loops[i];
+                if (!l->ufs)
+                    l->ufs = shd_xcalloc(cfg->n_mounts, sizeof(*l->ufs));
+                struct ufs_s3_config sc = {
+                    .endpoint = mt->endpoint,
+                    .region = mt->region,
+                    .access_key = ctx->star_ak,
+                    .secret_key = ctx->star_sk,
+                    .session_token = ctx->star_token,
+                    .path_style = mt->path_style,
+                };
+                if ((err = ufs_s3_open(l->base, &sc, &l->svc)) != 0) {
+                    shd_error("serve", "cannot open mount mount=* err=\"%s\"", ufs_strerror(err));
+                    return SHD_ERR_IO;
+                }
+            }
             continue;
         }
         if (mt->ufs.kind == SHD_UFS_S3 && (err = shd_creds_resolve(mt, &cr)) != 0)
@@ -271,6 +299,16 @@ static void metrics_store(struct evbuffer *o, void *arg)
         (unsigned long long)st.checksum_failures, (unsigned long long)st.disk_errors);
 }
 
+static void counters_add(struct ufs_counters *sum, const struct ufs_counters *one)
+{
+    for (int k = 0; k < UFS_K_COUNT; k++)
+        sum->requests[k] += one->requests[k];
+    sum->retries += one->retries;
+    sum->errors += one->errors;
+    sum->bytes_in += one->bytes_in;
+    sum->bytes_out += one->bytes_out;
+}
+
 static void metrics_ufs(struct evbuffer *o, void *arg)
 {
     struct shd_ctx *ctx = arg;
@@ -283,13 +321,19 @@ static void metrics_ufs(struct evbuffer *o, void *arg)
             if (!ctx->loops[i].ufs[m])
                 continue;
             ufs_counters_get(ctx->loops[i].ufs[m], &one);
-            for (int k = 0; k < UFS_K_COUNT; k++)
-                sum.requests[k] += one.requests[k];
-            sum.retries += one.retries;
-            sum.errors += one.errors;
-            sum.bytes_in += one.bytes_in;
-            sum.bytes_out += one.bytes_out;
+            counters_add(&sum, &one);
         }
+    for (unsigned i = 0; i < ctx->nloops; i++) { /* the pass-through mount's backends */
+        size_t npt = atomic_load_explicit(&ctx->loops[i].npt, memory_order_acquire);
+        for (size_t b = 0; b < npt; b++) {
+            ufs_counters_get(ctx->loops[i].pt[b].u, &one);
+            counters_add(&sum, &one);
+        }
+        if (ctx->loops[i].svc) {
+            ufs_counters_get(ctx->loops[i].svc, &one);
+            counters_add(&sum, &one);
+        }
+    }
     evbuffer_add_printf(o, "# HELP shoal_s3_requests_total Requests to S3 (and other UFS) by "
                            "kind.\n# TYPE shoal_s3_requests_total counter\n");
     for (int k = 0; k < UFS_K_COUNT; k++)
@@ -306,6 +350,39 @@ static void metrics_ufs(struct evbuffer *o, void *arg)
                         "# TYPE shoal_s3_bytes_out_total counter\nshoal_s3_bytes_out_total %llu\n",
                         (unsigned long long)sum.retries, (unsigned long long)sum.errors,
                         (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out);
+}
+
+struct ufs *shd_bucket_ufs(struct shd_loop *l, const char *bucket)
+{
+    const struct shd_ctx *ctx = l->ctx;
+    const struct shd_mount *mt;
+    struct ufs *u = NULL;
+    for (size_t i = 0; i < l->npt; i++)
+        if (strcmp(l->pt[i].bucket, bucket) == 0)
+            return l->pt[i].u;
+    if (ctx->star < 0 || l->npt >= SHD_PASSTHROUGH_BUCKETS_MAX)
+        return NULL;
+    mt = &ctx->cfg->mounts[ctx->star];
+    struct ufs_s3_config sc = {
+        .endpoint = mt->endpoint,
+        .region = mt->region,
+        .bucket = bucket,
+        .prefix = "",
+        .access_key = ctx->star_ak,
+        .secret_key = ctx->star_sk,
+        .session_token = ctx->star_token,
+        .path_style = mt->path_style,
+        .max_connections = ctx->cfg->cache.max_fills,
+    };
+    if (ufs_s3_open(l->base, &sc, &u) != 0)
+        return NULL;
+    if (!l->pt) /* allocated once: readers on other threads never see it move */
+        l->pt = shd_xcalloc(SHD_PASSTHROUGH_BUCKETS_MAX, sizeof(*l->pt));
+    size_t n = atomic_load_explicit(&l->npt, memory_order_relaxed);
+    l->pt[n].bucket = shd_xstrdup(bucket);
+    l->pt[n].u = u;
+    atomic_store_explicit(&l->npt, n + 1, memory_order_release);
+    return u;
 }
 
 static int store_start(struct shd_server *srv)
@@ -459,6 +536,7 @@ int shd_serve(const struct shd_config *cfg)
 
     srv->cfg = cfg;
     ctx->cfg = cfg;
+    ctx->star = -1;
     ctx->block_size = cfg->cluster.block_size;
     shd_log_set_level(cfg->node.log_level);
     signal(SIGPIPE, SIG_IGN);
@@ -522,6 +600,9 @@ out:
         gw_fini(ctx);
     fill_table_free(ctx->fills);
     meta_cache_free(ctx->meta);
+    free(ctx->star_ak);
+    free(ctx->star_sk);
+    free(ctx->star_token);
     if (ctx->store)
         store_close(ctx->store);
     if (srv->admin)

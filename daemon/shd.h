@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct event_base;
@@ -22,6 +23,7 @@ struct fill_table;
 struct http_server;
 
 #define SHD_LOOPS_MAX 16
+#define SHD_PASSTHROUGH_BUCKETS_MAX 1024 /* buckets a "*" mount opens per loop */
 
 struct shd_ctx;
 
@@ -33,7 +35,14 @@ struct shd_loop {
     struct event *stop_ev;
     pthread_t thread;
     int started;
-    struct ufs **ufs;            /* per mount; NULL for pass-through mounts */
+    struct ufs **ufs; /* per mount; NULL for the pass-through mount */
+    struct ufs *svc;  /* the "*" mount's service-level backend (buckets) */
+    struct {
+        char *bucket;
+        struct ufs *u;
+    } * pt;                      /* the "*" mount's backends, opened per bucket on demand */
+    _Atomic size_t npt;          /* entries of pt in use: published after the entry is
+                                  * filled, so /metrics may read them from another thread */
     struct http_server *gateway; /* S3 gateway connections of this loop */
     struct event *fill_kick;     /* starts queued fills (fill.c) */
 };
@@ -45,11 +54,18 @@ struct shd_ctx {
     struct store *store;
     struct meta_cache *meta;
     struct fill_table *fills;
+    int star;                             /* the pass-through mount "*", or -1 */
+    char *star_ak, *star_sk, *star_token; /* its credentials */
     struct shd_loop loops[SHD_LOOPS_MAX];
     unsigned nloops;
 };
 
 /* The index of the mount that serves bucket `name`, or -1. */
 int shd_mount_find(const struct shd_ctx *ctx, const char *name);
+
+/* The "*" mount's backend for bucket on loop l (opened the first time), or
+ * NULL when the loop already has SHD_PASSTHROUGH_BUCKETS_MAX open or the
+ * open failed. Loop thread only. */
+struct ufs *shd_bucket_ufs(struct shd_loop *l, const char *bucket);
 
 #endif

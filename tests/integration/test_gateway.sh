@@ -51,6 +51,10 @@ mounts:
     metadata_ttl: 2s
   - name: localfs
     ufs: file://$D/localfs
+  - name: "*"
+    ufs: s3://
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
 tenants:
   - name: analyst
     access_key: AKIDSHOALTEST
@@ -59,6 +63,8 @@ tenants:
       - mount: lakehouse
         access: readwrite
       - mount: localfs
+        access: readwrite
+      - mount: "*"
         access: readwrite
   - name: reader
     access_key: AKIDSHOALREADER
@@ -106,6 +112,45 @@ check "file:// mount: put and get" "get True" "$(grep '^get' "$T_TMP/localfs.out
 check "file:// mount: range" "range True" "$(grep '^range' "$T_TMP/localfs.out")"
 check "file:// mount: list" "list ['dir/a.bin']" "$(grep '^list' "$T_TMP/localfs.out")"
 check "file:// mount: delete" "deleted True" "$(grep '^deleted' "$T_TMP/localfs.out")"
+
+# the pass-through mount "*": any bucket of the endpoint under its own name
+GW="http://$SHOALD_S3" ADMIN="http://$SHOALD_ADMIN" "$PY" - <<'PYEOF' >"$T_TMP/star.out" 2>&1
+import os, re, urllib.request, boto3, botocore
+from botocore.config import Config
+cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+c = boto3.client("s3", endpoint_url=os.environ["GW"], aws_access_key_id=os.environ["TENANT_KEY"],
+                 aws_secret_access_key=os.environ["TENANT_SECRET"], region_name="us-east-1", config=cfg)
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1", config=cfg)
+def code(f):
+    try:
+        f(); return "ok"
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+def gets():
+    t = urllib.request.urlopen(os.environ["ADMIN"] + "/metrics").read().decode()
+    return re.search(r'^shoal_s3_requests_total\{kind="get"\} (\d+)$', t, re.M).group(1)
+print("create", code(lambda: c.create_bucket(Bucket="passbucket")))
+print("in-s3", code(lambda: s3.head_bucket(Bucket="passbucket")))
+data = os.urandom(1500000)
+c.put_object(Bucket="passbucket", Key="k/obj", Body=data)
+print("s3-has", s3.get_object(Bucket="passbucket", Key="k/obj")["Body"].read() == data)
+g0 = gets()
+print("get", c.get_object(Bucket="passbucket", Key="k/obj")["Body"].read() == data, g0 == gets())
+names = [b["Name"] for b in c.list_buckets()["Buckets"]]
+print("buckets", all(n in names for n in ("lakehouse", "localfs", "passbucket")))
+print("head", code(lambda: c.head_bucket(Bucket="passbucket")), code(lambda: c.head_bucket(Bucket="nosuchbucket")))
+print("notempty", code(lambda: c.delete_bucket(Bucket="passbucket")))
+c.delete_object(Bucket="passbucket", Key="k/obj")
+print("delete", code(lambda: c.delete_bucket(Bucket="passbucket")), code(lambda: s3.head_bucket(Bucket="passbucket")))
+PYEOF
+check "* mount: CreateBucket" "create ok" "$(grep '^create' "$T_TMP/star.out")"
+check "* mount: the bucket is in S3" "in-s3 ok" "$(grep '^in-s3' "$T_TMP/star.out")"
+check "* mount: object written through" "s3-has True" "$(grep '^s3-has' "$T_TMP/star.out")"
+check "* mount: read back from the cache" "get True True" "$(grep '^get' "$T_TMP/star.out")"
+check "* mount: ListBuckets has mounts and S3's buckets" "buckets True" "$(grep '^buckets' "$T_TMP/star.out")"
+check "* mount: HeadBucket" "head ok 404" "$(grep '^head' "$T_TMP/star.out")"
+check "* mount: DeleteBucket not empty" "notempty BucketNotEmpty" "$(grep '^notempty' "$T_TMP/star.out")"
+check "* mount: DeleteBucket" "delete ok 404" "$(grep '^delete' "$T_TMP/star.out")"
 
 # aws-cli (Debian's) against the gateway
 export AWS_CONFIG_FILE=$T_TMP/aws.cfg AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
