@@ -143,7 +143,16 @@ void gw_error_ufs(struct gw_req *g, int err)
     case UFS_ERANGE:
         gw_error(g, 416, "InvalidRange", "The requested range is not satisfiable.");
         break;
-    case UFS_EUNAVAIL:
+    case UFS_EUNAVAIL: {
+        static _Atomic int64_t last_log;
+        int64_t now = (int64_t)time(NULL), prev = atomic_load(&last_log);
+        if (now - prev >= 10 && atomic_compare_exchange_strong(&last_log, &prev, now))
+            shd_warn("gateway",
+                     "S3 unreachable: uncached reads get 503 mount=%s key=%s "
+                     "what=\"check the mount's endpoint and the network; cached objects are still "
+                     "served\"",
+                     g->mname ? g->mname : "-", g->key ? g->key : "-");
+    }
         gw_error(g, 503, "ServiceUnavailable",
                  "The object is not in the cache and S3 cannot be reached; retry later.");
         break;

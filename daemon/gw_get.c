@@ -28,7 +28,7 @@
 
 #define GET_HIGH_WATER (8u << 20) /* pause sending above this much queued */
 #define GET_LOW_WATER (2u << 20)
-#define GET_PREFETCH 2 /* blocks filled ahead of the one being sent */
+#define GET_PREFETCH 4 /* blocks filled ahead of the one being sent */
 
 struct get {
     struct gw_req *g;
@@ -370,6 +370,7 @@ static void get_next(struct get *s)
         uint64_t idx = s->pos / bs;
         uint8_t id[RING_ID_LEN];
         struct store_block *b;
+        prefetch(s, idx); /* on hits too: read-ahead must not drain */
         block_id(s, idx, id);
         b = store_get(g->ctx->store, id);
         if (b) {
@@ -378,7 +379,6 @@ static void get_next(struct get *s)
             store_block_unref(b);
             continue;
         }
-        prefetch(s, idx);
         if (store_on_disk(g->ctx->store, id)) {
             s->sl = store_load(g->ctx->store, g->l->base, id, on_load, s);
             if (s->sl)

@@ -291,12 +291,16 @@ static void metrics_store(struct evbuffer *o, void *arg)
         "# HELP shoal_store_checksum_failures_total Disk blocks found corrupt (dropped, "
         "refetched).\n# TYPE shoal_store_checksum_failures_total counter\n"
         "shoal_store_checksum_failures_total %llu\n"
+        "# HELP shoal_store_disk_writes_skipped_total Blocks not written to disk (queue full "
+        "or disk paused).\n# TYPE shoal_store_disk_writes_skipped_total counter\n"
+        "shoal_store_disk_writes_skipped_total %llu\n"
         "# HELP shoal_store_disk_errors_total Disk write and read errors.\n"
         "# TYPE shoal_store_disk_errors_total counter\nshoal_store_disk_errors_total %llu\n",
         (unsigned long long)st.bytes_mem, (unsigned long long)st.bytes_disk,
         (unsigned long long)st.blocks_mem, (unsigned long long)st.blocks_disk,
         (unsigned long long)st.evictions_mem, (unsigned long long)st.evictions_disk,
-        (unsigned long long)st.checksum_failures, (unsigned long long)st.disk_errors);
+        (unsigned long long)st.checksum_failures, (unsigned long long)st.disk_writes_skipped,
+        (unsigned long long)st.disk_errors);
 }
 
 static void counters_add(struct ufs_counters *sum, const struct ufs_counters *one)
