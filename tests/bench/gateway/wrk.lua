@@ -1,0 +1,43 @@
+-- tests/bench/gateway/wrk.lua: requests for bench_gateway.sh.
+--   wrk -s wrk.lua URL -- paths FILE          GET a random path of FILE (one a line)
+--   wrk -s wrk.lua URL -- range FILE SIZE LEN GET the first path of FILE with a
+--                                             random Range of LEN bytes in SIZE
+-- done() prints one line: "wrk requests=N seconds=S bytes=B p50_us=.. p99_us=..
+-- max_us=.. status_errors=N socket_errors=N" for the script to parse.
+local mode, paths, size, len
+local counter = 0
+
+function setup(thread)
+    counter = counter + 1
+    thread:set("seed", counter * 7919 + os.time())
+end
+
+function init(args)
+    math.randomseed(seed or os.time())
+    mode = args[1]
+    paths = {}
+    for line in io.lines(args[2]) do
+        paths[#paths + 1] = line
+    end
+    if mode == "range" then
+        size = tonumber(args[3])
+        len = tonumber(args[4])
+    end
+end
+
+function request()
+    if mode == "range" then
+        local off = math.random(0, size - len)
+        return wrk.format("GET", paths[1], { Range = "bytes=" .. off .. "-" .. (off + len - 1) })
+    end
+    return wrk.format("GET", paths[math.random(1, #paths)])
+end
+
+function done(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format(
+        "wrk requests=%d seconds=%.3f bytes=%d p50_us=%d p99_us=%d max_us=%d "
+            .. "status_errors=%d socket_errors=%d\n",
+        summary.requests, summary.duration / 1e6, summary.bytes, latency:percentile(50),
+        latency:percentile(99), latency.max, e.status, e.connect + e.read + e.write + e.timeout))
+end
