@@ -4,6 +4,7 @@
  * callbacks that read the response headers, take or stream the body and
  * feed the request body. Queueing, retries and the multi's glue to libevent
  * are in s3_loop.c. */
+#include "ufs/strbuf.h"
 #include "ufs/s3_int.h"
 
 #include <stdio.h>
@@ -276,50 +277,15 @@ static int seek_cb(void *ud, curl_off_t off, int origin)
 
 /* ---- transfers: building and signing a request -------------------------------- */
 
-struct strbuf {
-    char *p;
-    size_t len, cap;
-    int err;
-};
-
-/* sb_add: appends N bytes; on failure the buffer stays failed. */
-static void sb_add(struct strbuf *b, const char *s, size_t n)
-{
-    if (b->err)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *np;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np) {
-            b->err = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct strbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 /* add_header: appends "NAME: VALUE" to the curl list. */
 static int add_header(struct curl_slist **l, const char *name, const char *value)
 {
-    struct strbuf b = {0};
+    struct ufs_sb b = {0};
     struct curl_slist *n;
 
-    sb_str(&b, name);
-    sb_add(&b, ": ", 2);
-    sb_str(&b, value);
+    ufs_sb_str(&b, name);
+    ufs_sb_add(&b, ": ", 2);
+    ufs_sb_str(&b, value);
     if (b.err) {
         free(b.p);
         return UFS_ENOMEM;
@@ -337,27 +303,27 @@ static int build_target(struct s3_xfer *x, char **url, char **curi, char **cquer
 {
     struct ufs_s3 *u = x->u;
     struct ufs_sigv4_pair q[S3_MAX_QUERY];
-    struct strbuf path = {0}, ub = {0};
+    struct ufs_sb path = {0}, ub = {0};
     char *enc = NULL, *cq = NULL;
     unsigned i;
     int vhost = !u->path_style && x->bucket, rc = UFS_ENOMEM;
 
-    sb_add(&path, "/", 1);
+    ufs_sb_add(&path, "/", 1);
     if (x->bucket && !vhost) {
         enc = ufs_sigv4_uri_encode(x->bucket, strlen(x->bucket), 0);
         if (!enc)
             goto out;
-        sb_str(&path, enc);
+        ufs_sb_str(&path, enc);
         free(enc);
         enc = NULL;
         if (x->key)
-            sb_add(&path, "/", 1);
+            ufs_sb_add(&path, "/", 1);
     }
     if (x->key) {
         enc = ufs_sigv4_uri_encode(x->key, strlen(x->key), 1);
         if (!enc)
             goto out;
-        sb_str(&path, enc);
+        ufs_sb_str(&path, enc);
     }
     for (i = 0; i < x->nq; i++) {
         q[i].name = x->qname[i];
@@ -367,18 +333,18 @@ static int build_target(struct s3_xfer *x, char **url, char **curi, char **cquer
     if (rc)
         goto out;
     rc = UFS_ENOMEM;
-    sb_str(&ub, u->scheme);
-    sb_str(&ub, "://");
+    ufs_sb_str(&ub, u->scheme);
+    ufs_sb_str(&ub, "://");
     if (vhost) {
-        sb_str(&ub, x->bucket);
-        sb_add(&ub, ".", 1);
+        ufs_sb_str(&ub, x->bucket);
+        ufs_sb_add(&ub, ".", 1);
     }
-    sb_str(&ub, u->hostport);
+    ufs_sb_str(&ub, u->hostport);
     if (path.p)
-        sb_str(&ub, path.p);
+        ufs_sb_str(&ub, path.p);
     if (cq[0]) {
-        sb_add(&ub, "?", 1);
-        sb_str(&ub, cq);
+        ufs_sb_add(&ub, "?", 1);
+        ufs_sb_str(&ub, cq);
     }
     if (path.err || ub.err)
         goto out;

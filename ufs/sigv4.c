@@ -2,6 +2,7 @@
  * URI encoding, canonical query and headers, canonical request, string to
  * sign, signing key, signature, Authorization value, constant-time compare.
  * Pure functions over strings; OpenSSL supplies SHA-256 and HMAC. */
+#include "ufs/strbuf.h"
 #include "ufs/sigv4.h"
 #include "ufs/ufs.h"
 
@@ -15,47 +16,12 @@
 
 /* ---- a growable string -------------------------------------------------- */
 
-struct sb {
-    char *p;
-    size_t len, cap;
-    int err;
-};
-
-/* sb_add: appends N bytes; on failure the builder stays failed. */
-static void sb_add(struct sb *b, const char *s, size_t n)
-{
-    if (b->err)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        char *np;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np) {
-            b->err = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 /* sb_finish: hands the string to *OUT (an empty string when nothing was
  * added). Returns 0 or UFS_ENOMEM, freeing the buffer on failure. */
-static int sb_finish(struct sb *b, char **out)
+static int sb_finish(struct ufs_sb *b, char **out)
 {
     if (!b->err && !b->p)
-        sb_add(b, "", 0);
+        ufs_sb_add(b, "", 0);
     if (b->err) {
         free(b->p);
         return UFS_ENOMEM;
@@ -182,7 +148,7 @@ static void enc_pairs_free(struct enc_pair *e, size_t n)
 int ufs_sigv4_canonical_query(const struct ufs_sigv4_pair *q, size_t n, char **out)
 {
     struct enc_pair *e = NULL;
-    struct sb b = {0};
+    struct ufs_sb b = {0};
     size_t i;
     int rc = UFS_ENOMEM;
 
@@ -209,10 +175,10 @@ int ufs_sigv4_canonical_query(const struct ufs_sigv4_pair *q, size_t n, char **o
         qsort(e, n, sizeof(*e), enc_pair_cmp);
     for (i = 0; i < n; i++) {
         if (i)
-            sb_add(&b, "&", 1);
-        sb_str(&b, e[i].name);
-        sb_add(&b, "=", 1);
-        sb_str(&b, e[i].value);
+            ufs_sb_add(&b, "&", 1);
+        ufs_sb_str(&b, e[i].name);
+        ufs_sb_add(&b, "=", 1);
+        ufs_sb_str(&b, e[i].value);
     }
     rc = sb_finish(&b, out);
     b.p = NULL;
@@ -242,7 +208,7 @@ static int hdr_cmp(const void *a, const void *b)
 
 /* add_trimmed: appends V with leading and trailing blanks removed and every
  * inner run of blanks turned into one space (AWS's "trimall"). */
-static void add_trimmed(struct sb *b, const char *v)
+static void add_trimmed(struct ufs_sb *b, const char *v)
 {
     const char *p = v;
     int pending_space = 0, any = 0;
@@ -253,9 +219,9 @@ static void add_trimmed(struct sb *b, const char *v)
             continue;
         }
         if (pending_space)
-            sb_add(b, " ", 1);
+            ufs_sb_add(b, " ", 1);
         pending_space = 0;
-        sb_add(b, p, 1);
+        ufs_sb_add(b, p, 1);
         any = 1;
     }
 }
@@ -264,7 +230,7 @@ int ufs_sigv4_canonical_headers(const struct ufs_sigv4_pair *h, size_t n, char *
                                 char **signed_headers)
 {
     struct hdr *v = NULL;
-    struct sb c = {0}, s = {0};
+    struct ufs_sb c = {0}, s = {0};
     size_t i, j;
     int rc = UFS_ENOMEM;
     char *cs = NULL;
@@ -299,17 +265,17 @@ int ufs_sigv4_canonical_headers(const struct ufs_sigv4_pair *h, size_t n, char *
     }
     qsort(v, n, sizeof(*v), hdr_cmp);
     for (i = 0; i < n; i = j) {
-        sb_str(&c, v[i].name);
-        sb_add(&c, ":", 1);
+        ufs_sb_str(&c, v[i].name);
+        ufs_sb_add(&c, ":", 1);
         if (i)
-            sb_add(&s, ";", 1);
-        sb_str(&s, v[i].name);
+            ufs_sb_add(&s, ";", 1);
+        ufs_sb_str(&s, v[i].name);
         for (j = i; j < n && strcmp(v[j].name, v[i].name) == 0; j++) {
             if (j > i)
-                sb_add(&c, ",", 1);
+                ufs_sb_add(&c, ",", 1);
             add_trimmed(&c, v[j].value);
         }
-        sb_add(&c, "\n", 1);
+        ufs_sb_add(&c, "\n", 1);
     }
     rc = sb_finish(&c, &cs);
     c.p = NULL;
@@ -338,7 +304,7 @@ int ufs_sigv4_canonical_request(const char *method, const char *canonical_uri,
                                 const char *canonical_query, const char *canonical_headers,
                                 const char *signed_headers, const char *payload_hash, char **out)
 {
-    struct sb b = {0};
+    struct ufs_sb b = {0};
 
     if (too_long(method) || too_long(canonical_uri) || !canonical_query ||
         strnlen(canonical_query, 16 * UFS_SIGV4_FIELD_MAX + 1) > 16 * UFS_SIGV4_FIELD_MAX ||
@@ -346,17 +312,17 @@ int ufs_sigv4_canonical_request(const char *method, const char *canonical_uri,
         strnlen(canonical_headers, 16 * UFS_SIGV4_FIELD_MAX + 1) > 16 * UFS_SIGV4_FIELD_MAX ||
         too_long(signed_headers) || too_long(payload_hash))
         return UFS_EINVAL;
-    sb_str(&b, method);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, canonical_uri[0] ? canonical_uri : "/");
-    sb_add(&b, "\n", 1);
-    sb_str(&b, canonical_query);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, canonical_headers);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, signed_headers);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, payload_hash);
+    ufs_sb_str(&b, method);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, canonical_uri[0] ? canonical_uri : "/");
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, canonical_query);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, canonical_headers);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, signed_headers);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, payload_hash);
     return sb_finish(&b, out);
 }
 
@@ -375,16 +341,16 @@ static int date_ok(const char *amz_date)
 
 int ufs_sigv4_scope(const char *amz_date, const char *region, const char *service, char **out)
 {
-    struct sb b = {0};
+    struct ufs_sb b = {0};
 
     if (!date_ok(amz_date) || too_long(region) || too_long(service))
         return UFS_EINVAL;
-    sb_add(&b, amz_date, 8);
-    sb_add(&b, "/", 1);
-    sb_str(&b, region);
-    sb_add(&b, "/", 1);
-    sb_str(&b, service);
-    sb_str(&b, "/aws4_request");
+    ufs_sb_add(&b, amz_date, 8);
+    ufs_sb_add(&b, "/", 1);
+    ufs_sb_str(&b, region);
+    ufs_sb_add(&b, "/", 1);
+    ufs_sb_str(&b, service);
+    ufs_sb_str(&b, "/aws4_request");
     return sb_finish(&b, out);
 }
 
@@ -406,17 +372,17 @@ int ufs_sigv4_string_to_sign(const char *amz_date, const char *scope, const char
                              char **out)
 {
     char hex[UFS_SIGV4_HEX_LEN + 1];
-    struct sb b = {0};
+    struct ufs_sb b = {0};
 
     if (too_long(amz_date) || too_long(scope) || !canonical_request)
         return UFS_EINVAL;
     ufs_sigv4_sha256_hex(canonical_request, strlen(canonical_request), hex);
-    sb_str(&b, UFS_SIGV4_ALGORITHM "\n");
-    sb_str(&b, amz_date);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, scope);
-    sb_add(&b, "\n", 1);
-    sb_str(&b, hex);
+    ufs_sb_str(&b, UFS_SIGV4_ALGORITHM "\n");
+    ufs_sb_str(&b, amz_date);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, scope);
+    ufs_sb_add(&b, "\n", 1);
+    ufs_sb_str(&b, hex);
     return sb_finish(&b, out);
 }
 
@@ -485,18 +451,18 @@ int ufs_sigv4_signature(const unsigned char key[UFS_SIGV4_KEY_LEN], const char *
 int ufs_sigv4_authorization(const char *access_key, const char *scope, const char *signed_headers,
                             const char *signature, char **out)
 {
-    struct sb b = {0};
+    struct ufs_sb b = {0};
 
     if (too_long(access_key) || too_long(scope) || too_long(signed_headers) || too_long(signature))
         return UFS_EINVAL;
-    sb_str(&b, UFS_SIGV4_ALGORITHM " Credential=");
-    sb_str(&b, access_key);
-    sb_add(&b, "/", 1);
-    sb_str(&b, scope);
-    sb_str(&b, ", SignedHeaders=");
-    sb_str(&b, signed_headers);
-    sb_str(&b, ", Signature=");
-    sb_str(&b, signature);
+    ufs_sb_str(&b, UFS_SIGV4_ALGORITHM " Credential=");
+    ufs_sb_str(&b, access_key);
+    ufs_sb_add(&b, "/", 1);
+    ufs_sb_str(&b, scope);
+    ufs_sb_str(&b, ", SignedHeaders=");
+    ufs_sb_str(&b, signed_headers);
+    ufs_sb_str(&b, ", Signature=");
+    ufs_sb_str(&b, signature);
     return sb_finish(&b, out);
 }
 
