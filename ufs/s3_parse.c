@@ -3,6 +3,7 @@
  * Last-Modified (each checked against its ceiling or its grammar), and the
  * two date formats S3 sends (also used for listings). Untrusted bytes: the
  * fuzz target tests/fuzz/fuzz_s3_xml.c feeds these too. */
+#include "ufs/ufs_time.h"
 #include "ufs/s3_int.h"
 
 #include <string.h>
@@ -164,20 +165,6 @@ int ufs_s3_header_line(struct s3_xfer *x, const char *buf, size_t n)
 
 /* ---- dates ------------------------------------------------------------------- */
 
-/* days_from_civil: days since 1970-01-01 of a Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* num: the value of N decimal digits at S, or -1. */
 static int num(const char *s, int n)
 {
@@ -201,7 +188,7 @@ static int civil(int y, int mo, int d, int h, int mi, int se, int64_t *out)
         return UFS_EPROTO;
     if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
         return UFS_EPROTO;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
+    *out = ufs_utc_seconds((int)y, (int)mo, (int)d, (int)h, (int)mi, (int)se);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * URI encoding, canonical query and headers, canonical request, string to
  * sign, signing key, signature, Authorization value, constant-time compare.
  * Pure functions over strings; OpenSSL supplies SHA-256 and HMAC. */
+#include "ufs/ufs_time.h"
 #include "ufs/strbuf.h"
 #include "ufs/sigv4.h"
 #include "ufs/ufs.h"
@@ -521,21 +522,6 @@ int ufs_sigv4_equal(const char *a, const char *b)
 
 /* ---- dates -------------------------------------------------------------- */
 
-/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date
- * (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 int ufs_sigv4_amz_date(int64_t t, char out[UFS_SIGV4_DATE_LEN + 1])
 {
     int64_t days, z, era, y;
@@ -607,6 +593,6 @@ int ufs_sigv4_parse_amz_date(const char *s, int64_t *out)
         return UFS_EINVAL;
     if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
         return UFS_EINVAL;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
+    *out = ufs_utc_seconds((int)y, (int)mo, (int)d, (int)h, (int)mi, (int)se);
     return 0;
 }
