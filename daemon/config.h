@@ -143,6 +143,7 @@ struct shd_config {
         size_t n_disks;
         enum shd_eviction eviction;
         unsigned max_fills;
+        bool direct_io;
     } cache;
     struct shd_mount *mounts; /* at least one */
     size_t n_mounts;

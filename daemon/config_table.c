@@ -202,6 +202,14 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .def = "64",
      .off = CFG_OFF(cache.max_fills),
      .doc = "Cap on this node's concurrent S3 requests; further fills wait for a slot."},
+    {.path = "cache.direct_io",
+     .type = SHD_CFG_BOOL,
+     .def = "true",
+     .off = CFG_OFF(cache.direct_io),
+     .doc = "Write and read block files of 64 KiB and more with `O_DIRECT`, past the page "
+            "cache: the memory tier is the RAM cache, and copying every block into the page "
+            "cache as well costs CPU and memory. A disk whose file system refuses `O_DIRECT` "
+            "(tmpfs, some network file systems) uses buffered I/O, logged once."},
 
     /* ---- mounts ---- */
     {.path = "mounts",

@@ -404,6 +404,7 @@ static int store_start(struct shd_server *srv)
         .ndisks = nd,
         .block_size = cfg->cluster.block_size,
         .policy = cfg->cache.eviction,
+        .direct_io = cfg->cache.direct_io,
     };
     return store_open(&sc, &srv->ctx.store);
 }

@@ -37,6 +37,7 @@ struct event_base;
 
 #define STORE_ID_LEN 16
 #define STORE_BLOCK_MAX (64u << 20) /* the largest cluster.block_size */
+#define STORE_DIRECT_MIN (64u << 10) /* blocks this large go to disk with O_DIRECT */
 
 struct store;
 struct store_block;
@@ -55,6 +56,7 @@ struct store_conf {
     enum shd_eviction policy;
     unsigned io_threads;    /* 0 = 2 */
     unsigned disk_retry_ms; /* back-off before writing to a failed disk again; 0 = 30 s */
+    bool direct_io;         /* O_DIRECT for blocks of STORE_DIRECT_MIN and more */
 };
 
 /* Opens the store and indexes its disks (this blocks: call it before the

@@ -65,7 +65,7 @@ void store_hdr_encode(uint8_t buf[STORE_HDR_LEN], const struct store_hdr *h)
 {
     memcpy(buf, STORE_MAGIC, 8);
     store_le16(buf + 8, STORE_FORMAT);
-    store_le16(buf + 10, STORE_HDR_LEN);
+    store_le16(buf + 10, (uint16_t)h->data_off);
     memset(buf + 12, 0, 4);
     memcpy(buf + 16, h->id, STORE_ID_LEN);
     store_le64(buf + 32, h->len);
@@ -77,11 +77,14 @@ void store_hdr_encode(uint8_t buf[STORE_HDR_LEN], const struct store_hdr *h)
 int store_hdr_decode(const uint8_t buf[STORE_HDR_LEN], uint64_t block_size, struct store_hdr *out)
 {
     uint64_t len = store_rd64(buf + 32);
+    unsigned off = store_rd16(buf + 10);
 
     if (memcmp(buf, STORE_MAGIC, 8) != 0 || store_rd16(buf + 8) != STORE_FORMAT ||
-        store_rd16(buf + 10) != STORE_HDR_LEN || store_rd64(buf + 56) != XXH3_64bits(buf, 56) ||
+        (off != STORE_HDR_LEN && off != STORE_DATA_OFF_DIRECT) ||
+        store_rd64(buf + 56) != XXH3_64bits(buf, 56) ||
         len > block_size) /* the ceiling: never trust a length read from disk */
         return SHD_ERR_CORRUPT;
+    out->data_off = off;
     memcpy(out->id, buf + 16, STORE_ID_LEN);
     out->len = len;
     out->sum = store_rd64(buf + 40);
@@ -89,9 +92,16 @@ int store_hdr_decode(const uint8_t buf[STORE_HDR_LEN], uint64_t block_size, stru
     return 0;
 }
 
-uint64_t store_disk_file_bytes(uint64_t len)
+unsigned store_disk_data_off(const struct store_disk *d, uint64_t len)
 {
-    return (STORE_HDR_LEN + len + STORE_FILE_ALIGN - 1) / STORE_FILE_ALIGN * STORE_FILE_ALIGN;
+    return len >= STORE_DIRECT_MIN && atomic_load_explicit(&d->direct, memory_order_relaxed)
+               ? STORE_DATA_OFF_DIRECT
+               : STORE_HDR_LEN;
+}
+
+uint64_t store_disk_file_bytes(uint64_t len, unsigned data_off)
+{
+    return (data_off + len + STORE_FILE_ALIGN - 1) / STORE_FILE_ALIGN * STORE_FILE_ALIGN;
 }
 
 void store_disk_name(const uint8_t id[STORE_ID_LEN], int tmp, char out[STORE_NAME_LEN])
@@ -235,8 +245,22 @@ static int store_mkdir_p(const char *path)
     return 0;
 }
 
+/* store_direct_probe: whether DIRFD's file system takes O_DIRECT writes of
+ * STORE_IO_ALIGN-aligned buffers. */
+static int store_direct_probe(int dirfd)
+{
+    _Alignas(STORE_IO_ALIGN) static const uint8_t page[STORE_IO_ALIGN];
+    int fd = openat(dirfd, ".probe", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    int ok = fd >= 0 && pwrite(fd, page, sizeof(page), 0) == (ssize_t)sizeof(page);
+
+    if (fd >= 0)
+        close(fd);
+    unlinkat(dirfd, ".probe", 0);
+    return ok;
+}
+
 int store_disk_open(struct store_disk *d, const struct store_disk_conf *conf,
-                    enum shd_eviction policy, store_pnode_key key)
+                    enum shd_eviction policy, store_pnode_key key, bool direct_io)
 {
     char path[STORE_PATH_MAX + 32], qp[512], qe[256], ebuf[128];
     const char *op = "mkdir";
@@ -284,6 +308,10 @@ int store_disk_open(struct store_disk *d, const struct store_disk_conf *conf,
     if (rc)
         goto out;
     d->path = shd_xstrdup(conf->path);
+    atomic_init(&d->direct, direct_io && store_direct_probe(d->dirfd));
+    if (direct_io && !atomic_load(&d->direct))
+        shd_info("store", "disk uses buffered I/O path=%s why=\"its file system refuses O_DIRECT\"",
+                 shd_log_q(conf->path, qp, sizeof(qp)));
     d->seed = XXH3_64bits(conf->path, strlen(conf->path));
     d->weight = (double)conf->bytes;
     store_policy_init(&d->policy, policy, conf->bytes, key);
@@ -349,13 +377,39 @@ static int store_write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int store_disk_write(const struct store_disk *d, const struct store_block *b, const char **op)
+/* store_write_direct: the O_DIRECT layout into FD: the header alone in the
+ * first STORE_IO_ALIGN bytes, then B's data (aligned and zero-padded by
+ * store_block_new) written whole and cut back to its length. */
+static int store_write_direct(int fd, const uint8_t hdr[STORE_HDR_LEN], const struct store_block *b)
+{
+    _Alignas(STORE_IO_ALIGN) uint8_t page[STORE_IO_ALIGN];
+    size_t len = store_io_round(b->len);
+    ssize_t n;
+
+    memset(page, 0, sizeof(page));
+    memcpy(page, hdr, STORE_HDR_LEN);
+    do
+        n = pwrite(fd, page, sizeof(page), 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(page))
+        return n < 0 ? -errno : -ENOSPC;
+    do
+        n = pwrite(fd, b->data, len, STORE_DATA_OFF_DIRECT);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len) /* a short write of a regular file: out of space */
+        return n < 0 ? -errno : -ENOSPC;
+    if (len != b->len && ftruncate(fd, STORE_DATA_OFF_DIRECT + (off_t)b->len) != 0)
+        return -errno;
+    return 0;
+}
+
+int store_disk_write(struct store_disk *d, const struct store_block *b, const char **op)
 {
     char name[STORE_NAME_LEN], tmp[STORE_NAME_LEN], sub[3];
     uint8_t hdr[STORE_HDR_LEN];
     const char *call = "open";
     struct store_hdr h;
-    int fd, rc = 0;
+    int fd, rc = 0, flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
 
     store_disk_name(b->id, 0, name);
     store_disk_name(b->id, 1, tmp);
@@ -363,8 +417,12 @@ int store_disk_write(const struct store_disk *d, const struct store_block *b, co
     h.len = b->len;
     h.sum = XXH3_64bits(b->data, b->len);
     h.created_ms = store_wall_ms();
+    h.data_off = store_disk_data_off(d, b->len);
+again:
     store_hdr_encode(hdr, &h);
-    fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (h.data_off == STORE_DATA_OFF_DIRECT)
+        flags |= O_DIRECT;
+    fd = openat(d->dirfd, tmp, flags, 0644);
     if (fd < 0 && errno == ENOENT) { /* the subdirectory is made on first use */
         memcpy(sub, name, 2);
         sub[2] = '\0';
@@ -372,16 +430,26 @@ int store_disk_write(const struct store_disk *d, const struct store_block *b, co
             *op = "mkdir";
             return -errno;
         }
-        fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = openat(d->dirfd, tmp, flags, 0644);
     }
+    if (fd < 0 && errno == EINVAL && (flags & O_DIRECT))
+        goto buffered;
     if (fd < 0) {
         *op = call;
         return -errno;
     }
     call = "write";
-    rc = store_write_all(fd, hdr, sizeof(hdr));
-    if (!rc)
-        rc = store_write_all(fd, b->data, b->len);
+    if (flags & O_DIRECT) {
+        rc = store_write_direct(fd, hdr, b);
+        if (rc == -EINVAL) { /* the file system took the open, not the write */
+            close(fd);
+            goto buffered;
+        }
+    } else {
+        rc = store_write_all(fd, hdr, sizeof(hdr));
+        if (!rc)
+            rc = store_write_all(fd, b->data, b->len);
+    }
     if (close(fd) != 0 && !rc) {
         call = "close";
         rc = -errno;
@@ -395,6 +463,28 @@ int store_disk_write(const struct store_disk *d, const struct store_block *b, co
         *op = call;
     }
     return rc;
+buffered: /* O_DIRECT refused after all: buffered I/O on this disk from now on */
+    atomic_store(&d->direct, 0);
+    flags &= ~O_DIRECT;
+    h.data_off = STORE_HDR_LEN;
+    goto again;
+}
+
+/* store_read_all: LEN bytes at OFF of FD into P; 0, -errno, or
+ * SHD_ERR_CORRUPT when the file ends first. */
+static int store_read_all(int fd, uint8_t *p, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t n = pread(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) /* 0: shrank since fstat */
+            return n < 0 ? -errno : SHD_ERR_CORRUPT;
+        p += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], uint64_t block_size,
@@ -424,27 +514,31 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
     }
     if (n != (ssize_t)sizeof(hdr) || store_hdr_decode(hdr, block_size, &h) != 0 ||
         memcmp(h.id, id, STORE_ID_LEN) != 0 || fstat(fd, &st) != 0 ||
-        (uint64_t)st.st_size != STORE_HDR_LEN + h.len) {
+        (uint64_t)st.st_size != h.data_off + h.len) {
         rc = SHD_ERR_CORRUPT;
         goto out;
     }
     b = store_block_new(id, (size_t)h.len);
-    while (off < h.len) {
-        n = pread(fd, b->data + off, h.len - off, (off_t)(STORE_HDR_LEN + off));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) { /* 0: shrank since fstat */
-            rc = n < 0 ? -errno : SHD_ERR_CORRUPT;
-            goto out;
-        }
-        off += (size_t)n;
+    /* a file in the O_DIRECT layout is read past the page cache as well,
+     * in one call (its end is cut short by EOF); buffered when that fails */
+    if (h.data_off == STORE_DATA_OFF_DIRECT && h.len >= STORE_DIRECT_MIN &&
+        atomic_load_explicit(&d->direct, memory_order_relaxed) &&
+        fcntl(fd, F_SETFL, O_DIRECT) == 0) {
+        do
+            n = pread(fd, b->data, store_io_round(h.len), STORE_DATA_OFF_DIRECT);
+        while (n < 0 && errno == EINTR);
+        if (n > 0 && ((size_t)n == h.len || ((size_t)n < h.len && n % STORE_IO_ALIGN == 0)))
+            off = (size_t)n; /* all of it, or an aligned part: the rest buffered */
+        if (off < h.len)
+            fcntl(fd, F_SETFL, 0);
     }
-    if (XXH3_64bits(b->data, b->len) != h.sum) {
+    rc = store_read_all(fd, b->data + off, h.len - off, (off_t)(h.data_off + off));
+    if (!rc && XXH3_64bits(b->data, b->len) != h.sum)
         rc = SHD_ERR_CORRUPT;
-        goto out;
+    if (!rc) {
+        *out = b;
+        b = NULL;
     }
-    *out = b;
-    b = NULL;
 out:
     if (rc < 0 && rc != SHD_ERR_CORRUPT)
         *op = "pread";
@@ -509,7 +603,7 @@ static int store_scan_file(int dfd, const char *name, const uint8_t id[STORE_ID_
     else if (n != (ssize_t)sizeof(hdr) || !S_ISREG(st.st_mode) ||
              store_hdr_decode(hdr, block_size, &got) != 0 ||
              memcmp(got.id, id, STORE_ID_LEN) != 0 ||
-             (uint64_t)st.st_size != STORE_HDR_LEN + got.len)
+             (uint64_t)st.st_size != got.data_off + got.len)
         rc = SHD_ERR_CORRUPT;
     close(fd);
     if (!rc)
@@ -570,7 +664,7 @@ static void store_scan_dir(struct store *s, size_t d, unsigned sub, struct store
             o->dropped++;
         } else if (rc == 0) {
             r.created_ms = h.created_ms;
-            r.fbytes = (uint32_t)store_disk_file_bytes(h.len);
+            r.fbytes = (uint32_t)store_disk_file_bytes(h.len, h.data_off);
             r.disk = (uint8_t)d;
             store_scan_add(o, &r);
         }

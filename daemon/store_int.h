@@ -24,6 +24,8 @@
 #define STORE_RETRY_MS_DEFAULT 30000
 #define STORE_HDR_LEN 64                   /* the block file header, format 1 */
 #define STORE_FILE_ALIGN 4096              /* disk usage is counted in these units */
+#define STORE_IO_ALIGN 4096                /* O_DIRECT: buffers, offsets and lengths */
+#define STORE_DATA_OFF_DIRECT STORE_IO_ALIGN /* data offset of a file written with O_DIRECT */
 #define STORE_WRITES_MAX 256               /* queued disk writes, at most ... */
 #define STORE_WRITE_BYTES_MAX (256u << 20) /* ... and their bytes (one block always fits) */
 #define STORE_LOADS_MAX 4096               /* queued loads */
@@ -31,11 +33,19 @@
 
 /* ---- blocks ---------------------------------------------------------------- */
 
+/* store_io_round: LEN rounded up to a multiple of STORE_IO_ALIGN. */
+static inline size_t store_io_round(size_t len)
+{
+    return (len + STORE_IO_ALIGN - 1) / STORE_IO_ALIGN * STORE_IO_ALIGN;
+}
+
 struct store_block {
     atomic_uint refs;
     uint32_t len;
     uint8_t id[STORE_ID_LEN];
-    uint8_t data[]; /* len bytes, in the same allocation */
+    uint8_t data[]; /* len bytes, in the same allocation; from STORE_DIRECT_MIN
+                     * bytes on STORE_IO_ALIGN-aligned and zero-padded to the
+                     * next multiple of it (store_block_new) */
 };
 
 /* ---- eviction policies (store_evict.c) ---------------------------------------- */
@@ -119,6 +129,7 @@ struct store_disk {
     int dirfd;     /* PATH/blocks */
     int lockfd;    /* PATH/shoal.lock, flock()ed */
     uint64_t seed; /* rendezvous seed: a hash of the path */
+    atomic_int direct; /* O_DIRECT for blocks of STORE_DIRECT_MIN bytes and more */
     double weight; /* capacity, for rendezvous */
     struct store_policy policy;
     /* under s->mu: */
@@ -216,10 +227,10 @@ void store_load_abandon(struct store_load *l);
 
 /* store_disk.c */
 /* store_disk_open: prepare CONF's directory (create, lock, probe a write)
- * into D. Returns 0, or a negative shd_err after logging why the disk is
- * left out. */
+ * into D; with DIRECT_IO, also probe an O_DIRECT write. Returns 0, or a
+ * negative shd_err after logging why the disk is left out. */
 int store_disk_open(struct store_disk *d, const struct store_disk_conf *conf,
-                    enum shd_eviction policy, store_pnode_key key);
+                    enum shd_eviction policy, store_pnode_key key, bool direct_io);
 void store_disk_close(struct store_disk *d);
 /* store_disk_pick: the disk of ID among N (weighted rendezvous hashing). */
 size_t store_disk_pick(const struct store_disk *disks, size_t n, const uint8_t id[STORE_ID_LEN]);
@@ -227,11 +238,16 @@ size_t store_disk_pick(const struct store_disk *disks, size_t n, const uint8_t i
  * drops invalid files and temp files. s->mu not held (called by store_open
  * before anything else runs). */
 void store_disk_scan(struct store *s, unsigned nthreads);
-/* store_disk_file_bytes: the disk space a block of LEN bytes is counted for. */
-uint64_t store_disk_file_bytes(uint64_t len);
+/* store_disk_data_off: where the data of a block of LEN bytes starts in its
+ * file on D: STORE_DATA_OFF_DIRECT when D writes it with O_DIRECT, else
+ * STORE_HDR_LEN. */
+unsigned store_disk_data_off(const struct store_disk *d, uint64_t len);
+/* store_disk_file_bytes: the disk space a file of LEN data bytes at DATA_OFF
+ * is counted for. */
+uint64_t store_disk_file_bytes(uint64_t len, unsigned data_off);
 /* store_disk_write: write B into D (a temp file renamed into place).
  * Returns 0, or -errno with *op naming the failing call. */
-int store_disk_write(const struct store_disk *d, const struct store_block *b, const char **op);
+int store_disk_write(struct store_disk *d, const struct store_block *b, const char **op);
 /* store_disk_read: read and verify the block ID of D. Returns 0 with *out a
  * new block, SHD_ERR_NOENT (no file), SHD_ERR_CORRUPT (checks failed), or
  * -errno (I/O) with *op naming the failing call. */
@@ -248,13 +264,15 @@ void store_disk_failed(struct store *s, size_t d, const char *op, int err, int d
 void store_disk_recovered(struct store *s, size_t d);
 
 /* The header of a block file (format 1, little-endian):
- *   0 magic "SHOALBLK"   8 u16 version (1)   10 u16 header length (64)
+ *   0 magic "SHOALBLK"   8 u16 version (1)   10 u16 data offset (64, or 4096
+ *                                               when written with O_DIRECT)
  *  12 u32 flags (0)      16 id[16]           32 u64 data length
  *  40 u64 XXH3-64 of the data                48 u64 created, Unix ms
  *  56 u64 XXH3-64 of bytes 0..55 */
 struct store_hdr {
     uint8_t id[STORE_ID_LEN];
     uint64_t len, sum, created_ms;
+    unsigned data_off; /* STORE_HDR_LEN or STORE_DATA_OFF_DIRECT; zeros between */
 };
 void store_hdr_encode(uint8_t buf[STORE_HDR_LEN], const struct store_hdr *h);
 /* store_hdr_decode: parse BUF; a data length over BLOCK_SIZE is refused.

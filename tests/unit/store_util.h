@@ -123,8 +123,9 @@ static inline size_t count_files(const char *dir, uint64_t *bytes)
             if (l < 4 || strcmp(de->d_name + l - 4, ".blk") != 0)
                 continue;
             snprintf(f, sizeof(f), "%s/%s", p, de->d_name);
-            if (stat(f, &st) == 0 && bytes)
-                *bytes += store_disk_file_bytes((uint64_t)st.st_size - STORE_HDR_LEN);
+            if (stat(f, &st) == 0 && bytes) /* what store_disk_file_bytes counts */
+                *bytes += ((uint64_t)st.st_size + STORE_FILE_ALIGN - 1) / STORE_FILE_ALIGN *
+                          STORE_FILE_ALIGN;
             n++;
         }
         closedir(d);
@@ -132,8 +133,9 @@ static inline size_t count_files(const char *dir, uint64_t *bytes)
     return n;
 }
 
-static inline struct store *open_store(uint64_t mem, const char *d1, uint64_t d1_bytes, uint64_t bs,
-                                       enum shd_eviction pol)
+/* open a store with one disk d1 (or none), O_DIRECT as DIRECT_IO says */
+static inline struct store *open_store_io(uint64_t mem, const char *d1, uint64_t d1_bytes,
+                                          uint64_t bs, enum shd_eviction pol, bool direct_io)
 {
     struct store_disk_conf dc = {.path = d1, .bytes = d1_bytes};
     struct store_conf c = {.mem_bytes = mem,
@@ -141,9 +143,16 @@ static inline struct store *open_store(uint64_t mem, const char *d1, uint64_t d1
                            .ndisks = d1 ? 1 : 0,
                            .block_size = bs,
                            .policy = pol,
-                           .disk_retry_ms = TEST_RETRY_MS};
+                           .disk_retry_ms = TEST_RETRY_MS,
+                           .direct_io = direct_io};
     struct store *s = NULL;
     return store_open(&c, &s) == 0 ? s : NULL;
+}
+
+static inline struct store *open_store(uint64_t mem, const char *d1, uint64_t d1_bytes, uint64_t bs,
+                                       enum shd_eviction pol)
+{
+    return open_store_io(mem, d1, d1_bytes, bs, pol, false);
 }
 
 static inline struct store_stats stats(struct store *s)

@@ -123,6 +123,16 @@ TEST(block_basics)
     store_block_unref(b);
     store_block_unref(NULL);
     CHECK(store_block_new(id, (size_t)STORE_BLOCK_MAX + 1) == NULL);
+    /* from STORE_DIRECT_MIN on: data aligned for O_DIRECT, padding zeroed */
+    b = store_block_new(id, STORE_DIRECT_MIN + 5);
+    REQUIRE(b);
+    CHECK((uintptr_t)store_block_data(b) % STORE_IO_ALIGN == 0);
+    int zero = 1;
+    for (size_t i = STORE_DIRECT_MIN + 5; i < store_io_round(STORE_DIRECT_MIN + 5); i++)
+        zero &= store_block_data(b)[i] == 0;
+    CHECK(zero);
+    CHECK(store_block_len(b) == STORE_DIRECT_MIN + 5);
+    store_block_unref(b);
 }
 
 TEST(put_get_mem)
