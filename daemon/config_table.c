@@ -297,7 +297,9 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .off = CFG_MNT(metadata_ttl_ms),
      .doc = "How long object metadata (size, ETag) is trusted before it is checked again. "
             "Writes through shoal update it at once; changes made straight to the ufs show "
-            "after at most this long. `0s`: check on every open."},
+            "after at most this long. An object read in the last quarter of it is checked "
+            "in the background, so a hot object's reads never wait for the check. `0s`: check "
+            "on every open."},
     {.path = "mounts[].write_mode",
      .type = SHD_CFG_ENUM,
      .def = "through",

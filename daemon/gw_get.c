@@ -468,7 +468,7 @@ void gw_get_object(struct gw_req *g)
     s->g = g;
     g->op_state = s;
     g->op_abort = get_abort;
-    if (meta_lookup(g->ctx->meta, g->mount, g->mkey, &s->st) == 0) {
+    if (meta_get(g->ctx->meta, g->u, g->mount, g->mkey, g->key, &s->st) == 0) {
         got_meta(s);
         return;
     }

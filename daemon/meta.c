@@ -4,7 +4,10 @@
  * rare next to the bytes they describe), with a FIFO list to bound it.
  * An in-flight HEAD hangs off its entry; waiters on other loops are woken
  * with an event on their own loop (event_active is thread-safe once
- * libevent threading is on). */
+ * libevent threading is on). A use of an entry in the last quarter of its
+ * TTL starts a HEAD with no waiters, so a hot object's metadata is renewed
+ * before it expires and no request waits for it; the TTL still bounds how
+ * long a value is trusted. */
 #include "daemon/meta.h"
 
 #include "daemon/log.h"
@@ -153,18 +156,49 @@ static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64
     return e->valid && now - e->fetched_ms < ttl;
 }
 
+/* due: whether fresh entry E is in the last quarter of its TTL, when a use
+ * refreshes it in the background. */
+static int due(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
+{
+    uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
+    return now - e->fetched_ms >= ttl - ttl / 4;
+}
+
+static void head_done(void *arg, int err, const struct ufs_stat *st);
+
 int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out)
 {
+    return meta_get(mc, NULL, mount, key, NULL, out);
+}
+
+int meta_get(struct meta_cache *mc, struct ufs *u, int mount, const char *key,
+             const char *object_key, struct ufs_stat *out)
+{
+    struct meta_fetch *start = NULL;
+    uint64_t now = now_ms();
     int r = -1;
+
     pthread_mutex_lock(&mc->lock);
     struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
-    if (e && fresh(mc, e, now_ms())) {
+    if (e && fresh(mc, e, now)) {
         *out = e->st;
         r = 0;
+        if (u && !e->fetch && due(mc, e, now)) { /* a fetch without waiters */
+            start = shd_xcalloc(1, sizeof(*start));
+            start->mc = mc;
+            start->e = e;
+            e->fetch = start;
+        }
     }
     pthread_mutex_unlock(&mc->lock);
     if (r == 0)
         SHD_METRIC_INC(meta_hits);
+    if (start) {
+        SHD_METRIC_INC(meta_refreshes);
+        start->req = ufs_stat(u, object_key, head_done, start);
+        if (!start->req)
+            head_done(start, UFS_EINVAL, NULL);
+    }
     return r;
 }
 

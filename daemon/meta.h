@@ -1,7 +1,8 @@
 /* daemon/meta.h: the object metadata cache: (mount, key) -> size, ETag,
  * Last-Modified, Content-Type, from HEAD requests.
  *
- * Entries are fresh for the mount's metadata_ttl. A miss is fetched once
+ * Entries are fresh for the mount's metadata_ttl; one used in the last
+ * quarter of it is renewed in the background (meta_get). A miss is fetched once
  * however many requests on however many loops ask at the same time (single
  * flight). When S3 cannot be reached, a stale entry is served rather than
  * an error, so cached objects stay readable through an S3 outage.
@@ -23,6 +24,11 @@ void meta_cache_free(struct meta_cache *mc);
 
 /* A fresh entry: copies it to *out and returns 0; -1 when absent or stale. */
 int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out);
+/* meta_lookup for a request on a loop: an entry in the last quarter of its
+ * TTL is also refreshed in the background, with a HEAD of object_key on u
+ * (a backend of the caller's loop), the request not waiting for it. */
+int meta_get(struct meta_cache *mc, struct ufs *u, int mount, const char *key,
+             const char *object_key, struct ufs_stat *out);
 
 /* Fetches (or joins the fetch of) an entry, cached under (mount, key), with
  * a HEAD of object_key on u (a backend of loop l); cb runs on l's thread with

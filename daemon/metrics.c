@@ -86,6 +86,9 @@ void shd_metrics_render(struct evbuffer *o)
             get(&m->meta_hits));
     counter(o, "shoal_metadata_cache_misses_total", "Object metadata fetched with HEAD.",
             get(&m->meta_misses));
+    counter(o, "shoal_metadata_refreshes_total",
+            "Object metadata renewed in the background before it expired (HEAD).",
+            get(&m->meta_refreshes));
     evbuffer_add_printf(o, "# HELP shoal_gateway_requests_total S3 gateway requests by operation.\n"
                            "# TYPE shoal_gateway_requests_total counter\n");
     for (int op = 0; op < SHD_OP_COUNT; op++)

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -286,6 +287,22 @@ if phase == "main":
     # deleted from S3 behind the cache's back: still served
     s3.delete_object(Bucket=B, Key="c/cold.bin")
     check("deleted in S3 behind the cache: still served", cold, gw.get_object(Bucket=B, Key="c/cold.bin")["Body"].read())
+elif phase == "refresh":
+    # metadata in the last quarter of its TTL (2 s) is renewed in the
+    # background: no request waits for a HEAD while the object stays hot
+    s3.put_object(Bucket=B, Key="r/hot.txt", Body=b"hot\n")
+    m0 = metric("shoal_metadata_cache_misses_total")
+    t0 = time.monotonic()
+    gw.get_object(Bucket=B, Key="r/hot.txt")["Body"].read()
+    check("refresh: the first read fetches the metadata", m0 + 1, metric("shoal_metadata_cache_misses_total"))
+    r0 = metric("shoal_metadata_refreshes_total")
+    time.sleep(max(0, t0 + 1.6 - time.monotonic()))  # 1.6 s old: due, still fresh
+    check("refresh: a read late in the TTL is served", b"hot\n", gw.get_object(Bucket=B, Key="r/hot.txt")["Body"].read())
+    check("refresh: it started one background renewal", r0 + 1, metric("shoal_metadata_refreshes_total"))
+    time.sleep(max(0, t0 + 2.6 - time.monotonic()))  # past the first fetch's expiry
+    gw.get_object(Bucket=B, Key="r/hot.txt")["Body"].read()
+    check("refresh: past the first TTL, no request fetched metadata", m0 + 1, metric("shoal_metadata_cache_misses_total"))
+    check("refresh: and no second renewal yet", r0 + 1, metric("shoal_metadata_refreshes_total"))
 elif phase == "after-restart":
     want = bytes.fromhex(os.environ["BIG_MD5"]) if False else None
     g0 = s3_gets()

@@ -92,6 +92,7 @@ start_shoald gw1 "$T_TMP/shoald.yaml"
 check "shoald starts" 0 $?
 check_match "gateway address published" '^127\.0\.0\.1:[0-9]+$' "$SHOALD_S3"
 run_py main
+run_py refresh
 
 # a file:// mount through the same gateway and cache
 GW="http://$SHOALD_S3" "$PY" - <<'PYEOF' >"$T_TMP/localfs.out" 2>&1
