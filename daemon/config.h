@@ -144,6 +144,7 @@ struct shd_config {
         enum shd_eviction eviction;
         unsigned max_fills;
         bool direct_io;
+        uint64_t metadata_memory;
     } cache;
     struct shd_mount *mounts; /* at least one */
     size_t n_mounts;

@@ -202,6 +202,16 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .def = "64",
      .off = CFG_OFF(cache.max_fills),
      .doc = "Cap on this node's concurrent S3 requests; further fills wait for a slot."},
+    {.path = "cache.metadata_memory",
+     .type = SHD_CFG_SIZE,
+     .min = CFG_MIB,
+     .max = CFG_TIB,
+     .def = "64MiB",
+     .off = CFG_OFF(cache.metadata_memory),
+     .doc = "Memory for object metadata (size, ETag, Content-Type of each object read), "
+            "about 200 bytes an object with its key: 64 MiB holds some 300,000 objects. The "
+            "oldest entries go first; an object whose entry is gone costs one HEAD on its next "
+            "read."},
     {.path = "cache.direct_io",
      .type = SHD_CFG_BOOL,
      .def = "true",

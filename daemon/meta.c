@@ -1,7 +1,8 @@
 /* daemon/meta.c: the object metadata cache (see meta.h).
  *
  * A chained hash table under one mutex (entries are small and operations
- * rare next to the bytes they describe), with a FIFO list to bound it.
+ * rare next to the bytes they describe), with a FIFO list to hold it to
+ * its byte budget (cache.metadata_memory).
  * An in-flight HEAD hangs off its entry; waiters on other loops are woken
  * with an event on their own loop (event_active is thread-safe once
  * libevent threading is on). A use of an entry in the last quarter of its
@@ -16,22 +17,29 @@
 #include "daemon/xalloc.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct meta_fetch;
 
+/* An entry keeps its strings packed: the key in the same allocation, the
+ * ETag and Content-Type in one string pair (val) replaced on update; a
+ * struct ufs_stat (over 260 bytes of fixed arrays) is only built on use. */
 struct meta_entry {
     struct meta_entry *hnext;         /* hash chain */
     struct meta_entry *older, *newer; /* FIFO, for the size bound */
-    int mount;
-    char *key;
+    struct meta_fetch *fetch;         /* in flight, or NULL */
     uint64_t hash;
-    int valid; /* st holds a value (maybe stale) */
     uint64_t fetched_ms;
-    struct ufs_stat st;
-    struct meta_fetch *fetch; /* in flight, or NULL */
+    uint64_t size; /* the object's */
+    int64_t mtime;
+    char *val; /* "ETag\0Content-Type\0", or NULL while never valid */
+    uint32_t bytes; /* what the entry is counted for */
+    int mount;
+    int valid; /* size, mtime and val hold a value (maybe stale) */
+    char key[];
 };
 
 struct meta_wait {
@@ -56,8 +64,51 @@ struct meta_cache {
     pthread_mutex_t lock;
     struct meta_entry **table;
     size_t nbuckets, count;
+    uint64_t bytes, max_bytes;
     struct meta_entry *oldest, *newest;
 };
+
+/* META_OVERHEAD: what malloc adds to each of an entry's two allocations,
+ * counted so the budget tracks the process's real use. */
+#define META_OVERHEAD 16
+
+static uint32_t entry_bytes(size_t keylen, size_t vallen)
+{
+    return (uint32_t)(sizeof(struct meta_entry) + keylen + 1 + META_OVERHEAD +
+                      (vallen ? vallen + META_OVERHEAD : 0));
+}
+
+/* entry_set: E takes ST's values. */
+static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct ufs_stat *st)
+{
+    size_t el = strnlen(st->etag, sizeof(st->etag)), cl = strnlen(st->content_type,
+                                                                   sizeof(st->content_type));
+    size_t vl = el + cl + 2;
+    uint32_t nb = entry_bytes(strlen(e->key), vl);
+
+    e->val = shd_xrealloc(e->val, vl);
+    memcpy(e->val, st->etag, el);
+    e->val[el] = '\0';
+    memcpy(e->val + el + 1, st->content_type, cl);
+    e->val[el + 1 + cl] = '\0';
+    e->size = st->size;
+    e->mtime = st->mtime;
+    e->valid = 1;
+    mc->bytes = mc->bytes - e->bytes + nb;
+    e->bytes = nb;
+}
+
+/* entry_stat: E's values as a struct ufs_stat. */
+static void entry_stat(const struct meta_entry *e, struct ufs_stat *out)
+{
+    const char *ct = e->val + strlen(e->val) + 1;
+
+    memset(out, 0, sizeof(*out));
+    out->size = e->size;
+    out->mtime = e->mtime;
+    snprintf(out->etag, sizeof(out->etag), "%s", e->val);
+    snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+}
 
 static uint64_t now_ms(void)
 {
@@ -75,10 +126,11 @@ static uint64_t hash_key(int mount, const char *key)
     return h;
 }
 
-int meta_cache_new(struct shd_ctx *ctx, struct meta_cache **out)
+int meta_cache_new(struct shd_ctx *ctx, uint64_t max_bytes, struct meta_cache **out)
 {
     struct meta_cache *mc = shd_xcalloc(1, sizeof(*mc));
     mc->ctx = ctx;
+    mc->max_bytes = max_bytes;
     mc->nbuckets = 1u << 16;
     mc->table = shd_xcalloc(mc->nbuckets, sizeof(*mc->table));
     pthread_mutex_init(&mc->lock, NULL);
@@ -101,9 +153,10 @@ static void entry_unlink(struct meta_cache *mc, struct meta_entry *e)
     else
         mc->newest = e->older;
     mc->count--;
+    mc->bytes -= e->bytes;
     if (e->fetch)
         e->fetch->e = NULL; /* the fetch finishes without an entry */
-    free(e->key);
+    free(e->val);
     free(e);
 }
 
@@ -132,12 +185,13 @@ static struct meta_entry *entry_get(struct meta_cache *mc, int mount, const char
     struct meta_entry *e = entry_find(mc, mount, key, h);
     if (e)
         return e;
-    while (mc->count >= META_ENTRIES_MAX && mc->oldest && !mc->oldest->fetch)
-        entry_unlink(mc, mc->oldest);
-    e = shd_xcalloc(1, sizeof(*e));
+    size_t kl = strlen(key);
+    e = shd_xcalloc(1, sizeof(*e) + kl + 1);
     e->mount = mount;
-    e->key = shd_xstrdup(key);
+    memcpy(e->key, key, kl + 1);
     e->hash = h;
+    e->bytes = entry_bytes(kl, 0);
+    mc->bytes += e->bytes;
     e->hnext = mc->table[h & (mc->nbuckets - 1)];
     mc->table[h & (mc->nbuckets - 1)] = e;
     e->older = mc->newest;
@@ -150,6 +204,20 @@ static struct meta_entry *entry_get(struct meta_cache *mc, int mount, const char
     return e;
 }
 
+/* trim: drop the oldest entries (never KEEP, nor one with a fetch in
+ * flight) while over the byte budget. */
+static void trim(struct meta_cache *mc, const struct meta_entry *keep)
+{
+    struct meta_entry *e = mc->oldest;
+
+    while (mc->bytes > mc->max_bytes && e) {
+        struct meta_entry *next = e->newer;
+        if (e != keep && !e->fetch)
+            entry_unlink(mc, e);
+        e = next;
+    }
+}
+
 static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
 {
     uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
@@ -157,11 +225,14 @@ static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64
 }
 
 /* due: whether fresh entry E is in the last quarter of its TTL, when a use
- * refreshes it in the background. */
+ * refreshes it in the background. Where in the first half of that quarter
+ * the renewal becomes due depends on the key's hash, so objects read
+ * together do not all send their HEADs at the same moment. */
 static int due(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
 {
     uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
-    return now - e->fetched_ms >= ttl - ttl / 4;
+    uint64_t spread = ttl / 8;
+    return now - e->fetched_ms >= ttl - ttl / 4 + (spread ? (e->hash >> 32) % spread : 0);
 }
 
 static void head_done(void *arg, int err, const struct ufs_stat *st);
@@ -181,7 +252,7 @@ int meta_get(struct meta_cache *mc, struct ufs *u, int mount, const char *key,
     pthread_mutex_lock(&mc->lock);
     struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
     if (e && fresh(mc, e, now)) {
-        *out = e->st;
+        entry_stat(e, out);
         r = 0;
         if (u && !e->fetch && due(mc, e, now)) { /* a fetch without waiters */
             start = shd_xcalloc(1, sizeof(*start));
@@ -239,11 +310,11 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
     if (e) {
         e->fetch = NULL;
         if (err == 0) {
-            e->st = *st;
-            e->valid = 1;
+            entry_set(mc, e, st);
             e->fetched_ms = now_ms();
+            trim(mc, e);
         } else if (err == UFS_EUNAVAIL && e->valid) {
-            stale = e->st; /* S3 is down: the last known metadata still serves */
+            entry_stat(e, &stale); /* S3 is down: the last known metadata still serves */
             use_stale = 1;
         } else if (err == UFS_ENOENT) {
             e->valid = 0;
@@ -271,7 +342,7 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
     pthread_mutex_lock(&mc->lock);
     struct meta_entry *e = entry_get(mc, mount, key);
     if (fresh(mc, e, now_ms())) { /* filled since the caller looked */
-        w->st = e->st;
+        entry_stat(e, &w->st);
         event_active(w->ev, 0, 0);
         pthread_mutex_unlock(&mc->lock);
         SHD_METRIC_INC(meta_hits);
@@ -327,9 +398,17 @@ void meta_put(struct meta_cache *mc, int mount, const char *key, const struct uf
 {
     pthread_mutex_lock(&mc->lock);
     struct meta_entry *e = entry_get(mc, mount, key);
-    e->st = *st;
-    e->valid = 1;
+    entry_set(mc, e, st);
     e->fetched_ms = now_ms();
+    trim(mc, e);
+    pthread_mutex_unlock(&mc->lock);
+}
+
+void meta_cache_usage(struct meta_cache *mc, uint64_t *bytes, uint64_t *entries)
+{
+    pthread_mutex_lock(&mc->lock);
+    *bytes = mc->bytes;
+    *entries = mc->count;
     pthread_mutex_unlock(&mc->lock);
 }
 

@@ -17,9 +17,9 @@ struct shd_loop;
 struct meta_cache;
 struct meta_wait;
 
-#define META_ENTRIES_MAX (1u << 20)
-
-int meta_cache_new(struct shd_ctx *ctx, struct meta_cache **out);
+/* A cache holding about max_bytes (entries, keys and values, with malloc's
+ * overhead); the oldest entries go first when it is over. */
+int meta_cache_new(struct shd_ctx *ctx, uint64_t max_bytes, struct meta_cache **out);
 void meta_cache_free(struct meta_cache *mc);
 
 /* A fresh entry: copies it to *out and returns 0; -1 when absent or stale. */
@@ -41,6 +41,8 @@ void meta_wait_cancel(struct meta_wait *w);
 
 /* After a write through the gateway: the object's new metadata. */
 void meta_put(struct meta_cache *mc, int mount, const char *key, const struct ufs_stat *st);
+/* The bytes counted against the budget, and the entries. */
+void meta_cache_usage(struct meta_cache *mc, uint64_t *bytes, uint64_t *entries);
 /* After a delete, or when S3 says the object changed (412). */
 void meta_invalidate(struct meta_cache *mc, int mount, const char *key);
 

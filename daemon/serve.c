@@ -303,6 +303,23 @@ static void metrics_store(struct evbuffer *o, void *arg)
         (unsigned long long)st.disk_errors);
 }
 
+static void metrics_meta(struct evbuffer *o, void *arg)
+{
+    struct shd_ctx *ctx = arg;
+    uint64_t bytes, entries;
+    if (!ctx->meta)
+        return;
+    meta_cache_usage(ctx->meta, &bytes, &entries);
+    evbuffer_add_printf(o,
+                        "# HELP shoal_metadata_cache_bytes Memory of the object metadata cache "
+                        "(cache.metadata_memory).\n# TYPE shoal_metadata_cache_bytes gauge\n"
+                        "shoal_metadata_cache_bytes %llu\n"
+                        "# HELP shoal_metadata_cache_entries Objects in the metadata cache.\n"
+                        "# TYPE shoal_metadata_cache_entries gauge\n"
+                        "shoal_metadata_cache_entries %llu\n",
+                        (unsigned long long)bytes, (unsigned long long)entries);
+}
+
 static void counters_add(struct ufs_counters *sum, const struct ufs_counters *one)
 {
     for (int k = 0; k < UFS_K_COUNT; k++)
@@ -569,7 +586,7 @@ int shd_serve(const struct shd_config *cfg)
     err = store_start(srv);
     if (err)
         goto out;
-    meta_cache_new(ctx, &ctx->meta);
+    meta_cache_new(ctx, cfg->cache.metadata_memory, &ctx->meta);
     fill_table_new(ctx, &ctx->fills);
     err = gw_init(ctx);
     if (err)
@@ -590,6 +607,7 @@ int shd_serve(const struct shd_config *cfg)
         goto out;
     shd_metrics_add_source(metrics_store, ctx);
     shd_metrics_add_source(metrics_ufs, ctx);
+    shd_metrics_add_source(metrics_meta, ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
     shd_info("serve", "ready node=%s name=%s s3=%s admin=%s loops=%u ports_file=%s", srv->node_hex,
