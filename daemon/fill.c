@@ -6,8 +6,12 @@
  * a reader can read the bytes below it without the lock (the block's bytes
  * are written once, before avail moves past them).
  *
- * Fill states: QUEUED (over the cap) -> RUNNING (a ufs read in flight) ->
- * DONE or FAILED (removed from the table; readers get their last call). */
+ * A run is one ranged GET that fills one or more consecutive blocks of an
+ * object, one after the other as the bytes arrive: fewer, larger requests
+ * than one per block (S3 and its look-alikes spend much per request). The
+ * cap counts runs. A run: QUEUED (over the cap) -> RUNNING (a ufs read in
+ * flight) -> finished; each of its blocks ends DONE (stored, removed from
+ * the table) the moment its last byte is in, or FAILED with the run. */
 #include "daemon/fill.h"
 
 #include "daemon/log.h"
@@ -33,30 +37,40 @@ struct fill_wait {
     int in_cb, cancelled;
 };
 
+struct fill_run;
+
+/* One block being filled, and its readers. */
 struct fill {
     struct fill_table *ft;
-    struct fill *hnext, *qnext;
+    struct fill *hnext;
     uint8_t id[STORE_ID_LEN];
     struct store_block *blk;
     _Atomic size_t avail;
-    int done, err, queued;
-    int refs; /* readers attached + 1 while the S3 read is pending */
+    int done, err;
+    int refs; /* readers attached + 1 until its run has finished the block */
     struct fill_wait *waiters;
+    size_t len;
+};
+
+/* One ranged GET that fills consecutive blocks of one object, in order. */
+struct fill_run {
+    struct fill_table *ft;
+    struct fill_run *qnext;
     struct shd_loop *loop; /* where the S3 read runs */
     struct ufs *u;         /* its backend on that loop */
     struct event *start_ev;
     struct ufs_req *req;
-    int mount;
     char *key, *etag;
-    uint64_t off;
-    size_t len;
+    uint64_t off, len; /* the range of the object */
+    struct fill **blocks;
+    size_t n, cur; /* blocks, and the one being written */
 };
 
 struct fill_table {
     struct shd_ctx *ctx;
     pthread_mutex_t lock;
     struct fill *table[FILL_BUCKETS];
-    struct fill *qhead, *qtail;
+    struct fill_run *qhead, *qtail;
     size_t running, queued, max;
 };
 
@@ -97,10 +111,6 @@ static void fill_unref_locked(struct fill *f)
     if (--f->refs > 0)
         return;
     store_block_unref(f->blk);
-    if (f->start_ev)
-        event_free(f->start_ev);
-    free(f->key);
-    free(f->etag);
     free(f);
 }
 
@@ -111,6 +121,15 @@ static void unhash_locked(struct fill *f)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = f->hnext;
+}
+
+static struct fill *find_locked(struct fill_table *ft, const uint8_t id[STORE_ID_LEN])
+{
+    struct fill *f;
+    for (f = ft->table[bucket_of(id)]; f; f = f->hnext)
+        if (memcmp(f->id, id, STORE_ID_LEN) == 0)
+            break;
+    return f;
 }
 
 static void notify_locked(struct fill *f)
@@ -191,13 +210,11 @@ void fill_wait_cancel(struct fill_wait *w)
     free(w);
 }
 
-static void fill_start(struct fill *f);
-
-/* The S3 read ended (err 0: complete). Runs on the fill's loop. */
-static void fill_finish(struct fill *f, int err)
+/* block_end: the run is done with F: complete (err 0, the block goes into
+ * the store) or failed. Runs on the run's loop, lock not held. */
+static void block_end(struct fill *f, int err)
 {
     struct fill_table *ft = f->ft;
-    struct fill *next = NULL;
     if (!err && atomic_load(&f->avail) != f->len)
         err = UFS_EPROTO; /* the object is shorter than its metadata says */
     if (!err)
@@ -208,8 +225,30 @@ static void fill_finish(struct fill *f, int err)
         f->err = err;
     else
         f->done = 1;
-    f->req = NULL;
     notify_locked(f);
+    fill_unref_locked(f);
+    pthread_mutex_unlock(&ft->lock);
+}
+
+static void run_free(struct fill_run *r)
+{
+    if (r->start_ev)
+        event_free(r->start_ev);
+    free(r->blocks);
+    free(r->key);
+    free(r->etag);
+    free(r);
+}
+
+/* The S3 read ended (err 0: complete). Runs on the run's loop: the blocks
+ * not finished yet fail, the next queued run starts. */
+static void run_finish(struct fill_run *r, int err)
+{
+    struct fill_table *ft = r->ft;
+    struct fill_run *next = NULL;
+    for (; r->cur < r->n; r->cur++)
+        block_end(r->blocks[r->cur], err ? err : UFS_EPROTO);
+    pthread_mutex_lock(&ft->lock);
     ft->running--;
     if (ft->qhead && ft->running < ft->max) {
         next = ft->qhead;
@@ -218,104 +257,154 @@ static void fill_finish(struct fill *f, int err)
             ft->qtail = NULL;
         ft->queued--;
         ft->running++;
-        next->queued = 0;
     }
-    fill_unref_locked(f);
     pthread_mutex_unlock(&ft->lock);
     if (err)
         shd_debug("fill", "block fill failed err=\"%s\"", ufs_strerror(err));
+    run_free(r);
     if (next)
         event_active(next->start_ev, 0, 0); /* on its own loop */
 }
 
+/* Bytes of the run's range, in order: into the current block, which ends
+ * (is stored and its readers told) as soon as it is whole. */
 static int read_data(void *arg, const void *buf, size_t len)
 {
-    struct fill *f = arg;
-    size_t have = atomic_load_explicit(&f->avail, memory_order_relaxed);
-    if (len > f->len - have)
-        return UFS_READ_ABORT; /* more bytes than the block holds */
-    memcpy(store_block_data(f->blk) + have, buf, len);
-    atomic_store_explicit(&f->avail, have + len, memory_order_release);
-    pthread_mutex_lock(&f->ft->lock);
-    notify_locked(f);
-    pthread_mutex_unlock(&f->ft->lock);
+    struct fill_run *r = arg;
+    const uint8_t *p = buf;
+    while (len) {
+        if (r->cur == r->n)
+            return UFS_READ_ABORT; /* more bytes than the range holds */
+        struct fill *f = r->blocks[r->cur];
+        size_t have = atomic_load_explicit(&f->avail, memory_order_relaxed);
+        size_t n = len < f->len - have ? len : f->len - have;
+        memcpy(store_block_data(f->blk) + have, p, n);
+        atomic_store_explicit(&f->avail, have + n, memory_order_release);
+        p += n;
+        len -= n;
+        if (have + n == f->len) {
+            r->cur++;
+            block_end(f, 0);
+        } else {
+            pthread_mutex_lock(&r->ft->lock);
+            notify_locked(f);
+            pthread_mutex_unlock(&r->ft->lock);
+        }
+    }
     return UFS_READ_GO;
 }
 
 static void read_done(void *arg, int err, const struct ufs_stat *st)
 {
-    struct fill *f = arg;
+    struct fill_run *r = arg;
     (void)st;
     if (err == UFS_ECANCELED)
         err = UFS_EPROTO; /* we aborted: the object is longer than expected */
-    fill_finish(f, err);
+    r->req = NULL;
+    run_finish(r, err);
 }
 
 static const struct ufs_read_cbs read_cbs = {read_data, read_done};
 
-static void fill_start(struct fill *f)
+static void run_start(struct fill_run *r)
 {
-    SHD_METRIC_INC(fills);
-    f->req = ufs_read(f->u, f->key, f->off, f->len, f->etag, &read_cbs, f);
-    if (!f->req)
-        fill_finish(f, UFS_EINVAL);
+    SHD_METRIC_ADD(fills, r->n);
+    r->req = ufs_read(r->u, r->key, r->off, r->len, r->etag, &read_cbs, r);
+    if (!r->req)
+        run_finish(r, UFS_EINVAL);
 }
 
 static void start_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    fill_start(arg);
+    run_start(arg);
+}
+
+/* run_new_locked: a run over the REQS[0..n) blocks (none of them in the
+ * table), their fills hashed, queued or marked to start; returns it, and
+ * whether it starts now in *start. */
+static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l,
+                                       const struct fill_req *reqs, size_t n, int *start)
+{
+    struct fill_run *r = shd_xcalloc(1, sizeof(*r));
+    uint64_t bs = ft->ctx->block_size;
+    r->ft = ft;
+    r->loop = l;
+    r->u = reqs[0].u;
+    r->key = shd_xstrdup(reqs[0].key);
+    r->etag = shd_xstrdup(reqs[0].etag);
+    r->off = reqs[0].index * bs;
+    r->blocks = shd_xcalloc(n, sizeof(*r->blocks));
+    r->n = n;
+    r->start_ev = event_new(l->base, -1, 0, start_ev_cb, r);
+    if (!r->start_ev)
+        shd_oom(sizeof(struct event *));
+    for (size_t k = 0; k < n; k++) {
+        struct fill *f = shd_xcalloc(1, sizeof(*f));
+        f->ft = ft;
+        memcpy(f->id, reqs[k].id, STORE_ID_LEN);
+        f->blk = store_block_new(reqs[k].id, reqs[k].len);
+        if (!f->blk)
+            shd_oom(reqs[k].len);
+        f->len = reqs[k].len;
+        f->refs = 1; /* the run */
+        f->hnext = ft->table[bucket_of(f->id)];
+        ft->table[bucket_of(f->id)] = f;
+        r->blocks[k] = f;
+        r->len += f->len;
+    }
+    *start = ft->running < ft->max;
+    if (*start) {
+        ft->running++;
+    } else {
+        if (ft->qtail)
+            ft->qtail->qnext = r;
+        else
+            ft->qhead = r;
+        ft->qtail = r;
+        ft->queued++;
+    }
+    return r;
+}
+
+size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n)
+{
+    struct fill_run *r = NULL;
+    size_t k;
+    int start = 0;
+    pthread_mutex_lock(&ft->lock);
+    for (k = 0; k < n && !find_locked(ft, reqs[k].id); k++)
+        ;
+    if (k)
+        r = run_new_locked(ft, l, reqs, k, &start);
+    pthread_mutex_unlock(&ft->lock);
+    if (start)
+        event_active(r->start_ev, 0, 0); /* start from the loop, not from inside a caller */
+    return k;
 }
 
 struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,
                              fill_cb cb, void *arg)
 {
     struct fill_wait *w = shd_xcalloc(1, sizeof(*w));
-    struct fill *f, *start = NULL;
+    struct fill_run *r = NULL;
+    struct fill *f;
+    int start = 0;
     w->cb = cb;
     w->arg = arg;
     w->ev = event_new(l->base, -1, 0, wait_ev, w);
     if (!w->ev)
         shd_oom(sizeof(struct event *));
     pthread_mutex_lock(&ft->lock);
-    for (f = ft->table[bucket_of(req->id)]; f; f = f->hnext)
-        if (memcmp(f->id, req->id, STORE_ID_LEN) == 0)
-            break;
+    f = find_locked(ft, req->id);
     if (f) {
         SHD_METRIC_INC(fills_deduplicated);
         if (atomic_load(&f->avail) > 0)
             event_active(w->ev, 0, 0); /* bytes already in */
     } else {
-        f = shd_xcalloc(1, sizeof(*f));
-        f->ft = ft;
-        memcpy(f->id, req->id, STORE_ID_LEN);
-        f->blk = store_block_new(req->id, req->len);
-        f->loop = l;
-        f->u = req->u;
-        f->mount = req->mount;
-        f->key = shd_xstrdup(req->key);
-        f->etag = shd_xstrdup(req->etag);
-        f->off = req->index * ft->ctx->block_size;
-        f->len = req->len;
-        f->refs = 1; /* the S3 read */
-        f->start_ev = event_new(l->base, -1, 0, start_ev_cb, f);
-        if (!f->blk || !f->start_ev)
-            shd_oom(req->len);
-        f->hnext = ft->table[bucket_of(req->id)];
-        ft->table[bucket_of(req->id)] = f;
-        if (ft->running < ft->max) {
-            ft->running++;
-            start = f;
-        } else {
-            f->queued = 1;
-            if (ft->qtail)
-                ft->qtail->qnext = f;
-            else
-                ft->qhead = f;
-            ft->qtail = f;
-            ft->queued++;
-        }
+        r = run_new_locked(ft, l, req, 1, &start);
+        f = r->blocks[0];
     }
     w->f = f;
     f->refs++;
@@ -323,6 +412,6 @@ struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const st
     f->waiters = w;
     pthread_mutex_unlock(&ft->lock);
     if (start)
-        event_active(start->start_ev, 0, 0); /* start from the loop, not from inside a caller */
+        event_active(r->start_ev, 0, 0); /* start from the loop, not from inside a caller */
     return w;
 }

@@ -2,8 +2,8 @@
  * readers ask (single flight), bytes streamed to the readers as they arrive.
  *
  * A reader asks for block `index` of an object version (mount, key, ETag);
- * the first request starts one ranged GET with If-Match; later readers, on
- * any loop, join it. Readers are told on their own loop each time more bytes
+ * the first request starts one ranged GET with If-Match (fill_run: one GET
+ * for several consecutive blocks); later readers, on any loop, join it. Readers are told on their own loop each time more bytes
  * are in. When the block is complete it goes into the store. A per-node cap
  * (cache.max_fills) bounds concurrent S3 requests; fills beyond it queue in
  * order. A fill whose readers all left still completes and is cached. */
@@ -41,6 +41,11 @@ struct fill_req {
 
 struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,
                              fill_cb cb, void *arg);
+/* Starts the fills of consecutive blocks reqs[0..n) (indexes following each
+ * other, one object version, none in the store) with one ranged GET, up to
+ * the first block already being filled. Readers join them with fill_block.
+ * Returns how many blocks it started. */
+size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n);
 /* The reader leaves: no more callbacks. Allowed inside a progress callback
  * (not after the final one). */
 void fill_wait_cancel(struct fill_wait *w);

@@ -28,7 +28,8 @@
 
 #define GET_HIGH_WATER (8u << 20) /* pause sending above this much queued */
 #define GET_LOW_WATER (2u << 20)
-#define GET_PREFETCH 4 /* blocks filled ahead of the one being sent */
+#define GET_PREFETCH 8 /* blocks requested ahead of the one being sent ... */
+#define GET_RUN 4      /* ... in S3 requests of up to this many blocks */
 
 struct get {
     struct gw_req *g;
@@ -283,27 +284,61 @@ static size_t block_len(struct get *s, uint64_t idx)
     return (size_t)(rest < bs ? rest : bs);
 }
 
+/* missing_run: how many consecutive blocks from FROM (at most GET_RUN, not
+ * past the range) neither tier holds; their fill requests into REQS, ids
+ * into IDS. */
+static size_t missing_run(struct get *s, uint64_t from, struct fill_req *reqs,
+                          uint8_t (*ids)[RING_ID_LEN])
+{
+    struct gw_req *g = s->g;
+    uint64_t lastb = s->last / g->ctx->block_size;
+    size_t n = 0;
+    for (uint64_t i = from; i <= lastb && n < GET_RUN; i++, n++) {
+        struct store_block *b;
+        block_id(s, i, ids[n]);
+        b = store_get(g->ctx->store, ids[n]);
+        store_block_unref(b);
+        if (b || store_on_disk(g->ctx->store, ids[n]))
+            break;
+        reqs[n] = (struct fill_req){g->u, g->mount, g->key, s->st.etag, i, block_len(s, i), ids[n]};
+    }
+    return n;
+}
+
+/* Read-ahead: keeps the blocks up to GET_PREFETCH past IDX requested, in
+ * runs of up to GET_RUN blocks per S3 request. */
 static void prefetch(struct get *s, uint64_t idx)
 {
     struct gw_req *g = s->g;
     uint64_t lastb = s->last / g->ctx->block_size;
+    struct fill_req reqs[GET_RUN];
+    uint8_t ids[GET_RUN][RING_ID_LEN];
     if (s->prefetched < idx + 1)
         s->prefetched = idx + 1;
     while (s->prefetched <= lastb && s->prefetched <= idx + GET_PREFETCH) {
-        uint64_t i = s->prefetched++;
-        uint8_t id[RING_ID_LEN];
-        struct store_block *b;
-        block_id(s, i, id);
-        b = store_get(g->ctx->store, id);
-        if (b) {
-            store_block_unref(b);
-            continue;
-        }
-        if (store_on_disk(g->ctx->store, id))
-            continue;
-        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, i, block_len(s, i), id};
-        fill_wait_cancel(fill_block(g->ctx->fills, g->l, &fr, NULL, NULL));
+        size_t n = missing_run(s, s->prefetched, reqs, ids);
+        if (n)
+            fill_run(g->ctx->fills, g->l, reqs, n); /* blocks in flight already: skipped */
+        s->prefetched += n ? n : 1;
     }
+}
+
+static void on_fill(void *arg, struct store_block *b, size_t avail, int done, int err);
+
+/* A miss on block IDX: its fill, with the missing blocks after it in the
+ * same S3 request, then the read-ahead past them. */
+static void fill_from(struct get *s, uint64_t idx)
+{
+    struct gw_req *g = s->g;
+    struct fill_req reqs[GET_RUN];
+    uint8_t ids[GET_RUN][RING_ID_LEN];
+    size_t n = missing_run(s, idx, reqs, ids);
+    if (n > 1 && fill_run(g->ctx->fills, g->l, reqs, n) && s->prefetched < idx + n)
+        s->prefetched = idx + n;
+    prefetch(s, idx);
+    block_id(s, idx, ids[0]);
+    struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), ids[0]};
+    s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
 }
 
 static void retry_meta(struct get *s);
@@ -370,23 +405,23 @@ static void get_next(struct get *s)
         uint64_t idx = s->pos / bs;
         uint8_t id[RING_ID_LEN];
         struct store_block *b;
-        prefetch(s, idx); /* on hits too: read-ahead must not drain */
         block_id(s, idx, id);
         b = store_get(g->ctx->store, id);
         if (b) {
+            prefetch(s, idx); /* on hits too: read-ahead must not drain */
             SHD_METRIC_INC(hits);
             send_from(s, b, idx, store_block_len(b), 0);
             store_block_unref(b);
             continue;
         }
         if (store_on_disk(g->ctx->store, id)) {
+            prefetch(s, idx);
             s->sl = store_load(g->ctx->store, g->l->base, id, on_load, s);
             if (s->sl)
                 return;
         }
         SHD_METRIC_INC(misses);
-        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
-        s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
+        fill_from(s, idx);
         return;
     }
     start_response(s);

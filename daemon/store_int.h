@@ -43,9 +43,10 @@ struct store_block {
     atomic_uint refs;
     uint32_t len;
     uint8_t id[STORE_ID_LEN];
-    uint8_t data[]; /* len bytes, in the same allocation; from STORE_DIRECT_MIN
-                     * bytes on STORE_IO_ALIGN-aligned and zero-padded to the
-                     * next multiple of it (store_block_new) */
+    uint8_t *data; /* len bytes: below STORE_DIRECT_MIN, inline below; from it,
+                    * a buffer of its own, STORE_IO_ALIGN-aligned and
+                    * zero-padded to the next multiple of it (store_block_new) */
+    uint8_t inline_data[];
 };
 
 /* ---- eviction policies (store_evict.c) ---------------------------------------- */

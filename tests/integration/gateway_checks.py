@@ -164,12 +164,34 @@ if phase == "main":
     # cold read: written to S3 directly, read through the cache twice
     cold = os.urandom(3 * 1024 * 1024)
     s3.put_object(Bucket=B, Key="c/cold.bin", Body=cold)
-    g0 = s3_gets()
+    g0, f0 = s3_gets(), metric("shoal_fills_total")
     check("cold read through the gateway", cold, gw.get_object(Bucket=B, Key="c/cold.bin")["Body"].read())
-    check("cold read: one S3 GET per block", g0 + 3, s3_gets())
+    check("cold read: its 3 blocks filled by one S3 GET", (g0 + 1, f0 + 3), (s3_gets(), metric("shoal_fills_total")))
     g1 = s3_gets()
     check("second read: from the cache", cold, gw.get_object(Bucket=B, Key="c/cold.bin")["Body"].read())
     check("second read: no S3 GET", g1, s3_gets())
+
+    # a long cold read: S3 requests of up to 4 blocks each, read ahead
+    nine = os.urandom(9 * 1024 * 1024)
+    s3.put_object(Bucket=B, Key="c/nine.bin", Body=nine)
+    g0, f0 = s3_gets(), metric("shoal_fills_total")
+    check("9-block cold read", nine, gw.get_object(Bucket=B, Key="c/nine.bin")["Body"].read())
+    check("9-block cold read: 3 S3 GETs (4 + 4 + 1 blocks)", (g0 + 3, f0 + 9), (s3_gets(), metric("shoal_fills_total")))
+    # a cold range fetches its blocks only, in one request
+    s3.put_object(Bucket=B, Key="c/nine2.bin", Body=nine)
+    g0, f0 = s3_gets(), metric("shoal_fills_total")
+    lo, hi = 2621440, 4718591  # 2.5 MiB .. 4.5 MiB: blocks 2, 3 and 4
+    check("cold range", nine[lo:hi + 1], gw.get_object(Bucket=B, Key="c/nine2.bin", Range="bytes=%d-%d" % (lo, hi))["Body"].read())
+    check("cold range: its 3 blocks in one S3 GET, none past it", (g0 + 1, f0 + 3), (s3_gets(), metric("shoal_fills_total")))
+
+    # replaced in S3 behind fresh cached metadata: the fill's If-Match fails
+    # (412) for all blocks of its request; the read refetches the metadata
+    # and serves the new bytes
+    s3.put_object(Bucket=B, Key="c/swap.bin", Body=cold)
+    gw.head_object(Bucket=B, Key="c/swap.bin")
+    swapped = os.urandom(3 * 1024 * 1024)
+    s3.put_object(Bucket=B, Key="c/swap.bin", Body=swapped)
+    check("replaced behind the cache: the new bytes", swapped, gw.get_object(Bucket=B, Key="c/swap.bin")["Body"].read())
 
     # 64 readers of one cold block: one S3 GET
     one = os.urandom(1024 * 1024)
