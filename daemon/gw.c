@@ -8,7 +8,9 @@
  *   HEAD /BUCKET                  HeadBucket
  *   GET|HEAD /BUCKET/KEY          GetObject, HeadObject (through the cache)
  *   PUT /BUCKET/KEY               PutObject (written through to S3 and the cache)
- *   DELETE /BUCKET/KEY            DeleteObject (S3 and the cache) */
+ *   PUT /BUCKET/KEY + x-amz-copy-source   CopyObject (server-side, gw_copy.c)
+ *   DELETE /BUCKET/KEY            DeleteObject (S3 and the cache)
+ *   POST /BUCKET?delete           DeleteObjects (gw_delete_multi.c, via gw_bucket.c) */
 #include "daemon/gw_int.h"
 
 #include "daemon/http.h"
@@ -74,6 +76,50 @@ void gw_iso_date(int64_t t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 }
 
+/* An ETag without quotes or a W/ prefix. */
+static void etag_norm(const char *in, char *out, size_t len)
+{
+    size_t n;
+    while (*in == ' ')
+        in++;
+    if (strncmp(in, "W/", 2) == 0)
+        in += 2;
+    if (*in == '"')
+        in++;
+    n = strcspn(in, "\",");
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, in, n);
+    out[n] = '\0';
+}
+
+int gw_etag_matches(const char *list, const char *etag)
+{
+    char want[UFS_ETAG_MAX], have[UFS_ETAG_MAX];
+    etag_norm(etag, have, sizeof(have));
+    while (list && *list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        if (*list == '*')
+            return 1;
+        etag_norm(list, want, sizeof(want));
+        if (*want && strcmp(want, have) == 0)
+            return 1;
+        list = strchr(list, ',');
+    }
+    return 0;
+}
+
+int gw_parse_http_date(const char *s, int64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
 static void gw_free(struct gw_req *g)
 {
     for (size_t i = 0; i < g->nq; i++) {
@@ -122,28 +168,50 @@ void gw_error(struct gw_req *g, int status, const char *code, const char *messag
     gw_done(g, status);
 }
 
-void gw_error_ufs(struct gw_req *g, int err)
+int gw_ufs_error(int err, const char **code, const char **message)
 {
     switch (err) {
     case UFS_ENOENT:
-        gw_error(g, 404, "NoSuchKey", "The specified key does not exist.");
-        break;
+        *code = "NoSuchKey";
+        *message = "The specified key does not exist.";
+        return 404;
     case UFS_ENOBUCKET:
-        gw_error(g, 404, "NoSuchBucket", "The bucket behind this mount does not exist in S3.");
-        break;
+        *code = "NoSuchBucket";
+        *message = "The bucket behind this mount does not exist in S3.";
+        return 404;
     case UFS_EACCES:
-        gw_error(g, 403, "AccessDenied",
-                 "S3 refused the node's credentials for this mount (check the mount's "
-                 "credentials).");
-        break;
+        *code = "AccessDenied";
+        *message = "S3 refused the node's credentials for this mount (check the mount's "
+                   "credentials).";
+        return 403;
     case UFS_EPRECOND:
-        gw_error(g, 412, "PreconditionFailed",
-                 "At least one of the pre-conditions you specified did not hold.");
-        break;
+        *code = "PreconditionFailed";
+        *message = "At least one of the pre-conditions you specified did not hold.";
+        return 412;
     case UFS_ERANGE:
-        gw_error(g, 416, "InvalidRange", "The requested range is not satisfiable.");
-        break;
-    case UFS_EUNAVAIL: {
+        *code = "InvalidRange";
+        *message = "The requested range is not satisfiable.";
+        return 416;
+    case UFS_EUNAVAIL:
+        *code = "ServiceUnavailable";
+        *message = "The object is not in the cache and S3 cannot be reached; retry later.";
+        return 503;
+    case UFS_EINVAL:
+        *code = "InvalidArgument";
+        *message = "S3 refused the request as invalid.";
+        return 400;
+    default:
+        *code = "InternalError";
+        *message = ufs_strerror(err);
+        return 500;
+    }
+}
+
+void gw_error_ufs(struct gw_req *g, int err)
+{
+    const char *code, *message;
+    int status = gw_ufs_error(err, &code, &message);
+    if (err == UFS_EUNAVAIL) {
         static _Atomic int64_t last_log;
         int64_t now = (int64_t)time(NULL), prev = atomic_load(&last_log);
         if (now - prev >= 10 && atomic_compare_exchange_strong(&last_log, &prev, now))
@@ -153,15 +221,7 @@ void gw_error_ufs(struct gw_req *g, int err)
                      "served\"",
                      g->mname ? g->mname : "-", g->key ? g->key : "-");
     }
-        gw_error(g, 503, "ServiceUnavailable",
-                 "The object is not in the cache and S3 cannot be reached; retry later.");
-        break;
-    case UFS_EINVAL:
-        gw_error(g, 400, "InvalidArgument", "S3 refused the request as invalid.");
-        break;
-    default:
-        gw_error(g, 500, "InternalError", ufs_strerror(err));
-    }
+    gw_error(g, status, code, message);
 }
 
 /* Splits "name=value&name" into decoded parameters. */
@@ -300,7 +360,7 @@ void gw_on_request(struct http_req *r, void *arg)
         break;
     case SHD_OP_PUT:
         if (http_req_header(r, "x-amz-copy-source"))
-            gw_error(g, 501, "NotImplemented", "CopyObject is not implemented by the gateway.");
+            gw_copy_object(g);
         else
             gw_put_object(g);
         break;

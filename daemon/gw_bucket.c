@@ -2,7 +2,8 @@
  * mount (HeadBucket 200; creating it again is a no-op; deleting a mount is
  * refused). For buckets the pass-through mount "*" serves, they go to the
  * mount's S3 endpoint: HeadBucket, CreateBucket, DeleteBucket; and
- * ListBuckets lists the named mounts and the endpoint's buckets. */
+ * ListBuckets lists the named mounts and the endpoint's buckets.
+ * POST ?delete (DeleteObjects) is handed to gw_delete_multi.c. */
 #include "daemon/gw_int.h"
 
 #include "daemon/http.h"
@@ -78,6 +79,10 @@ void gw_bucket_op(struct gw_req *g)
 {
     const char *m = http_req_method(g->r);
     int write = strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+    if (strcmp(m, "POST") == 0 && gw_query(g, "delete")) {
+        gw_delete_objects(g); /* permissions are per key */
+        return;
+    }
     if (!gw_allowed(g, g->mount, "", write)) {
         gw_error(g, 403, "AccessDenied", "Access Denied");
         return;

@@ -87,51 +87,6 @@ static void fail(struct get *s, int err)
 
 /* ---- headers ------------------------------------------------------------ */
 
-static void etag_norm(const char *in, char *out, size_t len)
-{
-    size_t n;
-    while (*in == ' ')
-        in++;
-    if (strncmp(in, "W/", 2) == 0)
-        in += 2;
-    if (*in == '"')
-        in++;
-    n = strcspn(in, "\"");
-    if (n >= len)
-        n = len - 1;
-    memcpy(out, in, n);
-    out[n] = '\0';
-}
-
-/* Whether a comma-separated list of ETags (or "*") matches etag. */
-static int etag_matches(const char *list, const char *etag)
-{
-    char want[UFS_ETAG_MAX], have[UFS_ETAG_MAX];
-    etag_norm(etag, have, sizeof(have));
-    while (list && *list) {
-        while (*list == ' ' || *list == ',')
-            list++;
-        if (*list == '*')
-            return 1;
-        etag_norm(list, want, sizeof(want));
-        if (*want && strcmp(want, have) == 0)
-            return 1;
-        list = strchr(list, ',');
-    }
-    return 0;
-}
-
-static int parse_http_date(const char *s, int64_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *e = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!e)
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 /* RFC 7232 section 6 order. Returns 0 to go on, or the status to answer. */
 static int preconditions(struct gw_req *g, const struct ufs_stat *st)
 {
@@ -141,15 +96,15 @@ static int preconditions(struct gw_req *g, const struct ufs_stat *st)
     const char *ims = http_req_header(g->r, "if-modified-since");
     int64_t t;
     if (im) {
-        if (!etag_matches(im, st->etag))
+        if (!gw_etag_matches(im, st->etag))
             return 412;
-    } else if (ius && parse_http_date(ius, &t) == 0 && st->mtime > t) {
+    } else if (ius && gw_parse_http_date(ius, &t) == 0 && st->mtime > t) {
         return 412;
     }
     if (inm) {
-        if (etag_matches(inm, st->etag))
+        if (gw_etag_matches(inm, st->etag))
             return 304;
-    } else if (ims && parse_http_date(ims, &t) == 0 && st->mtime <= t) {
+    } else if (ims && gw_parse_http_date(ims, &t) == 0 && st->mtime <= t) {
         return 304;
     }
     return 0;

@@ -48,13 +48,25 @@ struct gw_req {
 const char *gw_query(const struct gw_req *g,
                      const char *name); /* value, "" if no value, NULL if absent */
 void gw_error(struct gw_req *g, int status, const char *code, const char *message);
+/* The S3 error a client should see for a ufs error: returns the status,
+ * sets the code and message. */
+int gw_ufs_error(int err, const char **code, const char **message);
 /* Maps a ufs error to the S3 error a client should see, and sends it. */
 void gw_error_ufs(struct gw_req *g, int err);
+/* Whether a comma-separated list of ETags (or "*") holds etag (quotes and
+ * W/ ignored), for If-Match, If-None-Match and their copy-source forms. */
+int gw_etag_matches(const char *list, const char *etag);
+/* An HTTP date (IMF-fixdate) as seconds since the epoch; -1 if malformed. */
+int gw_parse_http_date(const char *s, int64_t *out);
 /* Ends the request's life: metrics, latency, free. */
 void gw_done(struct gw_req *g, int status);
 void gw_xml_escape(struct evbuffer *b, const char *s);
 void gw_http_date(int64_t t, char *buf, size_t len);
 void gw_iso_date(int64_t t, char *buf, size_t len);
+
+/* gw_put.c: LNAME (a lower-case header name) when S3 keeps that header
+ * with an object (x-amz-meta-*, Cache-Control, ...), else NULL. */
+const char *gw_kept_header(const char *lname);
 
 /* gw_auth.c: 0 when the request may go on (g->tenant set); otherwise the
  * error response was sent and the caller returns. */
@@ -91,7 +103,13 @@ uint64_t gw_chunked_decoded(const struct gw_chunked *c);
  * sending an error. */
 int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
 
-/* gw_bucket.c: HeadBucket, CreateBucket, DeleteBucket */
+/* gw_copy.c: CopyObject (PUT with x-amz-copy-source) */
+void gw_copy_object(struct gw_req *g);
+
+/* gw_delete_multi.c: DeleteObjects (POST /BUCKET?delete) */
+void gw_delete_objects(struct gw_req *g);
+
+/* gw_bucket.c: HeadBucket, CreateBucket, DeleteBucket (and routes DeleteObjects) */
 void gw_bucket_op(struct gw_req *g);
 
 /* gw_list.c */

@@ -216,8 +216,7 @@ static void on_body_end(void *arg, int err)
 
 static const struct http_body_cbs body_cbs = {on_body, on_body_end};
 
-/* The headers S3 keeps with an object. */
-static const char *kept_header(const char *lname)
+const char *gw_kept_header(const char *lname)
 {
     static const char *keep[] = {"cache-control", "content-disposition", "content-encoding",
                                  "content-language", "expires"};
@@ -297,7 +296,7 @@ void gw_put_object(struct gw_req *g)
     for (size_t i = 0; i < http_req_header_count(g->r); i++) {
         const char *n, *v;
         http_req_header_at(g->r, i, &n, &v);
-        if (!kept_header(n))
+        if (!gw_kept_header(n))
             continue;
         if (dec && strcmp(n, "content-encoding") == 0) {
             /* aws-chunked is how the body travelled, not how it is stored */

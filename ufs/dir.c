@@ -718,6 +718,7 @@ static const struct ufs_ops dir_ops = {
     .list_buckets = dir_list_buckets,
     .create_bucket = dir_create_bucket,
     .delete_bucket = dir_delete_bucket,
+    .copy = ufs_dir_copy,
 };
 
 /* ufs_dir_open: PATH is an absolute directory path, optionally as a

@@ -1,5 +1,5 @@
 /* ufs/dir_int.h: what the files of the local-directory backend share
- * (dir.c, dir_io.c, dir_list.c, dir_mpu.c). Not for use outside ufs/.
+ * (dir.c, dir_io.c, dir_list.c, dir_mpu.c, dir_copy.c). Not for use outside ufs/.
  *
  * A struct ufs_dir is one directory served through the ufs interface, bound
  * to one event_base. Every blocking call (open, read, write, rename, readdir,
@@ -156,6 +156,10 @@ int ufs_dir_commit(int fd, const char *tmp, const char *path, const char *ctype,
 /* Worker: write(2) all of BUF at the file position, retrying short writes.
  * 0 or a ufs error. */
 int ufs_dir_write_all(int fd, const void *buf, size_t len);
+/* Worker (dir_mpu.c): appends SIZE bytes of IN (from its position) to OUT,
+ * in the kernel when it can. 0, UFS_EINVAL when IN has fewer bytes, or a
+ * ufs error. */
+int ufs_dir_copy_bytes(int in, int out, uint64_t size);
 
 /* ---- the kinds, one entry point per ufs op ---- */
 
@@ -179,6 +183,9 @@ struct ufs_req *ufs_dir_mpu_complete(struct ufs *u, const char *key, const char 
                                      void *arg);
 struct ufs_req *ufs_dir_mpu_abort(struct ufs *u, const char *key, const char *upload_id,
                                   ufs_done_cb cb, void *arg);
+struct ufs_req *ufs_dir_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
+                             const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                             void *arg);
 
 /* dir_mpu.c, for parts written by dir_io.c: 0 when UPLOAD_ID is well formed
  * (else UFS_ECONFLICT, as S3's NoSuchUpload). */

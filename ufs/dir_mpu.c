@@ -204,8 +204,7 @@ out:
     return rc;
 }
 
-/* dir_copy: appends all of IN (SIZE bytes) to OUT, in the kernel when it can. */
-static int dir_copy(int in, int out, uint64_t size)
+int ufs_dir_copy_bytes(int in, int out, uint64_t size)
 {
     uint64_t done = 0;
     char *buf = NULL;
@@ -321,7 +320,7 @@ static int dir_mpu_complete_work(struct dir_mpu *m)
                   (wl == strlen(etag) - 2 && memcmp(want, etag + 1, wl) == 0)))
                 rc = UFS_EINVAL;
             else
-                rc = dir_copy(in, out, (uint64_t)sb.st_size);
+                rc = ufs_dir_copy_bytes(in, out, (uint64_t)sb.st_size);
         }
         close(in);
     }

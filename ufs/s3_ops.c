@@ -1,8 +1,9 @@
 /* ufs/s3_ops.c: the S3 operations that are one request each: HEAD (stat),
- * DELETE, ListObjectsV2, ListBuckets, CreateBucket, DeleteBucket, and the
- * client's CreateMultipartUpload, CompleteMultipartUpload and
- * AbortMultipartUpload passed through (plus the background abort a failed
- * write starts). Each reports once, from the loop, with what it parsed. */
+ * DELETE, CopyObject, ListObjectsV2, ListBuckets, CreateBucket,
+ * DeleteBucket, and the client's CreateMultipartUpload,
+ * CompleteMultipartUpload and AbortMultipartUpload passed through (plus the
+ * background abort a failed write starts). Each reports once, from the
+ * loop, with what it parsed. */
 #include "ufs/s3_int.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@ enum s3_what {
     S3_W_MPU_CREATE,
     S3_W_MPU_COMPLETE,
     S3_W_MPU_ABORT,
+    S3_W_COPY,
     S3_W_INTERNAL, /* no callback: a background AbortMultipartUpload */
     S3_W_ADOPTED,  /* no callback: a cancelled write's CreateMultipartUpload */
 };
@@ -34,6 +36,7 @@ struct s3_simple {
         ufs_buckets_cb buckets;
         ufs_mpu_create_cb create;
         ufs_etag_cb etag;
+        ufs_copy_cb copy;
     } cb;
     void *arg;
     int early_err;
@@ -118,6 +121,15 @@ static void simple_deliver(struct s3_simple *s, int err)
         if (!err)
             err = ufs_s3_xml_complete_etag(x->resp, x->resp_len, etag);
         s->cb.etag(arg, err, err ? NULL : etag);
+        break;
+    }
+    case S3_W_COPY: {
+        char etag[UFS_ETAG_MAX];
+        int64_t mtime = 0;
+
+        if (!err)
+            err = ufs_s3_xml_copy_result(x->resp, x->resp_len, etag, &mtime);
+        s->cb.copy(arg, err, err ? NULL : etag, mtime);
         break;
     }
     case S3_W_INTERNAL:
@@ -249,6 +261,106 @@ struct ufs_req *ufs_s3_delete(struct ufs *uu, const char *key, ufs_done_cb cb, v
         return simple_fail_soon(s, UFS_ENOTSUP);
     return simple_go(s, UFS_K_DELETE, "DELETE", 0, NULL, key, NULL, NULL);
 }
+
+/* ---- CopyObject ------------------------------------------------------------------ */
+
+struct copy_args {
+    char *source; /* x-amz-copy-source: "/bucket/key", encoded */
+    const struct ufs_copy_opts *opts;
+    struct s3_putopts po;
+};
+
+/* copy_setup: PUT with x-amz-copy-source and the directive; a 200 may still
+ * carry an <Error> (a copy that failed after S3 began to answer). */
+static int copy_setup(struct s3_xfer *x, const void *ctx)
+{
+    const struct copy_args *c = ctx;
+    int replace = c->opts && c->opts->replace, rc;
+
+    x->body_kind = S3_BODY_MEM;
+    x->body = "";
+    x->body_len = 0;
+    x->check_200_error = 1;
+    rc = ufs_s3_xfer_header(x, "x-amz-copy-source", c->source);
+    if (!rc)
+        rc = ufs_s3_xfer_header(x, "x-amz-metadata-directive", replace ? "REPLACE" : "COPY");
+    if (!rc && c->opts && c->opts->if_match)
+        rc = ufs_s3_xfer_header(x, "x-amz-copy-source-if-match", c->opts->if_match);
+    if (!rc && replace)
+        rc = ufs_s3_putopts_apply(x, &c->po, 0);
+    return rc;
+}
+
+/* same_str: both NULL, or equal strings. */
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* copy_source: "/BUCKET/PREFIXKEY" URI-encoded, as x-amz-copy-source
+ * wants it (malloc'd), or NULL. */
+static char *copy_source(const struct ufs_s3 *src, const char *key)
+{
+    size_t pl = src->prefix_len, kl = strlen(key);
+    char *full = malloc(pl + kl + 1), *eb = NULL, *ek = NULL, *out = NULL;
+
+    if (!full)
+        return NULL;
+    memcpy(full, src->prefix, pl);
+    memcpy(full + pl, key, kl + 1);
+    eb = ufs_sigv4_uri_encode(src->bucket, strlen(src->bucket), 0);
+    ek = ufs_sigv4_uri_encode(full, pl + kl, 1);
+    if (eb && ek && (out = malloc(strlen(eb) + strlen(ek) + 3)))
+        sprintf(out, "/%s/%s", eb, ek);
+    free(full);
+    free(eb);
+    free(ek);
+    return out;
+}
+
+/* ufs_s3_copy: ufs_copy on S3 (PUT with x-amz-copy-source). SRC must be an
+ * S3 backend of the same endpoint and credentials (UFS_ENOTSUP otherwise,
+ * from the loop). NULL for a bad key or option, or out of memory. */
+struct ufs_req *ufs_s3_copy(struct ufs *uu, const char *dst_key, const struct ufs *srcu,
+                            const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                            void *arg)
+{
+    struct ufs_s3 *u = (struct ufs_s3 *)uu;
+    const struct ufs_s3 *src = (const struct ufs_s3 *)srcu;
+    struct copy_args c;
+    struct s3_simple *s;
+    struct ufs_req *r;
+
+    if (!cb || !ufs_s3_key_ok(u, dst_key) || !src_key || !*src_key ||
+        (opts && opts->if_match && strnlen(opts->if_match, UFS_ETAG_MAX) >= UFS_ETAG_MAX))
+        return NULL;
+    memset(&c, 0, sizeof(c));
+    c.opts = opts;
+    if (opts && opts->replace && ufs_s3_putopts_copy(&c.po, opts->put) != 0)
+        return NULL;
+    s = simple_new(u, S3_W_COPY, arg);
+    if (!s) {
+        ufs_s3_putopts_free(&c.po);
+        return NULL;
+    }
+    s->cb.copy = cb;
+    if (srcu->ops != uu->ops || !u->bucket || !src->bucket || !same_str(u->scheme, src->scheme) ||
+        !same_str(u->hostport, src->hostport) || !same_str(u->access_key, src->access_key) ||
+        !same_str(u->secret_key, src->secret_key) ||
+        !same_str(u->session_token, src->session_token))
+        r = simple_fail_soon(s, UFS_ENOTSUP); /* no server-side copy between these two */
+    else if (!ufs_s3_key_ok(src, src_key))
+        r = simple_fail_soon(s, UFS_EINVAL);
+    else if (!(c.source = copy_source(src, src_key)))
+        r = simple_fail_soon(s, UFS_ENOMEM);
+    else
+        r = simple_go(s, UFS_K_PUT, "PUT", 0, NULL, dst_key, copy_setup, &c);
+    free(c.source);
+    ufs_s3_putopts_free(&c.po);
+    return r;
+}
+
+/* ---- listing -------------------------------------------------------------------- */
 
 /* list_setup: the ListObjectsV2 query of the options in CTX. */
 static int list_setup(struct s3_xfer *x, const void *ctx)

@@ -1,9 +1,11 @@
 /* ufs/s3_xml.c: the S3 XML responses the backend reads (error, ListObjectsV2,
- * ListBuckets, InitiateMultipartUpload, CompleteMultipartUpload) and the two
- * date formats S3 sends. Untrusted input: expat streams it once with a depth
- * ceiling, a ceiling on each element's text and on the number of entries,
- * and refuses any DTD (so no entity can be declared, let alone expanded).
- * A fuzz target (tests/fuzz/fuzz_s3_xml.c) feeds every parser here. */
+ * ListBuckets, InitiateMultipartUpload, CompleteMultipartUpload,
+ * CopyObjectResult) and the two date formats S3 sends. Untrusted input:
+ * expat streams it once with a depth ceiling, a ceiling on each element's
+ * text and on the number of entries, and refuses any DTD (so no entity can
+ * be declared, let alone expanded). A fuzz target (tests/fuzz/fuzz_s3_xml.c)
+ * feeds the older parsers; test_ufs_s3 replays its corpus through all of
+ * them, CopyObjectResult's included. */
 #include "ufs/s3_int.h"
 
 #include <expat.h>
@@ -678,5 +680,68 @@ int ufs_s3_xml_complete_etag(const char *xml, size_t len, char etag[UFS_ETAG_MAX
     }
     memcpy(etag, v, n + 1);
     free(v);
+    return 0;
+}
+
+/* ---- CopyObjectResult ------------------------------------------------------- */
+
+struct copy_ctx {
+    char etag[UFS_ETAG_MAX];
+    int64_t mtime;
+    int have_root, have_etag, have_mtime;
+};
+
+static int copy_start(struct xp *p)
+{
+    struct copy_ctx *c = p->ctx;
+
+    if (p->depth == 1) {
+        if (strcmp(p->names[0], "CopyObjectResult") != 0)
+            return UFS_EPROTO;
+        c->have_root = 1;
+    }
+    return 0;
+}
+
+/* copy_end: ETag and LastModified, each at most once. */
+static int copy_end(struct xp *p, const char *text, size_t len)
+{
+    static const char *const etag[] = {"CopyObjectResult", "ETag"};
+    static const char *const mtime[] = {"CopyObjectResult", "LastModified"};
+    struct copy_ctx *c = p->ctx;
+
+    if (xp_at(p, 2, etag)) {
+        if (c->have_etag || len == 0 || len >= UFS_ETAG_MAX)
+            return UFS_EPROTO;
+        memcpy(c->etag, text, len + 1);
+        c->have_etag = 1;
+    } else if (xp_at(p, 2, mtime)) {
+        if (c->have_mtime || ufs_s3_parse_iso8601(text, &c->mtime) != 0)
+            return UFS_EPROTO;
+        c->have_mtime = 1;
+    }
+    return 0;
+}
+
+/* ufs_s3_xml_copy_result: see s3_int.h. Returns 0, UFS_EPROTO or
+ * UFS_ENOMEM; ETAG and *MTIME are written only on success. */
+int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX], int64_t *mtime)
+{
+    struct xp p;
+    struct copy_ctx c;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&c, 0, sizeof(c));
+    p.on_start = copy_start;
+    p.on_end = copy_end;
+    p.ctx = &c;
+    rc = xp_run(&p, xml, len);
+    if (!rc && (!c.have_root || !c.have_etag))
+        rc = UFS_EPROTO;
+    if (rc)
+        return rc;
+    memcpy(etag, c.etag, strlen(c.etag) + 1);
+    *mtime = c.mtime;
     return 0;
 }

@@ -136,6 +136,13 @@ struct ufs_req *ufs_delete_bucket(struct ufs *u, const char *bucket, ufs_done_cb
     return DISPATCH(delete_bucket, u, bucket, cb, arg);
 }
 
+struct ufs_req *ufs_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
+                         const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                         void *arg)
+{
+    return src ? DISPATCH(copy, u, dst_key, src, src_key, opts, cb, arg) : NULL;
+}
+
 void ufs_counters_get(const struct ufs *u, struct ufs_counters *out)
 {
     memcpy(out, &u->counters, sizeof(*out));

@@ -155,6 +155,28 @@ struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload
 /* DELETE (deleting a missing key succeeds, as on S3). */
 struct ufs_req *ufs_delete(struct ufs *u, const char *key, ufs_done_cb cb, void *arg);
 
+/* CopyObject: a copy of src_key on src made as dst_key on u (the
+ * destination's backend), without the bytes passing through this process
+ * on S3. Possible between two S3 backends on the same endpoint with the
+ * same credentials (any buckets and prefixes: src's bucket and prefix name
+ * the source), and between two local-directory backends (the file is copied
+ * on u's worker threads); any other pair reports UFS_ENOTSUP. src is only
+ * read during the call. S3 copies at most 5 GiB in one request (larger
+ * objects need UploadPartCopy, which this does not do): S3 answers
+ * UFS_EINVAL. `done` reports the new object's ETag and Last-Modified. */
+struct ufs_copy_opts {
+    const char *if_match;           /* NULL, or copy only while the source has this ETag
+                                     * (UFS_EPRECOND otherwise) */
+    int replace;                    /* 0: the source's content type and metadata go with
+                                     * the copy; 1: those of `put` replace them */
+    const struct ufs_put_opts *put; /* with replace: content type and headers (its
+                                     * content_md5 is not used); NULL = none */
+};
+typedef void (*ufs_copy_cb)(void *arg, int err, const char *etag, int64_t mtime);
+struct ufs_req *ufs_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
+                         const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                         void *arg);
+
 /* ListObjectsV2, one page. */
 struct ufs_list_opts {
     const char *prefix;             /* relative to the backend's prefix; NULL = "" */

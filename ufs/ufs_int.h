@@ -35,6 +35,9 @@ struct ufs_ops {
     struct ufs_req *(*list_buckets)(struct ufs *u, ufs_buckets_cb cb, void *arg);
     struct ufs_req *(*create_bucket)(struct ufs *u, const char *bucket, ufs_done_cb cb, void *arg);
     struct ufs_req *(*delete_bucket)(struct ufs *u, const char *bucket, ufs_done_cb cb, void *arg);
+    struct ufs_req *(*copy)(struct ufs *u, const char *dst_key, const struct ufs *src,
+                            const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                            void *arg);
 };
 
 /* Every backend's struct ufs starts with this head; so does every request. */

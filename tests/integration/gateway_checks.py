@@ -327,6 +327,245 @@ elif phase == "refresh":
     gw.get_object(Bucket=B, Key="r/hot.txt")["Body"].read()
     check("refresh: past the first TTL, no request fetched metadata", m0 + 1, metric("shoal_metadata_cache_misses_total"))
     check("refresh: and no second renewal yet", r0 + 1, metric("shoal_metadata_refreshes_total"))
+elif phase == "copy-delete":
+    # DeleteObjects and CopyObject (what aws s3 rm/mv/cp and Trino renames use)
+    import base64, hmac, zlib
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    reader = client(GW, os.environ["READER_KEY"], os.environ["READER_SECRET"])
+    T = os.environ["T_TMP"]
+
+    def signed(method, path, body, headers=None):
+        """A request signed by hand (boto3 validates what it sends): (status, S3 code)."""
+        h = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        h.update(headers or {})
+        req = AWSRequest(method=method, url=GW + path, data=body, headers=h)
+        SigV4Auth(Credentials(os.environ["TENANT_KEY"], os.environ["TENANT_SECRET"]), "s3", "us-east-1").add_auth(req)
+        try:
+            r = urllib.request.urlopen(urllib.request.Request(req.url, data=body, method=method, headers=dict(req.headers)))
+            return r.status, ""
+        except urllib.error.HTTPError as e:
+            m = re.search(rb"<Code>([^<]*)</Code>", e.read())
+            return e.code, m.group(1).decode() if m else ""
+
+    def gone(bucket, key):
+        return code_of(lambda: s3.head_object(Bucket=bucket, Key=key))
+
+    def why(fn, words):
+        """The S3 code of a failing call, and whether its message holds WORDS."""
+        try:
+            fn()
+            return "ok"
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"].get("Code"), words in e.response["Error"].get("Message", "")
+
+    def summary(r):
+        return (sorted(d["Key"] for d in r.get("Deleted", [])),
+                sorted((e["Key"], e["Code"]) for e in r.get("Errors", [])))
+
+    # ---- DeleteObjects
+    for k in ("d/1", "d/2", "d/3"):
+        gw.put_object(Bucket=B, Key=k, Body=k.encode() * 1000)
+    gw.get_object(Bucket=B, Key="d/1")["Body"].read()  # cached before the delete
+    r = gw.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "d/1"}, {"Key": "d/2"}, {"Key": "d/3"}]})
+    check("DeleteObjects of 3 keys: all Deleted, no Errors", (["d/1", "d/2", "d/3"], []), summary(r))
+    check("DeleteObjects: gone from S3", ["404"] * 3, [gone(B, k) for k in ("d/1", "d/2", "d/3")])
+    check("DeleteObjects: gone from the gateway (was cached)", "NoSuchKey", code_of(lambda: gw.get_object(Bucket=B, Key="d/1")))
+    check("DeleteObjects: a missing key counts as deleted", (["d/never"], []),
+          summary(gw.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "d/never"}]})))
+    odd = "d/a&b<c>\"q'  é.txt"
+    gw.put_object(Bucket=B, Key=odd, Body=b"odd")
+    check("DeleteObjects: a key needing XML escapes comes back as sent", ([odd], []),
+          summary(gw.delete_objects(Bucket=B, Delete={"Objects": [{"Key": odd}]})))
+    check("DeleteObjects: that key is gone from S3", "404", gone(B, odd))
+    for k in ("q/1", "q/2"):
+        gw.put_object(Bucket=B, Key=k, Body=b"q")
+    r = gw.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "q/1"}, {"Key": "q/2"}], "Quiet": True})
+    check("DeleteObjects Quiet: no Deleted, no Errors entries", (False, False), ("Deleted" in r, "Errors" in r))
+    check("DeleteObjects Quiet: the keys are gone", ["404", "404"], [gone(B, "q/1"), gone(B, "q/2")])
+    for k in ("scratch/1", "scratch/2"):
+        gw.put_object(Bucket=B, Key=k, Body=b"s")
+    r = reader.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "scratch/1"}, {"Key": "t/small.txt"}, {"Key": "scratch/2"}]})
+    check("DeleteObjects as reader: the denied key is an AccessDenied entry, the others Deleted",
+          (["scratch/1", "scratch/2"], [("t/small.txt", "AccessDenied")]), summary(r))
+    check("DeleteObjects as reader: the denied key is still in S3", "ok", gone(B, "t/small.txt"))
+    check("DeleteObjects as reader: the allowed keys are gone", ["404", "404"], [gone(B, "scratch/1"), gone(B, "scratch/2")])
+    r = reader.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "t/small.txt"}], "Quiet": True})
+    check("DeleteObjects Quiet still lists errors", ([], [("t/small.txt", "AccessDenied")]), summary(r))
+    gw.put_object(Bucket=B, Key="d/keep", Body=b"keep")
+    body = b"<Delete><Object><Key>d/keep</Key></Delete>"
+    check("DeleteObjects malformed XML: 400 MalformedXML", (400, "MalformedXML"), signed("POST", "/%s?delete" % B, body))
+    body = b"<Delete><Object><Key>d/keep</Key></Object></Delete>"
+    bad_md5 = base64.b64encode(hashlib.md5(body + b" ").digest()).decode()
+    check("DeleteObjects bad Content-MD5: 400 BadDigest", (400, "BadDigest"),
+          signed("POST", "/%s?delete" % B, body, {"Content-MD5": bad_md5}))
+    check("DeleteObjects bad Content-MD5: nothing deleted", "ok", gone(B, "d/keep"))
+    body = b"<Delete>" + b"".join(b"<Object><Key>d/k%d</Key></Object>" % i for i in range(1001)) + b"</Delete>"
+    check("DeleteObjects of 1001 keys: 400 MalformedXML", (400, "MalformedXML"),
+          signed("POST", "/%s?delete" % B, body, {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}))
+    body = b"<Delete><Object><Key>d/keep</Key></Object></Delete>"
+    check("DeleteObjects without Content-MD5: accepted", (200, ""), signed("POST", "/%s?delete" % B, body))
+    check("DeleteObjects without Content-MD5: deleted", "404", gone(B, "d/keep"))
+    # aws-chunked body (unsigned, with a checksum trailer), as newer SDKs may send
+    def chunked_delete(xml, good=True):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz, d8 = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        scope = "%s/us-east-1/s3/aws4_request" % d8
+        payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+        hdrs = {"host": GW.split("//")[1], "x-amz-date": amz, "x-amz-content-sha256": payload,
+                "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(xml)),
+                "x-amz-trailer": "x-amz-checksum-crc32"}
+        names = sorted(hdrs)
+        creq = "POST\n/%s\ndelete=\n%s\n%s\n%s" % (B, "".join("%s:%s\n" % (n, hdrs[n]) for n in names),
+                                                ";".join(names), payload)
+        sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, hashlib.sha256(creq.encode()).hexdigest())
+        k = os.environ["TENANT_SECRET"].encode()
+        k = hmac.new(b"AWS4" + k, d8.encode(), hashlib.sha256).digest()
+        for part in ("us-east-1", "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        body = b"%x\r\n" % len(xml) + xml + b"\r\n0\r\n" if good else b"zz\r\n" + xml
+        body += b"x-amz-checksum-crc32:" + base64.b64encode(zlib.crc32(xml).to_bytes(4, "big")) + b"\r\n\r\n"
+        hdrs["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+            os.environ["TENANT_KEY"], scope, ";".join(names), sig)
+        try:
+            r = urllib.request.urlopen(urllib.request.Request("%s/%s?delete" % (GW, B), data=body, method="POST", headers=hdrs))
+            return r.status, re.findall(rb"<Deleted><Key>([^<]*)</Key>", r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, re.search(rb"<Code>([^<]*)</Code>", e.read()).group(1).decode()
+    gw.put_object(Bucket=B, Key="d/ch1", Body=b"1")
+    gw.put_object(Bucket=B, Key="d/ch2", Body=b"2")
+    xml = b"<Delete><Object><Key>d/ch1</Key></Object><Object><Key>d/ch2</Key></Object></Delete>"
+    check("DeleteObjects with an aws-chunked body", (200, [b"d/ch1", b"d/ch2"]), chunked_delete(xml))
+    check("DeleteObjects with an aws-chunked body: gone", ["404", "404"], [gone(B, "d/ch1"), gone(B, "d/ch2")])
+    check("DeleteObjects with a malformed aws-chunked body: 400", (400, "IncompleteBody"), chunked_delete(xml, good=False))
+    # a declared body over 2 MiB is refused before it is read
+    import http.client
+    req = AWSRequest(method="POST", url=GW + "/%s?delete" % B, data=b"", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials(os.environ["TENANT_KEY"], os.environ["TENANT_SECRET"]), "s3", "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection(GW.split("//")[1], timeout=10)
+    conn.putrequest("POST", "/%s?delete" % B, skip_accept_encoding=True)
+    for name, value in req.headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Content-Length", str(3 << 20))
+    conn.endheaders()
+    resp = conn.getresponse()
+    check("DeleteObjects with a body over 2 MiB: 400 MalformedXML before reading it", (400, "MalformedXML"),
+          (resp.status, re.search(r"<Code>([^<]*)</Code>", resp.read().decode()).group(1)))
+    conn.close()
+    check("DeleteObjects on a read-only mount: 403", "AccessDenied",
+          code_of(lambda: gw.delete_objects(Bucket="lakero", Delete={"Objects": [{"Key": "t/small.txt"}]})))
+    gw.put_object(Bucket="localfs", Key="dm/a", Body=b"a")
+    gw.put_object(Bucket="localfs", Key="dm/b", Body=b"b")
+    r = gw.delete_objects(Bucket="localfs", Delete={"Objects": [{"Key": "dm/a"}, {"Key": "dm/b"}]})
+    check("DeleteObjects on the file:// mount", (["dm/a", "dm/b"], []), summary(r))
+    check("DeleteObjects on the file:// mount: files gone", (False, False),
+          (os.path.exists(T + "/node/localfs/dm/a"), os.path.exists(T + "/node/localfs/dm/b")))
+
+    # ---- CopyObject
+    src = os.urandom(1500000)
+    gw.put_object(Bucket=B, Key="cp/src", Body=src, ContentType="text/x-src", Metadata={"a": "1"})
+    src_etag = s3.head_object(Bucket=B, Key="cp/src")["ETag"]
+    r = gw.copy_object(Bucket=B, Key="cp/dst", CopySource={"Bucket": B, "Key": "cp/src"})
+    check("CopyObject same mount: ETag as S3's", s3.head_object(Bucket=B, Key="cp/dst")["ETag"], r["CopyObjectResult"]["ETag"])
+    check("CopyObject same mount: bytes in S3", src, s3.get_object(Bucket=B, Key="cp/dst")["Body"].read())
+    check("CopyObject same mount: read through the gateway", src, gw.get_object(Bucket=B, Key="cp/dst")["Body"].read())
+    h = s3.head_object(Bucket=B, Key="cp/dst")
+    check("CopyObject (COPY): content type and metadata kept", ("text/x-src", {"a": "1"}), (h["ContentType"], h["Metadata"]))
+    old = os.urandom(700000)
+    gw.put_object(Bucket=B, Key="cp/cached", Body=old)
+    check("destination cached before the copy", old, gw.get_object(Bucket=B, Key="cp/cached")["Body"].read())
+    gw.copy_object(Bucket=B, Key="cp/cached", CopySource={"Bucket": B, "Key": "cp/src"})
+    check("CopyObject over a cached key: a read right after gives the new bytes", src,
+          gw.get_object(Bucket=B, Key="cp/cached")["Body"].read())
+    check("CopyObject over a cached key: HeadObject too", (len(src), src_etag),
+          (gw.head_object(Bucket=B, Key="cp/cached")["ContentLength"], gw.head_object(Bucket=B, Key="cp/cached")["ETag"]))
+    # a mount with a prefix (s3://lakehouse/pfx/) on the same endpoint
+    gw.copy_object(Bucket="lakepre", Key="x/y", CopySource={"Bucket": B, "Key": "cp/src"})
+    check("CopyObject into a prefixed mount: lands under the prefix in S3", src, s3.get_object(Bucket=B, Key="pfx/x/y")["Body"].read())
+    gw.copy_object(Bucket=B, Key="cp/from-pre", CopySource="lakepre/x/y")
+    check("CopyObject out of a prefixed mount (source as a string)", src, s3.get_object(Bucket=B, Key="cp/from-pre")["Body"].read())
+    # the "*" mount: a bucket of the same endpoint passed through
+    gw.create_bucket(Bucket="passcopy")
+    gw.copy_object(Bucket="passcopy", Key="k/1", CopySource={"Bucket": B, "Key": "cp/src"})
+    check("CopyObject named mount -> \"*\" bucket", src, s3.get_object(Bucket="passcopy", Key="k/1")["Body"].read())
+    gw.copy_object(Bucket=B, Key="cp/from-pass", CopySource="/passcopy/k/1")
+    check("CopyObject \"*\" bucket -> named mount", src, s3.get_object(Bucket=B, Key="cp/from-pass")["Body"].read())
+    gw.copy_object(Bucket="passcopy", Key="k/2", CopySource={"Bucket": "passcopy", "Key": "k/1"})
+    check("CopyObject within a \"*\" bucket: read through the gateway", src, gw.get_object(Bucket="passcopy", Key="k/2")["Body"].read())
+    r = gw.delete_objects(Bucket="passcopy", Delete={"Objects": [{"Key": "k/1"}, {"Key": "k/2"}]})
+    check("DeleteObjects on a \"*\" bucket", (["k/1", "k/2"], []), summary(r))
+    check("DeleteObjects on a \"*\" bucket: not served from the cache after", "NoSuchKey", code_of(lambda: gw.get_object(Bucket="passcopy", Key="k/2")))
+    gw.delete_bucket(Bucket="passcopy")
+    # conditions on the source
+    cs = {"Bucket": B, "Key": "cp/src"}
+    check("copy-source-if-match wrong: 412", "PreconditionFailed",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c1", CopySource=cs, CopySourceIfMatch='"0123"')))
+    check("copy-source-if-match wrong: nothing written", "404", gone(B, "cp/c1"))
+    check("copy-source-if-match right: copied", "ok",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c1", CopySource=cs, CopySourceIfMatch=src_etag)))
+    check("copy-source-if-none-match same ETag: 412", "PreconditionFailed",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c2", CopySource=cs, CopySourceIfNoneMatch=src_etag)))
+    future = datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)
+    past = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
+    check("copy-source-if-modified-since future: 412", "PreconditionFailed",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c2", CopySource=cs, CopySourceIfModifiedSince=future)))
+    check("copy-source-if-unmodified-since 2001: 412", "PreconditionFailed",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c2", CopySource=cs, CopySourceIfUnmodifiedSince=past)))
+    check("copy-source-if-unmodified-since future: copied", "ok",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c2", CopySource=cs, CopySourceIfUnmodifiedSince=future)))
+    # permissions
+    check("CopyObject from a source the tenant may not read: 403", "AccessDenied",
+          code_of(lambda: reader.copy_object(Bucket=B, Key="scratch/c", CopySource={"Bucket": B, "Key": "t/small.txt"})))
+    check("CopyObject to a key the tenant may not write: 403", "AccessDenied",
+          code_of(lambda: reader.copy_object(Bucket=B, Key="public/c", CopySource={"Bucket": B, "Key": "public/readme"})))
+    check("CopyObject readable -> writable as reader: copied", "ok",
+          code_of(lambda: reader.copy_object(Bucket=B, Key="scratch/readme", CopySource={"Bucket": B, "Key": "public/readme"})))
+    check("... and in S3", b"for everyone", s3.get_object(Bucket=B, Key="scratch/readme")["Body"].read())
+    # REPLACE, and onto itself
+    gw.copy_object(Bucket=B, Key="cp/repl", CopySource=cs, MetadataDirective="REPLACE",
+                   ContentType="application/x-new", Metadata={"b": "2"})
+    h = s3.head_object(Bucket=B, Key="cp/repl")
+    check("CopyObject REPLACE: new content type and metadata in S3", ("application/x-new", {"b": "2"}), (h["ContentType"], h["Metadata"]))
+    check("CopyObject REPLACE: new content type in HeadObject", "application/x-new", gw.head_object(Bucket=B, Key="cp/repl")["ContentType"])
+    check("CopyObject onto itself without REPLACE: 400 InvalidRequest", "InvalidRequest",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/src", CopySource=cs)))
+    gw.head_object(Bucket=B, Key="cp/src")  # cached metadata, to be replaced
+    check("CopyObject onto itself with REPLACE: ok", "ok",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/src", CopySource=cs, MetadataDirective="REPLACE", ContentType="text/x-changed")))
+    check("... new content type visible at once", "text/x-changed", gw.head_object(Bucket=B, Key="cp/src")["ContentType"])
+    check("... bytes unchanged", src, gw.get_object(Bucket=B, Key="cp/src")["Body"].read())
+    # errors
+    check("CopyObject into a read-only mount: 403", "AccessDenied",
+          code_of(lambda: gw.copy_object(Bucket="lakero", Key="cp/ro", CopySource=cs)))
+    check("CopyObject of a missing source: 404 NoSuchKey", "NoSuchKey",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="cp/c3", CopySource={"Bucket": B, "Key": "cp/none"})))
+    check("CopyObject of a version: 501", ("NotImplemented", True),
+          why(lambda: gw.copy_object(Bucket=B, Key="cp/c3", CopySource={"Bucket": B, "Key": "cp/src", "VersionId": "v1"}), "versionId"))
+    check("CopyObject from another backend (S3 -> file://): 501", ("NotImplemented", True),
+          why(lambda: gw.copy_object(Bucket="localfs", Key="x", CopySource=cs), "between a file:// mount and an S3 mount"))
+    check("CopyObject to a mount with other credentials: 501", ("NotImplemented", True),
+          why(lambda: gw.copy_object(Bucket="otheruser", Key="x", CopySource=cs), "different S3 endpoints or credentials"))
+    check("CopyObject to a mount on another endpoint: 501", ("NotImplemented", True),
+          why(lambda: gw.copy_object(Bucket="otherep", Key="x", CopySource=cs), "different S3 endpoints or credentials"))
+    # the file:// mount
+    fdata = os.urandom(300000)
+    gw.put_object(Bucket="localfs", Key="f/a", Body=fdata, ContentType="text/x-file")
+    gw.put_object(Bucket="localfs", Key="f/b", Body=b"old")
+    check("file:// destination cached before the copy", b"old", gw.get_object(Bucket="localfs", Key="f/b")["Body"].read())
+    r = gw.copy_object(Bucket="localfs", Key="f/b", CopySource={"Bucket": "localfs", "Key": "f/a"})
+    check("CopyObject on file://: the file", fdata, open(T + "/node/localfs/f/b", "rb").read())
+    check("CopyObject on file://: read right after, new bytes", fdata, gw.get_object(Bucket="localfs", Key="f/b")["Body"].read())
+    h = gw.head_object(Bucket="localfs", Key="f/b")
+    check("CopyObject on file://: ETag and content type", (r["CopyObjectResult"]["ETag"], "text/x-file"), (h["ETag"], h["ContentType"]))
+    gw.copy_object(Bucket="localfs", Key="f/new/c", CopySource="localfs/f/a", MetadataDirective="REPLACE", ContentType="text/x-repl")
+    check("CopyObject on file:// REPLACE, into a new directory", ("text/x-repl", fdata),
+          (gw.head_object(Bucket="localfs", Key="f/new/c")["ContentType"], gw.get_object(Bucket="localfs", Key="f/new/c")["Body"].read()))
+    check("CopyObject on file:// with copy-source-if-match wrong: 412", "PreconditionFailed",
+          code_of(lambda: gw.copy_object(Bucket="localfs", Key="f/d", CopySource="localfs/f/a", CopySourceIfMatch='"00"')))
+    check("CopyObject file:// -> S3: 501", ("NotImplemented", True),
+          why(lambda: gw.copy_object(Bucket=B, Key="cp/x", CopySource="localfs/f/a"), "between a file:// mount and an S3 mount"))
 elif phase == "after-restart":
     want = bytes.fromhex(os.environ["BIG_MD5"]) if False else None
     g0 = s3_gets()
@@ -347,5 +586,11 @@ elif phase == "s3-down":
     except botocore.exceptions.ClientError as e:
         observed = (e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
     check("S3 down: a miss gets 503", (503, "ServiceUnavailable"), observed)
+    r = gw.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "down/1"}, {"Key": "down/2"}]})
+    check("S3 down: DeleteObjects answers 200 with a ServiceUnavailable entry per key",
+          ([], [("down/1", "ServiceUnavailable"), ("down/2", "ServiceUnavailable")]),
+          (sorted(d["Key"] for d in r.get("Deleted", [])), sorted((e["Key"], e["Code"]) for e in r.get("Errors", []))))
+    check("S3 down: CopyObject of an uncached source: 503", "ServiceUnavailable",
+          code_of(lambda: gw.copy_object(Bucket=B, Key="down/c", CopySource={"Bucket": B, "Key": "never/cached"})))
 print("%d passed, %d failed" % (PASS, FAIL))
 sys.exit(1 if FAIL else 0)

@@ -203,7 +203,7 @@ TEST(test_list_all)
         CHECK_STR(l.st[i].content_type, "");
     }
     lres_free(&l);
-    close_u();
+    close_rm(); /* the tree's root goes too */
     fresh_root(); /* an empty root */
     REQUIRE(ufs_dir_open(base, root, &u) == 0);
     CHECK(do_list(NULL, &l) == 0 && l.n == 0 && !l.truncated);

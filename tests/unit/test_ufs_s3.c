@@ -4,9 +4,9 @@
  * Without S3_ENDPOINT in the environment (the plain unit run, valgrind and
  * ASan included) it runs what needs no server: opening and argument checks,
  * callbacks never synchronous, the XML parsers and dates (and the fuzz
- * corpus replayed), the status mapping, retries against a closed loopback
- * port (EUNAVAIL within a time bound, exact request and retry counts),
- * cancel and close with operations outstanding.
+ * corpus replayed), the status mapping, the backend pairs ufs_copy refuses, retries against a
+ * closed loopback port (EUNAVAIL within a time bound, exact request and retry counts), cancel and
+ * close with operations outstanding.
  *
  * With S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (set by
  * tests/integration/test_ufs_s3.sh, which starts tests/s3/s3-server) it also
@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,39 @@ static int del_obj(struct ufs *u, const char *key)
     return r.err;
 }
 
+/* a copy's result */
+struct cres {
+    int called, err;
+    char etag[UFS_ETAG_MAX];
+    int64_t mtime;
+};
+
+static void on_copy(void *arg, int err, const char *etag, int64_t mtime)
+{
+    struct cres *r = arg;
+
+    r->called++;
+    r->err = err;
+    snprintf(r->etag, sizeof(r->etag), "%s", etag ? etag : "");
+    r->mtime = mtime;
+    if (!err != (etag != NULL))
+        r->err = 999; /* an ETag exactly on success */
+    event_base_loopbreak(base);
+}
+
+static int copy_obj(struct ufs *u, const char *dst, const struct ufs *from, const char *src,
+                    const struct ufs_copy_opts *o, struct cres *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (!ufs_copy(u, dst, from, src, o, on_copy, r))
+        return -100;
+    if (r->called)
+        return -101;
+    if (!wait_for(&r->called, WAIT_MS))
+        return -102;
+    return r->err;
+}
+
 /* ---- tests that need no server ---------------------------------------------------- */
 
 TEST(open_checks_arguments)
@@ -607,6 +641,203 @@ TEST(wrong_level_reports_enotsup_from_the_loop)
     reader_free(&rd);
     ufs_close(u);
     ufs_close(svc);
+}
+
+static void never_copy(void *arg, int err, const char *etag, int64_t mtime)
+{
+    (void)err;
+    (void)etag;
+    (void)mtime;
+    (*(int *)arg)++;
+    event_base_loopbreak(base);
+}
+
+/* copy_pairs_and_arguments: what ufs_copy refuses at once (NULL), and
+ * the pairs of backends with no server-side copy between them (UFS_ENOTSUP,
+ * from the loop): another endpoint, other credentials, a directory, a
+ * service-level backend. */
+TEST(copy_pairs_and_arguments)
+{
+    struct ufs_s3_config c;
+    struct ufs *a = NULL, *ep2 = NULL, *key2 = NULL, *svc = NULL, *dir = NULL;
+    const char *bad_hdr[] = {"Authorization: x", NULL};
+    struct ufs_put_opts po = {NULL, bad_hdr, NULL};
+    struct ufs_copy_opts o = {NULL, 1, &po};
+    struct cres r[6];
+    char longkey[UFS_KEY_MAX + 2], long_etag[UFS_ETAG_MAX + 1];
+    int calls = 0, i;
+
+    memset(&c, 0, sizeof(c));
+    memset(r, 0, sizeof(r));
+    c.endpoint = "http://127.0.0.1:1";
+    c.bucket = "bkt";
+    c.prefix = "pre/";
+    c.access_key = "ak";
+    c.secret_key = "sk";
+    REQUIRE(ufs_s3_open(base, &c, &a) == 0);
+    c.endpoint = "http://127.0.0.2:1";
+    REQUIRE(ufs_s3_open(base, &c, &ep2) == 0);
+    c.endpoint = "http://127.0.0.1:1";
+    c.secret_key = "sk2";
+    REQUIRE(ufs_s3_open(base, &c, &key2) == 0);
+    c.secret_key = "sk";
+    c.bucket = NULL;
+    REQUIRE(ufs_s3_open(base, &c, &svc) == 0);
+    REQUIRE(ufs_dir_open(base, "/tmp", &dir) == 0);
+    memset(longkey, 'k', sizeof(longkey));
+    longkey[UFS_KEY_MAX - 4 + 1] = '\0'; /* with "pre/": one over */
+    memset(long_etag, 'e', sizeof(long_etag));
+    long_etag[UFS_ETAG_MAX] = '\0';
+    CHECK(ufs_copy(a, "k", a, "s", NULL, NULL, &calls) == NULL);
+    CHECK(ufs_copy(a, "", a, "s", NULL, never_copy, &calls) == NULL);
+    CHECK(ufs_copy(a, longkey, a, "s", NULL, never_copy, &calls) == NULL);
+    CHECK(ufs_copy(a, "k", NULL, "s", NULL, never_copy, &calls) == NULL);
+    CHECK(ufs_copy(a, "k", a, "", NULL, never_copy, &calls) == NULL);
+    CHECK(ufs_copy(a, "k", a, "s", &o, never_copy, &calls) == NULL); /* header */
+    o.put = NULL;
+    o.if_match = long_etag;
+    CHECK(ufs_copy(a, "k", a, "s", &o, never_copy, &calls) == NULL);
+    o.if_match = "\"a\r\nb\"";
+    CHECK(ufs_copy(a, "k", a, "s", &o, on_copy, &r[0]) != NULL); /* EINVAL from the loop */
+    CHECK(ufs_copy(a, "k", ep2, "s", NULL, on_copy, &r[1]) != NULL);
+    CHECK(ufs_copy(a, "k", key2, "s", NULL, on_copy, &r[2]) != NULL);
+    CHECK(ufs_copy(a, "k", dir, "s", NULL, on_copy, &r[3]) != NULL);
+    CHECK(ufs_copy(svc, "k", a, "s", NULL, on_copy, &r[4]) != NULL);
+    CHECK(ufs_copy(a, "k", a, longkey, NULL, on_copy, &r[5]) != NULL); /* too long with "pre/" */
+    for (i = 0; i < 6; i++)
+        CHECK(r[i].called == 0);
+    run_for(30);
+    CHECK(calls == 0);
+    CHECK(r[0].called == 1 && r[0].err == UFS_EINVAL);
+    for (i = 1; i < 5; i++)
+        CHECK(r[i].called == 1 && r[i].err == UFS_ENOTSUP && r[i].etag[0] == '\0');
+    CHECK(r[5].called == 1 && r[5].err == UFS_EINVAL);
+    ufs_close(a);
+    ufs_close(ep2);
+    ufs_close(key2);
+    ufs_close(svc);
+    ufs_close(dir);
+}
+
+/* A canned HTTP server on a loopback port (a thread): every connection gets
+ * the response in `resp`; the head of the last request is kept. */
+struct canned {
+    int lfd, port;
+    atomic_int nreq;
+    const char *resp;
+    char req[8192];
+    pthread_t th;
+};
+
+static void *canned_main(void *arg)
+{
+    struct canned *cs = arg;
+    int fd;
+
+    while ((fd = accept(cs->lfd, NULL, NULL)) >= 0) {
+        size_t got = 0;
+        ssize_t k;
+
+        while (got < sizeof(cs->req) - 1 &&
+               (k = recv(fd, cs->req + got, sizeof(cs->req) - 1 - got, 0)) > 0) {
+            got += (size_t)k;
+            cs->req[got] = '\0';
+            if (strstr(cs->req, "\r\n\r\n"))
+                break;
+        }
+        atomic_fetch_add(&cs->nreq, 1); /* before the client can see the answer */
+        if (send(fd, cs->resp, strlen(cs->resp), MSG_NOSIGNAL) < 0)
+            perror("canned send");
+        close(fd);
+    }
+    return NULL;
+}
+
+static int canned_start(struct canned *cs)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cs->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (cs->lfd < 0 || bind(cs->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(cs->lfd, 8) != 0 || getsockname(cs->lfd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    cs->port = ntohs(a.sin_port);
+    return pthread_create(&cs->th, NULL, canned_main, cs) == 0 ? 0 : -1;
+}
+
+static void canned_stop(struct canned *cs)
+{
+    shutdown(cs->lfd, SHUT_RDWR); /* accept() fails: the thread ends */
+    pthread_join(cs->th, NULL);
+    close(cs->lfd);
+}
+
+/* copy_request_and_200_error: the request ufs_copy sends (PUT of the
+ * destination with the source's bucket and prefixed key encoded in
+ * x-amz-copy-source, the directive, REPLACE's headers, if-match), its
+ * CopyObjectResult parsed, and a 200 whose body is an <Error>, which S3
+ * sends when a copy fails after it began to answer: an error, not a copy. */
+TEST(copy_request_and_200_error)
+{
+    static struct canned cs;
+    static const char ok[] =
+        "HTTP/1.1 200 OK\r\nContent-Length: 143\r\nConnection: close\r\n\r\n"
+        "<CopyObjectResult><LastModified>2009-10-12T17:50:30.000Z</LastModified>"
+        "<ETag>\"9b2cf535f27731c974343645a3985328\"</ETag></CopyObjectResult>      ";
+    static const char err200[] = "HTTP/1.1 200 OK\r\nContent-Length: 88\r\nConnection: close"
+                                 "\r\n\r\n\n  <Error><Code>AccessDenied</Code><Message>no</Message>"
+                                 "<RequestId>1</RequestId></Error>";
+    const char *meta[] = {"x-amz-meta-k: v", NULL};
+    struct ufs_put_opts po = {"text/x-new", meta, NULL};
+    struct ufs_copy_opts o = {NULL, 0, NULL};
+    struct ufs_s3_config c;
+    struct ufs *dst = NULL, *src = NULL;
+    char ep[64];
+    struct cres r;
+
+    memset(&cs, 0, sizeof(cs));
+    REQUIRE(canned_start(&cs) == 0);
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", cs.port);
+    memset(&c, 0, sizeof(c));
+    c.endpoint = ep;
+    c.bucket = "dbkt";
+    c.prefix = "dp/";
+    c.access_key = "ak";
+    c.secret_key = "sk";
+    c.path_style = 1;
+    c.max_retries = 1;
+    REQUIRE(ufs_s3_open(base, &c, &dst) == 0);
+    c.bucket = "sbkt";
+    c.prefix = "sp/";
+    REQUIRE(ufs_s3_open(base, &c, &src) == 0);
+    cs.resp = ok;
+    CHECK(copy_obj(dst, "d k", src, "s k+x/\xc3\xbc", &o, &r) == 0);
+    CHECK_STR(r.etag, "\"9b2cf535f27731c974343645a3985328\"");
+    CHECK(r.mtime == 1255369830);
+    CHECK(strncmp(cs.req, "PUT /dbkt/dp/d%20k HTTP/1.1\r\n", 29) == 0);
+    CHECK(strstr(cs.req, "\r\nx-amz-copy-source: /sbkt/sp/s%20k%2Bx/%C3%BC\r\n") != NULL);
+    CHECK(strstr(cs.req, "\r\nx-amz-metadata-directive: COPY\r\n") != NULL);
+    CHECK(strstr(cs.req, "x-amz-meta-k") == NULL && strstr(cs.req, "if-match") == NULL);
+    CHECK(strstr(cs.req, "Authorization: AWS4-HMAC-SHA256 Credential=ak/") != NULL);
+    o.replace = 1;
+    o.put = &po;
+    o.if_match = "\"abc\"";
+    CHECK(copy_obj(dst, "d", src, "s", &o, &r) == 0);
+    CHECK(strstr(cs.req, "\r\nx-amz-metadata-directive: REPLACE\r\n") != NULL);
+    CHECK(strstr(cs.req, "\r\nContent-Type: text/x-new\r\n") != NULL);
+    CHECK(strstr(cs.req, "\r\nx-amz-meta-k: v\r\n") != NULL);
+    CHECK(strstr(cs.req, "\r\nx-amz-copy-source-if-match: \"abc\"\r\n") != NULL);
+    cs.resp = err200;
+    atomic_store(&cs.nreq, 0);
+    CHECK(copy_obj(dst, "d", src, "s", &o, &r) == UFS_EACCES);
+    CHECK(r.etag[0] == '\0' && atomic_load(&cs.nreq) == 1);
+    ufs_close(dst);
+    ufs_close(src);
+    canned_stop(&cs);
 }
 
 /* closed_port: a loopback port nobody listens on. */
@@ -906,6 +1137,40 @@ TEST(xml_buckets_upload_complete)
     CHECK_STR(code, "InternalError");
 }
 
+TEST(xml_copy_result)
+{
+    const char *ok =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult "
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LastModified>"
+        "2009-10-12T17:50:30.000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;"
+        "</ETag></CopyObjectResult>";
+    const char *no_date = "   <CopyObjectResult><ETag>\"e\"</ETag></CopyObjectResult>";
+    const char *no_etag = "<CopyObjectResult><LastModified>2009-10-12T17:50:30.000Z"
+                          "</LastModified></CopyObjectResult>";
+    const char *two = "<CopyObjectResult><ETag>\"e\"</ETag><ETag>\"f\"</ETag></CopyObjectResult>";
+    const char *bad_date = "<CopyObjectResult><ETag>\"e\"</ETag><LastModified>soon"
+                           "</LastModified></CopyObjectResult>";
+    const char *err = "\n <Error><Code>InternalError</Code></Error>";
+    char etag[UFS_ETAG_MAX] = "untouched";
+    int64_t t = 42;
+
+    REQUIRE(ufs_s3_xml_copy_result(ok, strlen(ok), etag, &t) == 0);
+    CHECK_STR(etag, "\"9b2cf535f27731c974343645a3985328\"");
+    CHECK(t == 1255369830);
+    REQUIRE(ufs_s3_xml_copy_result(no_date, strlen(no_date), etag, &t) == 0);
+    CHECK_STR(etag, "\"e\"");
+    CHECK(t == 0);
+    strcpy(etag, "untouched");
+    t = 42;
+    CHECK(ufs_s3_xml_copy_result(no_etag, strlen(no_etag), etag, &t) == UFS_EPROTO);
+    CHECK(ufs_s3_xml_copy_result(two, strlen(two), etag, &t) == UFS_EPROTO);
+    CHECK(ufs_s3_xml_copy_result(bad_date, strlen(bad_date), etag, &t) == UFS_EPROTO);
+    CHECK(ufs_s3_xml_copy_result(err, strlen(err), etag, &t) == UFS_EPROTO);
+    CHECK(ufs_s3_xml_copy_result("", 0, etag, &t) == UFS_EPROTO);
+    CHECK_STR(etag, "untouched");
+    CHECK(t == 42);
+}
+
 TEST(dates)
 {
     int64_t t = 42;
@@ -1012,6 +1277,12 @@ static int replay_one(const char *data, size_t len)
         free(id);
     rc = ufs_s3_xml_complete_etag(data, len, etag);
     ok &= rc == 0 || rc == UFS_EPROTO;
+    {
+        int64_t t;
+
+        rc = ufs_s3_xml_copy_result(data, len, etag, &t);
+        ok &= rc == 0 || rc == UFS_EPROTO;
+    }
     {
         static struct s3_xfer x;
         const char *p = data, *end = data + len;
@@ -2186,6 +2457,75 @@ static void bench(void)
     printf("bench: GET 64 MiB through ufs: %.0f MiB/s (best of 5, %.3f s)\n", 64 / best, best);
 }
 
+/* live_copy: server-side copies within the test prefix, between two
+ * prefixes of the bucket (each side's prefix applies), with if_match, with
+ * REPLACE onto itself, and the errors S3 gives. */
+TEST(live_copy)
+{
+    size_t n = 300000;
+    unsigned char *d = fill(n, 31);
+    const char *meta[] = {"x-amz-meta-color: blue", NULL};
+    struct ufs_put_opts po = {"application/x-src", meta, NULL};
+    struct ufs_put_opts npo = {"application/x-new", NULL, NULL};
+    struct ufs_copy_opts o = {NULL, 0, NULL};
+    struct ufs *other = open_s3(bucket, "u/", NULL, 0, 0), *all = open_s3(bucket, NULL, NULL, 0, 0);
+    struct ufs *wrong = open_s3(bucket, "t/", "wrong-secret", 0, 0);
+    const char *odd = "odd key+plus%25/\xc3\xbc&amp";
+    char want[UFS_ETAG_MAX];
+    struct reader rd;
+    struct cres c;
+    struct res r;
+
+    REQUIRE(d && other && all && wrong);
+    md5_etag(d, n, want);
+    REQUIRE(put_obj(ub, "cp-src", d, n, n, &po, NULL, NULL) == 0);
+    CHECK(copy_obj(ub, "cp-dst", ub, "cp-src", &o, &c) == 0);
+    CHECK_STR(c.etag, want);
+    CHECK(c.mtime > time(NULL) - 300 && c.mtime < time(NULL) + 300);
+    REQUIRE(stat_obj(all, "t/cp-dst", &r) == 0);
+    CHECK(r.st.size == n);
+    CHECK_STR(r.st.etag, want);
+    CHECK_STR(r.st.content_type, "application/x-src"); /* COPY keeps it */
+    memset(&rd, 0, sizeof(rd));
+    CHECK(get_obj(ub, "cp-dst", 0, UFS_SIZE_UNKNOWN, NULL, &rd) == 0);
+    CHECK(rd.len == n && memcmp(rd.buf, d, n) == 0);
+    reader_free(&rd);
+    /* prefix u/ <- prefix t/, and back */
+    CHECK(copy_obj(other, "x/y", ub, "cp-src", &o, &c) == 0);
+    CHECK(stat_obj(all, "u/x/y", &r) == 0 && r.st.size == n);
+    CHECK(copy_obj(ub, "back", other, "x/y", &o, &c) == 0);
+    CHECK(stat_obj(all, "t/back", &r) == 0 && strcmp(r.st.etag, want) == 0);
+    /* keys that need encoding in x-amz-copy-source */
+    REQUIRE(put_obj(ub, odd, d, 1000, 1000, NULL, NULL, NULL) == 0);
+    CHECK(copy_obj(ub, "odd-copy", ub, odd, &o, &c) == 0);
+    CHECK(stat_obj(ub, "odd-copy", &r) == 0 && r.st.size == 1000);
+    /* if_match */
+    o.if_match = want;
+    CHECK(copy_obj(ub, "cp-im", ub, "cp-src", &o, &c) == 0);
+    o.if_match = "\"00000000000000000000000000000000\"";
+    CHECK(copy_obj(ub, "cp-im2", ub, "cp-src", &o, &c) == UFS_EPRECOND);
+    CHECK(stat_obj(ub, "cp-im2", &r) == UFS_ENOENT);
+    o.if_match = NULL;
+    /* REPLACE onto itself: a new content type, the same bytes */
+    o.replace = 1;
+    o.put = &npo;
+    CHECK(copy_obj(ub, "cp-src", ub, "cp-src", &o, &c) == 0);
+    CHECK(stat_obj(ub, "cp-src", &r) == 0);
+    CHECK_STR(r.st.content_type, "application/x-new");
+    CHECK(r.st.size == n && strcmp(r.st.etag, want) == 0);
+    o.replace = 0;
+    o.put = NULL;
+    /* errors */
+    CHECK(copy_obj(ub, "cp-src", ub, "cp-src", &o, &c) == UFS_EINVAL); /* onto itself */
+    CHECK(copy_obj(ub, "cp-x", ub, "no-such-key", &o, &c) == UFS_ENOENT);
+    CHECK(copy_obj(ub, "cp-x", wrong, "cp-src", &o, &c) == UFS_ENOTSUP);
+    CHECK(stat_obj(ub, "cp-x", &r) == UFS_ENOENT);
+    ufs_close(other);
+    ufs_close(all);
+    ufs_close(wrong);
+    free(d);
+}
+
 /* empty_bucket: deletes what the tests left, so the bucket can go. */
 static void empty_bucket(void)
 {
@@ -2247,6 +2587,7 @@ static void run_live_tests(void)
     LIVE_RUN(live_single_put_backpressure);
     LIVE_RUN(live_empty_object_and_odd_keys);
     LIVE_RUN(live_delete_twice);
+    LIVE_RUN(live_copy);
     LIVE_RUN(live_listing);
     LIVE_RUN(live_passthrough_multipart);
     LIVE_RUN(live_read_resumes_after_reset);
@@ -2272,6 +2613,8 @@ int main(void)
     RUN(open_checks_arguments);
     RUN(operations_check_arguments);
     RUN(wrong_level_reports_enotsup_from_the_loop);
+    RUN(copy_pairs_and_arguments);
+    RUN(copy_request_and_200_error);
     RUN(unreachable_endpoint_gives_eunavail_after_retries);
     RUN(cancel_means_no_callback);
     RUN(close_with_operations_outstanding);
@@ -2281,6 +2624,7 @@ int main(void)
     RUN(xml_list_pages);
     RUN(xml_list_ceilings);
     RUN(xml_buckets_upload_complete);
+    RUN(xml_copy_result);
     RUN(dates);
     RUN(header_lines);
     RUN(fuzz_corpus_replays);
