@@ -61,7 +61,7 @@ struct meta_fetch {
 
 struct meta_cache {
     struct shd_ctx *ctx;
-    pthread_mutex_t lock;
+    pthread_rwlock_t lock; /* read: lookups; write: everything else */
     struct meta_entry **table;
     size_t nbuckets, count;
     uint64_t bytes, max_bytes;
@@ -98,16 +98,18 @@ static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct 
     e->bytes = nb;
 }
 
-/* entry_stat: E's values as a struct ufs_stat. */
+/* entry_stat: E's values as a struct ufs_stat (both strings fit: entry_set
+ * took them from one). Cheap: it runs under the lock on every read. */
 static void entry_stat(const struct meta_entry *e, struct ufs_stat *out)
 {
-    const char *ct = e->val + strlen(e->val) + 1;
+    size_t el = strlen(e->val);
+    const char *ct = e->val + el + 1;
+    size_t cl = strlen(ct);
 
-    memset(out, 0, sizeof(*out));
     out->size = e->size;
     out->mtime = e->mtime;
-    snprintf(out->etag, sizeof(out->etag), "%s", e->val);
-    snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+    memcpy(out->etag, e->val, el + 1);
+    memcpy(out->content_type, ct, cl + 1);
 }
 
 static uint64_t now_ms(void)
@@ -133,7 +135,7 @@ int meta_cache_new(struct shd_ctx *ctx, uint64_t max_bytes, struct meta_cache **
     mc->max_bytes = max_bytes;
     mc->nbuckets = 1u << 16;
     mc->table = shd_xcalloc(mc->nbuckets, sizeof(*mc->table));
-    pthread_mutex_init(&mc->lock, NULL);
+    pthread_rwlock_init(&mc->lock, NULL);
     *out = mc;
     return 0;
 }
@@ -166,7 +168,7 @@ void meta_cache_free(struct meta_cache *mc)
         return;
     while (mc->oldest)
         entry_unlink(mc, mc->oldest);
-    pthread_mutex_destroy(&mc->lock);
+    pthread_rwlock_destroy(&mc->lock);
     free(mc->table);
     free(mc);
 }
@@ -246,22 +248,28 @@ int meta_get(struct meta_cache *mc, struct ufs *u, int mount, const char *key,
              const char *object_key, struct ufs_stat *out)
 {
     struct meta_fetch *start = NULL;
-    uint64_t now = now_ms();
-    int r = -1;
+    uint64_t now = now_ms(), h = hash_key(mount, key);
+    int r = -1, renew = 0;
 
-    pthread_mutex_lock(&mc->lock);
-    struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
+    pthread_rwlock_rdlock(&mc->lock); /* every read of a hot object: readers share it */
+    struct meta_entry *e = entry_find(mc, mount, key, h);
     if (e && fresh(mc, e, now)) {
         entry_stat(e, out);
         r = 0;
-        if (u && !e->fetch && due(mc, e, now)) { /* a fetch without waiters */
+        renew = u && !e->fetch && due(mc, e, now);
+    }
+    pthread_rwlock_unlock(&mc->lock);
+    if (renew) { /* a fetch without waiters, unless another reader started one */
+        pthread_rwlock_wrlock(&mc->lock);
+        e = entry_find(mc, mount, key, h);
+        if (e && e->valid && !e->fetch) {
             start = shd_xcalloc(1, sizeof(*start));
             start->mc = mc;
             start->e = e;
             e->fetch = start;
         }
+        pthread_rwlock_unlock(&mc->lock);
     }
-    pthread_mutex_unlock(&mc->lock);
     if (r == 0)
         SHD_METRIC_INC(meta_hits);
     if (start) {
@@ -305,7 +313,7 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
     struct meta_cache *mc = f->mc;
     struct ufs_stat stale;
     int use_stale = 0;
-    pthread_mutex_lock(&mc->lock);
+    pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = f->e;
     if (e) {
         e->fetch = NULL;
@@ -324,7 +332,7 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
         fetch_finish(f, 0, &stale);
     else
         fetch_finish(f, err, st);
-    pthread_mutex_unlock(&mc->lock);
+    pthread_rwlock_unlock(&mc->lock);
     if (use_stale)
         shd_warn("meta", "S3 unreachable, serving cached metadata err=\"%s\"", ufs_strerror(err));
 }
@@ -339,12 +347,12 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
     w->ev = event_new(l->base, -1, 0, wait_fire, w);
     if (!w->ev)
         shd_oom(sizeof(struct event *));
-    pthread_mutex_lock(&mc->lock);
+    pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = entry_get(mc, mount, key);
     if (fresh(mc, e, now_ms())) { /* filled since the caller looked */
         entry_stat(e, &w->st);
         event_active(w->ev, 0, 0);
-        pthread_mutex_unlock(&mc->lock);
+        pthread_rwlock_unlock(&mc->lock);
         SHD_METRIC_INC(meta_hits);
         return w;
     }
@@ -357,7 +365,7 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
     w->f = e->fetch;
     w->next = e->fetch->waiters;
     e->fetch->waiters = w;
-    pthread_mutex_unlock(&mc->lock);
+    pthread_rwlock_unlock(&mc->lock);
     SHD_METRIC_INC(meta_misses);
     if (start) {
         /* the lock is not held here: a completion reported from the loop
@@ -376,18 +384,18 @@ void meta_wait_cancel(struct meta_wait *w)
         return;
     if (w->f) {
         mc = w->f->mc;
-        pthread_mutex_lock(&mc->lock);
+        pthread_rwlock_wrlock(&mc->lock);
         if (w->f) { /* still waiting: unhook; the fetch goes on for others */
             struct meta_wait **pp = &w->f->waiters;
             while (*pp != w)
                 pp = &(*pp)->next;
             *pp = w->next;
-            pthread_mutex_unlock(&mc->lock);
+            pthread_rwlock_unlock(&mc->lock);
             event_free(w->ev);
             free(w);
             return;
         }
-        pthread_mutex_unlock(&mc->lock);
+        pthread_rwlock_unlock(&mc->lock);
     }
     /* the result is in and its event is active on this (the waiter's) loop */
     event_free(w->ev);
@@ -396,27 +404,27 @@ void meta_wait_cancel(struct meta_wait *w)
 
 void meta_put(struct meta_cache *mc, int mount, const char *key, const struct ufs_stat *st)
 {
-    pthread_mutex_lock(&mc->lock);
+    pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = entry_get(mc, mount, key);
     entry_set(mc, e, st);
     e->fetched_ms = now_ms();
     trim(mc, e);
-    pthread_mutex_unlock(&mc->lock);
+    pthread_rwlock_unlock(&mc->lock);
 }
 
 void meta_cache_usage(struct meta_cache *mc, uint64_t *bytes, uint64_t *entries)
 {
-    pthread_mutex_lock(&mc->lock);
+    pthread_rwlock_wrlock(&mc->lock);
     *bytes = mc->bytes;
     *entries = mc->count;
-    pthread_mutex_unlock(&mc->lock);
+    pthread_rwlock_unlock(&mc->lock);
 }
 
 void meta_invalidate(struct meta_cache *mc, int mount, const char *key)
 {
-    pthread_mutex_lock(&mc->lock);
+    pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
     if (e)
         e->valid = 0;
-    pthread_mutex_unlock(&mc->lock);
+    pthread_rwlock_unlock(&mc->lock);
 }
