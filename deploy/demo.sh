@@ -18,6 +18,15 @@ PID=
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+# same A B CLAIM: prints CLAIM when A and B hold the same bytes, else fails the demo
+same() {
+    if cmp -s "$1" "$2"; then
+        echo "$3"
+    else
+        echo "demo: FAILED: $3 is not true ($1 and $2 differ)" >&2
+        exit 1
+    fi
+}
 cleanup() {
     if [ "${KEEP:-0}" = 1 ]; then
         echo
@@ -93,7 +102,7 @@ say "5. Read them back through the gateway (cache hits)"
 run gw s3 cp --only-show-errors s3://lakehouse/customer/part-1.orc "$W/part-1.read"
 head -n 3 "$W/part-1.read"
 gw s3 cp --only-show-errors --recursive s3://lakehouse/customer/ "$W/back"
-cmp -s "$W/customer/part-2.orc" "$W/back/part-2.orc" && echo "read back: identical bytes"
+same "$W/customer/part-2.orc" "$W/back/part-2.orc" "read back: identical bytes"
 
 say "6. Delete them from S3 behind the cache's back"
 run s3direct s3 rm --recursive s3://lakehouse/customer/
@@ -103,7 +112,7 @@ echo "(S3 has nothing left under customer/)"
 say "7. Read again through the gateway: still served, from the cache"
 run gw s3 cp --only-show-errors s3://lakehouse/customer/part-0.orc "$W/part-0.read"
 head -n 3 "$W/part-0.read"
-cmp -s "$W/customer/part-0.orc" "$W/part-0.read" && echo "still served after the delete in S3: identical bytes"
+same "$W/customer/part-0.orc" "$W/part-0.read" "still served after the delete in S3: identical bytes"
 
 say "8. The node's metrics"
 curl -s "http://$ADMIN/metrics" | grep -E '^shoal_(cache_hits_total|cache_misses_total|bytes_served_from_cache_total|bytes_served_from_s3_total|s3_requests_total|store_blocks)' | sed 's/^/  /'
