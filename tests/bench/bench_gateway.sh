@@ -280,10 +280,28 @@ done
 
 # ---- 1. warm runs ----------------------------------------------------------------------------
 # run_wrk NAME BASE WHO ARGS...: one wrk run; appends "NAME WHO k=v..." to $TMP/runs
+# busy_split PID...: each busy thread's share of the CPU ticks since the
+# thread_ticks snapshot in $TMP/threads (workers of nginx, loops of shoald)
+thread_ticks() {
+    local p t
+    for p in "$@"; do
+        for t in /proc/"$p"/task/*; do
+            echo "$t $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+        done
+    done
+}
+busy_split() {
+    thread_ticks "$@" | awk 'NR == FNR { a[$1] = $2; next }
+        { d = $2 - a[$1]; if (d > 0) { v[++n] = d; s += d } }
+        END { for (i = 1; i <= n; i++) if (v[i] * 20 >= s) printf "%s%d", (o++ ? "/" : ""), 100 * v[i] / s }' \
+        "$TMP/threads" -
+}
 run_wrk() {
-    local name=$1 base=$2 who=$3 c0 c1 out pids
+    local name=$1 base=$2 who=$3 c0 c1 out pids split
     shift 3
     if [ "$who" = nginx ]; then pids=$(nginx_workers); else pids=$SHOALD_PID; fi
+    # shellcheck disable=SC2086
+    thread_ticks $pids >"$TMP/threads"
     # shellcheck disable=SC2086
     c0=$(cpu_ticks $pids)
     bg wrk -t$THREADS -c$CONNS -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "$base" -- "$@" \
@@ -292,12 +310,14 @@ run_wrk() {
     [ -n "$out" ] || die "wrk failed: case $name against $who"
     # shellcheck disable=SC2086
     c1=$(cpu_ticks $pids)
+    # shellcheck disable=SC2086
+    split=$(busy_split $pids)
     echo "$name $who ${out#wrk } cpu_ticks=$((c1 - c0))" >>"$TMP/runs"
     echo "  $name $who: $(awk -v l="${out#wrk }" 'BEGIN {
         n = split(l, f, " "); for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
         printf "%.0f req/s, %.1f MB/s, p99 %.2f ms, errors %d/%d",
             v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000,
-            v["status_errors"], v["socket_errors"] }')"
+            v["status_errors"], v["socket_errors"] }'), CPU split ${split:-?}%"
 }
 : >"$TMP/runs"
 s3_before=$(s3_requests GET)
