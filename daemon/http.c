@@ -34,7 +34,6 @@
 #define HTTP_IO_TIMEOUT_S 60
 #define HTTP_DISCARD_MAX (1024 * 1024) /* unread bodies up to this are drained, larger close */
 #define HTTP_IO_CHUNK (1024 * 1024)    /* bytes per read or write system call, at most */
-#define HTTP_EAGER_WRITE_MAX (64 * 1024) /* a response this small is written when it ends */
 
 enum conn_state { ST_HEAD, ST_BODY, ST_DRAIN, ST_CLOSE };
 
@@ -804,12 +803,6 @@ void http_resp_end(struct http_req *r)
     r->drain_cb = NULL;
     r->abort_cb = NULL;
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    /* a small response goes out now, not after the next poll for
-     * writability: one loop turn less per request, and the socket buffer
-     * takes it whole; what does not fit stays queued for the bufferevent */
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) <= HTTP_EAGER_WRITE_MAX)
-        evbuffer_write(out, bufferevent_getfd(c->bev));
     kick(c);
 }
 
