@@ -6,7 +6,7 @@
  *
  * Every parser must succeed or refuse with UFS_EPROTO (UFS_ENOENT for "not
  * an error document"), never crash, and what it returns must be sound. The
- * seed corpus is tests/fuzz/corpus/s3_xml/; test_ufs_s3 replays it as an
+ * seed corpus is tests/fuzz/corpus/s3_xml/; test_ufs_s3_xml replays it as an
  * ordinary test. Build and run (clang):
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. \
