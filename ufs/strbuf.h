@@ -19,7 +19,7 @@ static inline void ufs_sb_add(struct ufs_sb *b, const char *s, size_t n)
     if (b->err)
         return;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
+        size_t cap = b->cap ? b->cap : 512; /* a canonical request fits */
         char *np;
         while (cap < b->len + n + 1)
             cap *= 2;
