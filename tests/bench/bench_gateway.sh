@@ -27,7 +27,8 @@
 # every 45-52 s, in the background, and the S3 server's CPU for those
 # HEADs comes out of the same two cores), RSS (1; 0 skips case 3). Needs nginx with the slice
 # module and wrk (deploy/deps.sh bench), the test S3 server and boto3
-# (deploy/deps.sh test). Takes about 5 minutes.
+# (deploy/deps.sh test), CASES (abc: which warm cases run, e.g. CASES=b).
+# Takes about 5 minutes.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build}
@@ -39,6 +40,7 @@ BLOCK_SIZE=${BLOCK_SIZE:-4MiB}
 MEMORY=${MEMORY:-512MiB}
 META_TTL=${META_TTL:-1h}
 DO_RSS=${RSS:-1}
+CASES=${CASES:-abc}
 PY=/usr/bin/python3
 S3SRV=$ROOT/tests/s3/s3-server
 HERE=$ROOT/tests/bench/gateway
@@ -125,7 +127,7 @@ start_shoald() {
     local dir
     dir=$(awk '/^ *data_dir:/ {print $2; exit}' "$1")
     rm -f "$dir/shoald.ports"
-    "$BUILD/shoald" -c "$1" >>"$2" 2>&1 &
+    setsid "$BUILD/shoald" -c "$1" </dev/null >>"$2" 2>&1 &
     SHOALD_PID=$!
     for _ in $(seq 200); do
         if [ -s "$dir/shoald.ports" ]; then
@@ -326,7 +328,7 @@ gw_miss_before=$(metric shoal_cache_misses_total)
 echo "warm runs: wrk -t$THREADS -c$CONNS -d${DUR}s, $RUNS runs"
 for r in $(seq "$RUNS"); do
     if [ $((r % 2)) = 1 ]; then order="nginx shoal"; else order="shoal nginx"; fi
-    for c in a b c; do
+    for c in $(echo "$CASES" | grep -o '[abc]'); do
         for who in $order; do
             if [ "$who" = nginx ]; then base=$NG pre=ng; else base=http://$GW pre=gw; fi
             case $c in
