@@ -18,6 +18,7 @@
 #include "daemon/shd.h"
 #include "daemon/xalloc.h"
 #include "ufs/sigv4.h"
+#include "ufs/ufs_time.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,20 +61,61 @@ void gw_xml_escape(struct evbuffer *b, const char *s)
     }
 }
 
+/* put_num: N as exactly WIDTH decimal digits (zero-padded) at P; returns the end. */
+static char *put_num(char *p, int64_t n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        p[i] = (char)('0' + n % 10);
+    return p + width;
+}
+
+/* Both formats are written by hand: they go on every GET's response, and
+ * gmtime_r plus strftime take glibc's time-zone lock on each call. Years
+ * outside 0..9999 print as four digits modulo 10000 (S3 has none). */
 void gw_http_date(int64_t t, char *buf, size_t len)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    static const char wday[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char mon[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct ufs_civil c = ufs_utc_civil(t);
+    char out[32], *p = out;
+    memcpy(p, wday[c.weekday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_num(p, c.day, 2);
+    *p++ = ' ';
+    memcpy(p, mon[c.month - 1], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_num(p, (c.year % 10000 + 10000) % 10000, 4);
+    *p++ = ' ';
+    p = put_num(p, c.hour, 2);
+    *p++ = ':';
+    p = put_num(p, c.minute, 2);
+    *p++ = ':';
+    p = put_num(p, c.second, 2);
+    memcpy(p, " GMT", 5);
+    snprintf(buf, len, "%s", out);
 }
 
 void gw_iso_date(int64_t t, char *buf, size_t len)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    struct ufs_civil c = ufs_utc_civil(t);
+    char out[32], *p = out;
+    p = put_num(p, (c.year % 10000 + 10000) % 10000, 4);
+    *p++ = '-';
+    p = put_num(p, c.month, 2);
+    *p++ = '-';
+    p = put_num(p, c.day, 2);
+    *p++ = 'T';
+    p = put_num(p, c.hour, 2);
+    *p++ = ':';
+    p = put_num(p, c.minute, 2);
+    *p++ = ':';
+    p = put_num(p, c.second, 2);
+    memcpy(p, ".000Z", 6);
+    snprintf(buf, len, "%s", out);
 }
 
 /* An ETag without quotes or a W/ prefix. */
@@ -116,7 +158,8 @@ int gw_parse_http_date(const char *s, int64_t *out)
     memset(&tm, 0, sizeof(tm));
     if (!strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
         return -1;
-    *out = (int64_t)timegm(&tm);
+    *out = ufs_utc_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                           tm.tm_sec);
     return 0;
 }
 

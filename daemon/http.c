@@ -712,16 +712,38 @@ void http_req_body_resume(struct http_req *r)
 
 /* ---- response ------------------------------------------------------------- */
 
+/* add_line: appends "A B C" (no separators) as one piece: the response head
+ * is built on every request, and evbuffer_add_printf's vsnprintf was 8% of
+ * a loop's CPU on small GETs. */
+static void add_line(struct evbuffer *b, const char *x, const char *y, const char *z)
+{
+    size_t xl = strlen(x), yl = strlen(y), zl = strlen(z);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(b, (ev_ssize_t)(xl + yl + zl), &v, 1) != 1) {
+        evbuffer_add(b, x, xl);
+        evbuffer_add(b, y, yl);
+        evbuffer_add(b, z, zl);
+        return;
+    }
+    char *p = v.iov_base;
+    memcpy(p, x, xl);
+    memcpy(p + xl, y, yl);
+    memcpy(p + xl + yl, z, zl);
+    v.iov_len = xl + yl + zl;
+    evbuffer_commit_space(b, &v, 1);
+}
+
 void http_resp_header(struct http_req *r, const char *name, const char *value)
 {
-    evbuffer_add_printf(r->resp_hdrs, "%s: %s\r\n", name, value);
+    add_line(r->resp_hdrs, name, ": ", value);
+    evbuffer_add(r->resp_hdrs, "\r\n", 2);
 }
 
 void http_resp_start(struct http_req *r, int status, uint64_t content_length)
 {
     struct http_conn *c = r->c;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    char date[64];
+    char date[64], code[16];
     if (r->resp_started)
         return;
     r->resp_started = 1;
@@ -730,8 +752,12 @@ void http_resp_start(struct http_req *r, int status, uint64_t content_length)
         (r->body_len == HTTP_UNKNOWN_LENGTH || r->body_len > HTTP_DISCARD_MAX))
         r->keep_alive = 0;
     date_header(date, sizeof(date));
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: shoal\r\nDate: %s\r\n", status,
-                        http_status_text(status), date);
+    memcpy(code, "HTTP/1.1 000 ", 14);
+    code[9] = (char)('0' + status / 100 % 10);
+    code[10] = (char)('0' + status / 10 % 10);
+    code[11] = (char)('0' + status % 10);
+    add_line(out, code, http_status_text(status), "\r\nServer: shoal\r\nDate: ");
+    add_line(out, date, "\r\n", "");
     evbuffer_add_buffer(out, r->resp_hdrs);
     if (status == 204 || status == 304 || status < 200) {
         /* no body, no length */
@@ -739,7 +765,12 @@ void http_resp_start(struct http_req *r, int status, uint64_t content_length)
         r->chunked = 1;
         evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
     } else if (content_length != HTTP_UNKNOWN_LENGTH) {
-        evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)content_length);
+        char num[24], *p = num + sizeof(num);
+        *--p = '\0';
+        do
+            *--p = (char)('0' + content_length % 10);
+        while ((content_length /= 10) != 0);
+        add_line(out, "Content-Length: ", p, "\r\n");
     }
     if (!r->keep_alive)
         evbuffer_add_printf(out, "Connection: close\r\n");
