@@ -36,9 +36,14 @@ struct http_handler {
  * does not own it) on base. */
 int http_server_new(struct event_base *base, evutil_socket_t listen_fd,
                     const struct http_handler *h, void *arg, struct http_server **out);
+/* Makes the N servers (one per loop, listening on the same port) one group:
+ * a loop that accepts a connection while it has far more than the least
+ * loaded one hands the connection to that one. SERVERS must outlive them.
+ * Call before the loops run. */
+void http_server_group(struct http_server **servers, unsigned n);
 /* Stops accepting and closes every connection (handlers' abort callbacks run). */
 void http_server_free(struct http_server *s);
-/* Connections open now. */
+/* Connections open now (with those handed to this server, not yet taken). */
 size_t http_server_connections(const struct http_server *s);
 
 /* The request. Strings live as long as the request. */

@@ -104,6 +104,9 @@ void shd_metrics_render(struct evbuffer *o)
             get(&m->auth_failures));
     counter(o, "shoal_gateway_connections_total", "Client connections accepted.",
             get(&m->connections));
+    counter(o, "shoal_gateway_connections_moved_total",
+            "Client connections handed by the loop that accepted them to a less loaded loop.",
+            get(&m->connections_moved));
     evbuffer_add_printf(o,
                         "# HELP shoal_gateway_connections_open Client connections open now.\n"
                         "# TYPE shoal_gateway_connections_open gauge\n"

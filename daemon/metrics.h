@@ -43,6 +43,7 @@ struct shd_metrics {
     _Atomic uint64_t responses_4xx, responses_5xx;
     _Atomic uint64_t auth_failures;
     _Atomic uint64_t connections, connections_open;
+    _Atomic uint64_t connections_moved; /* handed to a less loaded loop */
     struct shd_hist latency[SHD_OP_COUNT];
 };
 

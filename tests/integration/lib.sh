@@ -107,3 +107,21 @@ log_clean() {
         echo clean
     fi
 }
+
+# min_config DIR OUT: a one-node config on free loopback ports with data in
+# DIR/data and one mount, "lakehouse", of the directory DIR/ufs (made here).
+min_config() {
+    mkdir -p "$1/ufs"
+    cat >"$2" <<YAML
+node:
+  name: n1
+  data_dir: $1/data
+listen:
+  admin: 127.0.0.1:0
+  s3: 127.0.0.1:0
+  peer: 127.0.0.1:0
+mounts:
+  - name: lakehouse
+    ufs: file://$1/ufs
+YAML
+}

@@ -7,19 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$T_TMP/node
-mkdir -p "$D/ufs"
-cat >"$T_TMP/c.yaml" <<YAML
-node:
-  name: n1
-  data_dir: $D/data
-listen:
-  admin: 127.0.0.1:0
-  s3: 127.0.0.1:0
-  peer: 127.0.0.1:0
-mounts:
-  - name: lakehouse
-    ufs: file://$D/ufs
-YAML
+min_config "$D" "$T_TMP/c.yaml"
 
 start_shoald n1 "$T_TMP/c.yaml"
 check "shoald starts and writes its ports file" 0 $?
