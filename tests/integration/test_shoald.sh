@@ -20,6 +20,11 @@ for m in shoal_cache_hits_total shoal_cache_misses_total shoal_bytes_served_from
     'shoal_gateway_request_seconds_bucket{op="get",le="+Inf"}'; do
     check "metrics has $m" yes "$(grep -qF "$m" "$T_TMP/metrics" && echo yes || echo no)"
 done
+# docs/metrics.md lists exactly the metric families a node exposes
+grep '^# TYPE ' "$T_TMP/metrics" | awk '{print $3}' | sort >"$T_TMP/families"
+sed -n 's/^| `\(shoal_[a-z0-9_]*\)` |.*/\1/p' "$ROOT/docs/metrics.md" | sort >"$T_TMP/documented"
+check "docs/metrics.md lists every metric family, and only those" "" \
+    "$(diff "$T_TMP/families" "$T_TMP/documented" | grep '^[<>]' | tr '\n' ' ')"
 check "metrics is Prometheus text (TYPE lines)" yes "$(grep -q '^# TYPE shoal_cache_hits_total counter$' "$T_TMP/metrics" && echo yes || echo no)"
 check "unknown admin path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/nope")"
 check "POST to admin refused (501, libevent)" 501 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/healthz")"
