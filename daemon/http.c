@@ -1,4 +1,6 @@
-/* daemon/http.c: the gateway's HTTP/1.1 server (see http.h).
+/* daemon/http.c: the gateway's HTTP/1.1 server (see http.h): request
+ * parsing and the connection state machine. Listening and accepting:
+ * http_server.c; responses: http_resp.c.
  *
  * Connection states:
  *   HEAD   reading a request line and headers (idle keep-alive included)
@@ -10,22 +12,17 @@
  * The parser is paused at the end of the headers and at the end of each
  * message, so a pipelined next request waits in the input buffer until the
  * current response has ended. */
-#include "daemon/http.h"
+#include "daemon/http_int.h"
 
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/xalloc.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,81 +30,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define HTTP_IDLE_TIMEOUT_S 60
-#define HTTP_IO_TIMEOUT_S 60
-#define HTTP_DISCARD_MAX (1024 * 1024) /* unread bodies up to this are drained, larger close */
-#define HTTP_IO_CHUNK (1024 * 1024)    /* bytes per read or write system call, at most */
-
-enum conn_state { ST_HEAD, ST_BODY, ST_DRAIN, ST_CLOSE };
-
-struct hdr {
-    uint32_t name, value; /* offsets into req.buf */
-};
-
-struct http_req {
-    struct http_conn *c;
-    char *buf; /* method, target, header names and values, NUL-terminated */
-    size_t len, cap;
-    uint32_t method_off, target_off;
-    struct hdr hdrs[HTTP_HEADERS_MAX];
-    size_t nhdrs;
-    int last_was_value; /* header callbacks: continuing a value or a field */
-    int too_big;
-    uint64_t body_len;
-    uint64_t start_us;
-    int is_head, expect_continue;
-    /* body */
-    const struct http_body_cbs *body_cbs;
-    void *body_arg;
-    int body_reading, body_paused, body_done;
-    /* response */
-    int resp_started, resp_ended, chunked, keep_alive;
-    struct evbuffer *resp_hdrs;
-    void (*abort_cb)(void *);
-    void *abort_arg;
-    void (*drain_cb)(void *);
-    void *drain_arg;
-    size_t drain_low;
-};
-
-struct http_conn {
-    struct http_server *srv;
-    struct bufferevent *bev;
-    http_parser parser;
-    struct http_req req;
-    enum conn_state st;
-    int in_request; /* the handler has the request */
-    int headers_done, message_done;
-    int processing, dead;
-    struct event *kick; /* deferred processing and drain callbacks */
-    char peer[64];
-    struct http_conn *prev, *next;
-};
-
-/* A connection accepted on one loop and handed to another (balancing). */
-struct handover {
-    evutil_socket_t fd;
-    char peer[64];
-};
-
-struct http_server {
-    struct event_base *base;
-    struct evconnlistener *lis;
-    struct http_handler h;
-    void *arg;
-    struct http_conn *conns;
-    /* open connections plus handed-over ones not yet taken: read by the
-     * other loops of the group when they balance */
-    _Atomic size_t nconns;
-    struct http_server **group; /* the servers of every loop on this port */
-    unsigned ngroup;
-    pthread_mutex_t mu; /* guards the handover queue, filled by other loops */
-    struct handover *queue;
-    size_t nqueue, capqueue;
-    struct event *handover_ev;
-};
-
-static http_parser_settings settings;
 static void conn_process(struct http_conn *c);
 static void conn_free(struct http_conn *c);
 
@@ -320,6 +242,15 @@ static int on_message_complete(http_parser *p)
     http_parser_pause(p, 1);
     return 0;
 }
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
 
 /* ---- output ------------------------------------------------------------- */
 
@@ -338,30 +269,12 @@ static void send_simple_error(struct http_conn *c, int status, const char *code,
     evbuffer_add(out, body, (size_t)n);
     c->st = ST_CLOSE;
 }
-
-/* date_header: the Date header's value, formatted once a second per thread. */
-static void date_header(char *buf, size_t len)
-{
-    static __thread time_t last = -1;
-    static __thread char cached[64];
-    time_t t = time(NULL);
-    if (t != last) {
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        last = t;
-    }
-    snprintf(buf, len, "%s", cached);
-}
-
 /* ---- connection ----------------------------------------------------------- */
-
-static void kick(struct http_conn *c)
+void http_conn_kick(struct http_conn *c)
 {
     event_active(c->kick, 0, 0);
 }
-
-static void conn_abort(struct http_conn *c)
+void http_conn_abort(struct http_conn *c)
 {
     struct http_req *r = &c->req;
     if (c->in_request) {
@@ -572,12 +485,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(c->bev, EV_READ); /* the handler is busy, not the client */
         return;
     }
-    conn_abort(c);
+    http_conn_abort(c);
 }
-
-/* conn_new: serves fd on s's loop. COUNTED: s->nconns already has it (a
- * handed-over connection). */
-static void conn_new(struct http_server *s, evutil_socket_t fd, const char *peer, int counted)
+void http_conn_new(struct http_server *s, evutil_socket_t fd, const char *peer, int counted)
 {
     struct http_conn *c = shd_xcalloc(1, sizeof(*c));
     int one = 1;
@@ -607,148 +517,6 @@ static void conn_new(struct http_server *s, evutil_socket_t fd, const char *peer
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     next_request(c);
 }
-
-/* balance_target: the server that should take a connection s accepted.
- * The kernel picks the accepting loop by the CPU the connection's packets
- * arrive on (see serve.c), which keeps a connection's work on one core but
- * can pile connections on one loop when few CPUs take network interrupts
- * (a single-queue NIC, one busy client). Moving a connection gives up that
- * locality (with wrk on 2 cores, moving at even a 10/6 split took the p99
- * from 1.0 to 2.8 ms), so only a pile-up moves: s keeps the connection
- * unless it has more than twice the least loaded loop's plus 16. */
-static struct http_server *balance_target(struct http_server *s)
-{
-    size_t mine = atomic_load_explicit(&s->nconns, memory_order_relaxed);
-    size_t least = mine;
-    struct http_server *t = s;
-    if (s->ngroup < 2)
-        return s;
-    for (unsigned i = 0; i < s->ngroup; i++) {
-        size_t n = atomic_load_explicit(&s->group[i]->nconns, memory_order_relaxed);
-        if (n < least) {
-            least = n;
-            t = s->group[i];
-        }
-    }
-    return mine > 2 * least + 16 ? t : s;
-}
-
-static void handover_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_server *s = arg;
-    struct handover *q;
-    size_t n;
-    (void)fd;
-    (void)what;
-    pthread_mutex_lock(&s->mu);
-    q = s->queue;
-    n = s->nqueue;
-    s->queue = NULL;
-    s->nqueue = s->capqueue = 0;
-    pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < n; i++)
-        conn_new(s, q[i].fd, q[i].peer, 1);
-    free(q);
-}
-
-static void hand_over(struct http_server *t, evutil_socket_t fd, const char *peer)
-{
-    atomic_fetch_add_explicit(&t->nconns, 1, memory_order_relaxed);
-    pthread_mutex_lock(&t->mu);
-    if (t->nqueue == t->capqueue) {
-        t->capqueue = t->capqueue ? 2 * t->capqueue : 16;
-        t->queue = shd_xrealloc(t->queue, t->capqueue * sizeof(*t->queue));
-    }
-    t->queue[t->nqueue].fd = fd;
-    snprintf(t->queue[t->nqueue].peer, sizeof(t->queue[t->nqueue].peer), "%s", peer);
-    t->nqueue++;
-    pthread_mutex_unlock(&t->mu);
-    SHD_METRIC_INC(connections_moved);
-    event_active(t->handover_ev, EV_READ, 0); /* wakes t's loop */
-}
-
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    struct http_server *s = arg, *t = balance_target(s);
-    char peer[64] = "";
-    (void)lis;
-    (void)salen;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)sa;
-        char h[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
-        snprintf(peer, sizeof(peer), "%s:%u", h, ntohs(a->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)sa;
-        char h[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
-        snprintf(peer, sizeof(peer), "[%s]:%u", h, ntohs(a->sin6_port));
-    }
-    if (t != s)
-        hand_over(t, fd, peer);
-    else
-        conn_new(s, fd, peer, 0);
-}
-
-int http_server_new(struct event_base *base, evutil_socket_t listen_fd,
-                    const struct http_handler *h, void *arg, struct http_server **out)
-{
-    struct http_server *s = shd_xcalloc(1, sizeof(*s));
-    settings.on_message_begin = on_message_begin;
-    settings.on_url = on_url;
-    settings.on_header_field = on_header_field;
-    settings.on_header_value = on_header_value;
-    settings.on_headers_complete = on_headers_complete;
-    settings.on_body = on_body;
-    settings.on_message_complete = on_message_complete;
-    s->base = base;
-    s->h = *h;
-    s->arg = arg;
-    pthread_mutex_init(&s->mu, NULL);
-    s->handover_ev = event_new(base, -1, 0, handover_cb, s);
-    s->lis = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_EXEC, -1, listen_fd);
-    if (!s->lis || !s->handover_ev) {
-        if (s->lis)
-            evconnlistener_free(s->lis);
-        if (s->handover_ev)
-            event_free(s->handover_ev);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
-}
-
-void http_server_group(struct http_server **servers, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        servers[i]->group = servers;
-        servers[i]->ngroup = n;
-    }
-}
-
-void http_server_free(struct http_server *s)
-{
-    if (!s)
-        return;
-    evconnlistener_free(s->lis);
-    while (s->conns)
-        conn_abort(s->conns);
-    for (size_t i = 0; i < s->nqueue; i++) /* handed over after this loop stopped */
-        evutil_closesocket(s->queue[i].fd);
-    free(s->queue);
-    event_free(s->handover_ev);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-}
-
-size_t http_server_connections(const struct http_server *s)
-{
-    return atomic_load_explicit(&((struct http_server *)s)->nconns, memory_order_relaxed);
-}
-
 /* ---- request accessors ---------------------------------------------------- */
 
 const char *http_req_method(const struct http_req *r)
@@ -813,162 +581,11 @@ void http_req_read_body(struct http_req *r, const struct http_body_cbs *cbs, voi
     }
     bufferevent_set_timeouts(c->bev, &(struct timeval){HTTP_IO_TIMEOUT_S, 0},
                              &(struct timeval){HTTP_IO_TIMEOUT_S, 0});
-    kick(c);
+    http_conn_kick(c);
 }
 
 void http_req_body_resume(struct http_req *r)
 {
     r->body_paused = 0;
-    kick(r->c);
-}
-
-/* ---- response ------------------------------------------------------------- */
-
-/* add_line: appends "A B C" (no separators) as one piece: the response head
- * is built on every request, and evbuffer_add_printf's vsnprintf was 8% of
- * a loop's CPU on small GETs. */
-static void add_line(struct evbuffer *b, const char *x, const char *y, const char *z)
-{
-    size_t xl = strlen(x), yl = strlen(y), zl = strlen(z);
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(b, (ev_ssize_t)(xl + yl + zl), &v, 1) != 1) {
-        evbuffer_add(b, x, xl);
-        evbuffer_add(b, y, yl);
-        evbuffer_add(b, z, zl);
-        return;
-    }
-    char *p = v.iov_base;
-    memcpy(p, x, xl);
-    memcpy(p + xl, y, yl);
-    memcpy(p + xl + yl, z, zl);
-    v.iov_len = xl + yl + zl;
-    evbuffer_commit_space(b, &v, 1);
-}
-
-void http_resp_header(struct http_req *r, const char *name, const char *value)
-{
-    add_line(r->resp_hdrs, name, ": ", value);
-    evbuffer_add(r->resp_hdrs, "\r\n", 2);
-}
-
-void http_resp_start(struct http_req *r, int status, uint64_t content_length)
-{
-    struct http_conn *c = r->c;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    char date[64], code[16];
-    if (r->resp_started)
-        return;
-    r->resp_started = 1;
-    /* an unread body that cannot be drained cheaply ends the connection */
-    if (r->body_len != 0 && !r->body_reading &&
-        (r->body_len == HTTP_UNKNOWN_LENGTH || r->body_len > HTTP_DISCARD_MAX))
-        r->keep_alive = 0;
-    date_header(date, sizeof(date));
-    memcpy(code, "HTTP/1.1 000 ", 14);
-    code[9] = (char)('0' + status / 100 % 10);
-    code[10] = (char)('0' + status / 10 % 10);
-    code[11] = (char)('0' + status % 10);
-    add_line(out, code, http_status_text(status), "\r\nServer: shoal\r\nDate: ");
-    add_line(out, date, "\r\n", "");
-    evbuffer_add_buffer(out, r->resp_hdrs);
-    if (status == 204 || status == 304 || status < 200) {
-        /* no body, no length */
-    } else if (content_length == HTTP_UNKNOWN_LENGTH && !r->is_head) {
-        r->chunked = 1;
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    } else if (content_length != HTTP_UNKNOWN_LENGTH) {
-        char num[24], *p = num + sizeof(num);
-        *--p = '\0';
-        do
-            *--p = (char)('0' + content_length % 10);
-        while ((content_length /= 10) != 0);
-        add_line(out, "Content-Length: ", p, "\r\n");
-    }
-    if (!r->keep_alive)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    evbuffer_add(out, "\r\n", 2);
-}
-
-void http_resp_write(struct http_req *r, const void *buf, size_t len)
-{
-    struct evbuffer *out = bufferevent_get_output(r->c->bev);
-    if (r->is_head || len == 0)
-        return;
-    if (r->chunked)
-        evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_add(out, buf, len);
-    if (r->chunked)
-        evbuffer_add(out, "\r\n", 2);
-}
-
-void http_resp_write_ref(struct http_req *r, const void *buf, size_t len,
-                         void (*cleanup)(const void *data, size_t len, void *arg),
-                         void *cleanup_arg)
-{
-    struct evbuffer *out = bufferevent_get_output(r->c->bev);
-    if (r->is_head || len == 0) {
-        if (cleanup)
-            cleanup(buf, len, cleanup_arg);
-        return;
-    }
-    if (r->chunked)
-        evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_add_reference(out, buf, len, cleanup, cleanup_arg);
-    if (r->chunked)
-        evbuffer_add(out, "\r\n", 2);
-}
-
-size_t http_resp_pending(const struct http_req *r)
-{
-    return evbuffer_get_length(bufferevent_get_output(r->c->bev));
-}
-
-void http_resp_on_drain(struct http_req *r, size_t low, void (*cb)(void *arg), void *arg)
-{
-    r->drain_cb = cb;
-    r->drain_arg = arg;
-    r->drain_low = low;
-    bufferevent_setwatermark(r->c->bev, EV_WRITE, low, 0);
-    if (http_resp_pending(r) <= low)
-        kick(r->c);
-}
-
-void http_resp_end(struct http_req *r)
-{
-    struct http_conn *c = r->c;
-    if (r->resp_ended)
-        return;
-    if (!r->resp_started)
-        http_resp_start(r, 200, 0);
-    if (r->chunked)
-        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
-    r->resp_ended = 1;
-    r->drain_cb = NULL;
-    r->abort_cb = NULL;
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    kick(c);
-}
-
-void http_resp_abort(struct http_req *r)
-{
-    struct http_conn *c = r->c;
-    r->abort_cb = NULL;
-    r->drain_cb = NULL;
-    r->resp_ended = 1;
-    c->in_request = 0;
-    /* drop what is queued and close: a short body tells the client */
-    evbuffer_drain(bufferevent_get_output(c->bev),
-                   evbuffer_get_length(bufferevent_get_output(c->bev)));
-    c->st = ST_CLOSE;
-    kick(c);
-}
-
-void http_reply(struct http_req *r, int status, const char *content_type, const void *body,
-                size_t len)
-{
-    if (content_type)
-        http_resp_header(r, "Content-Type", content_type);
-    http_resp_start(r, status, len);
-    http_resp_write(r, body, len);
-    http_resp_end(r);
+    http_conn_kick(r->c);
 }
