@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,7 +78,10 @@ static void *loop_main(void *arg)
 static int loops_start(struct shd_server *srv)
 {
     struct shd_ctx *ctx = &srv->ctx;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    /* the CPUs this process may run on (a container's cpuset), not all */
+    long ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                             : sysconf(_SC_NPROCESSORS_ONLN);
     ctx->nloops = ncpu < 1 ? 1 : ncpu > SHD_LOOPS_MAX ? SHD_LOOPS_MAX : (unsigned)ncpu;
     for (unsigned i = 0; i < ctx->nloops; i++) {
         struct shd_loop *l = &ctx->loops[i];
@@ -246,25 +250,41 @@ static evutil_socket_t listen_reuseport(const char *host, uint16_t port)
 static void sock_name(evutil_socket_t fd, char *out, size_t len);
 
 /* steer_by_cpu: has the kernel hand each new connection on the port of
- * listening socket FD to the socket (loop) of index CPU % N, CPU being the
- * one that processes the connection's first packet: the loops joined the
- * SO_REUSEPORT group in index order. A loop then serves connections whose
- * packets its core already handles (with a multi-queue NIC, spread by RSS;
- * on loopback, the client's core), so wake-ups and socket data stay on one
- * core. bench_gateway case 1b (wrk, 4 KiB GETs, 2-core machine): p99 2.88
- * ms with the kernel's hash of the addresses, 0.89 ms steered (nginx: 2.18
- * ms), medians of 5 or more runs. Where the filter is refused, the hash
- * spreads connections as before. */
+ * listening socket FD to a loop chosen by the CPU that processes the
+ * connection's first packet: the i-th CPU this process may run on goes to
+ * loop i % N, any other CPU (interrupts handled outside a container's
+ * cpuset) to CPU % N. The loops joined the SO_REUSEPORT group in index
+ * order, which is what the filter's return value indexes. A loop then
+ * serves connections whose packets its core already handles (with a
+ * multi-queue NIC, spread by RSS; on loopback, the client's core), so
+ * wake-ups and socket data stay on one core. bench_gateway case 1b (wrk,
+ * 4 KiB GETs, 2-core machine): p99 2.88 ms with the kernel's hash of the
+ * addresses, 0.89 ms steered (nginx: 2.18 ms), medians of 5 or more runs.
+ * Where the filter is refused, the hash spreads connections as before. */
 static void steer_by_cpu(evutil_socket_t fd, unsigned n)
 {
-    struct sock_filter code[] = {
-        {BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_CPU)},
-        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
-        {BPF_RET | BPF_A, 0, 0, 0},
-    };
-    struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])), code};
-    if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
+    cpu_set_t set;
+    struct sock_filter *code;
+    unsigned len = 0, i = 0;
+    if (n < 2)
+        return;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        CPU_ZERO(&set);
+    code = shd_xcalloc(1 + 2 * CPU_SETSIZE + 2, sizeof(*code));
+    code[len++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_CPU));
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set))
+            continue;
+        code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)cpu, 0, 1);
+        code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, i++ % n);
+    }
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+    struct sock_fprog prog = {(unsigned short)len, code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
         shd_info("gateway", "connections not steered by CPU err=\"%s\"", strerror(errno));
+    free(code);
 }
 
 static int gateway_start(struct shd_server *srv)

@@ -445,7 +445,8 @@ static int hmac(const void *key, size_t klen, const void *data, size_t dlen,
     unsigned int olen = 0;
     size_t mlen = 0;
 
-    if (h && EVP_MAC_init(h->mac, key, klen, NULL) == 1 && EVP_MAC_update(h->mac, data, dlen) == 1 &&
+    if (h && EVP_MAC_init(h->mac, key, klen, NULL) == 1 &&
+        EVP_MAC_update(h->mac, data, dlen) == 1 &&
         EVP_MAC_final(h->mac, out, &mlen, UFS_SIGV4_KEY_LEN) == 1 && mlen == UFS_SIGV4_KEY_LEN)
         return 0;
     if (!HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &olen) || olen != UFS_SIGV4_KEY_LEN)

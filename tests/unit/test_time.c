@@ -33,8 +33,8 @@ TEST(civil_matches_gmtime)
         if (c.year != tm.tm_year + 1900 || c.month != tm.tm_mon + 1 || c.day != tm.tm_mday ||
             c.hour != tm.tm_hour || c.minute != tm.tm_min || c.second != tm.tm_sec ||
             c.weekday != tm.tm_wday) {
-            fprintf(stderr, "t=%lld: %lld-%d-%d %d:%d:%d wd %d\n", (long long)t,
-                    (long long)c.year, c.month, c.day, c.hour, c.minute, c.second, c.weekday);
+            fprintf(stderr, "t=%lld: %lld-%d-%d %d:%d:%d wd %d\n", (long long)t, (long long)c.year,
+                    c.month, c.day, c.hour, c.minute, c.second, c.weekday);
             bad++;
         }
     }
