@@ -2,7 +2,7 @@
  * the HTTP status mapping, S3's XML error, list, bucket, multipart and copy
  * documents (with their ceilings), HTTP dates, response header lines, and
  * the fuzz corpus of tests/fuzz replayed. The backend's requests:
- * test_ufs_s3.c. */
+ * test_ufs_s3.c (no server) and test_ufs_s3_live.c (a real one). */
 #include "ufs/s3_int.h"
 #include "ufs/ufs.h"
 #include "tests/unit/harness.h"
