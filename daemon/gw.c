@@ -9,6 +9,9 @@
  *   GET|HEAD /BUCKET/KEY          GetObject, HeadObject (through the cache)
  *   PUT /BUCKET/KEY               PutObject (written through to S3 and the cache)
  *   PUT /BUCKET/KEY + x-amz-copy-source   CopyObject (server-side, gw_copy.c)
+ *   POST|PUT|DELETE /BUCKET/KEY?uploads|uploadId=   multipart upload (gw_mpu.c), with
+ *                                 x-amz-copy-source UploadPartCopy (gw_copy.c)
+ *   /BUCKET/KEY?tagging, ?acl, ...   501 (object subresources are not implemented)
  *   DELETE /BUCKET/KEY            DeleteObject (S3 and the cache)
  *   POST /BUCKET?delete           DeleteObjects (gw_delete_multi.c, via gw_bucket.c) */
 #include "daemon/gw_int.h"
@@ -317,6 +320,19 @@ static void on_client_gone(void *arg)
     gw_free(g);
 }
 
+/* Whether the request names an object subresource the gateway does not
+ * implement (GetObjectTagging, PutObjectAcl, ...): served as GetObject or
+ * PutObject, it would return the object's bytes or overwrite the object. */
+static int object_subresource(const struct gw_req *g)
+{
+    static const char *const names[] = {"tagging",    "acl",     "attributes", "retention",
+                                        "legal-hold", "torrent", "restore",    "select"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (gw_query(g, names[i]))
+            return 1;
+    return 0;
+}
+
 void gw_on_request(struct http_req *r, void *arg)
 {
     struct shd_loop *l = arg;
@@ -394,6 +410,11 @@ void gw_on_request(struct http_req *r, void *arg)
         return;
     if (g->mount < 0) {
         gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
+        return;
+    }
+    if (object_subresource(g)) { /* never the object's bytes, nor a write over it */
+        gw_error(g, 501, "NotImplemented",
+                 "This object subresource (tagging, ACL, ...) is not implemented by the gateway.");
         return;
     }
     switch (g->op) {

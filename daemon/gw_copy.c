@@ -1,17 +1,27 @@
-/* daemon/gw_copy.c: CopyObject (PUT /BUCKET/KEY with x-amz-copy-source), done
- * as a server-side copy by the destination's backend (ufs_copy): within one
- * S3 endpoint and credentials (one mount, two mounts, or a bucket of the "*"
- * mount), or between file:// mounts. Other pairs get 501: the bytes would
- * have to pass through the gateway, which this does not do.
+/* daemon/gw_copy.c: CopyObject (PUT /BUCKET/KEY with x-amz-copy-source) and
+ * UploadPartCopy (the same with ?partNumber=N&uploadId=ID, routed here by
+ * gw_mpu.c), done as server-side copies by the destination's backend
+ * (ufs_copy, ufs_mpu_part_copy): within one S3 endpoint and credentials (one
+ * mount, two mounts, or a bucket of the "*" mount), or between file://
+ * mounts. Other pairs get 501: the bytes would have to pass through the
+ * gateway, which this does not do.
  *
  * Steps: the tenant may write the destination and read the source; the
  * source's metadata comes from the metadata cache (fetched when missing);
- * x-amz-copy-source-if-* are evaluated against it (412); objects over 5 GiB
- * are refused (S3 needs UploadPartCopy for them); then the copy, with the
- * client's copy-source-if-match passed on so that the backend checks it at
- * copy time too. Afterwards the destination's metadata is dropped from the
- * cache: blocks are keyed by ETag, so the old version's blocks are never
- * served for the new object. */
+ * x-amz-copy-source-if-* are evaluated against it (412); a CopyObject source
+ * over 5 GiB is refused (S3 copies it as a multipart upload of UploadPartCopy
+ * parts); then the copy, with the client's copy-source-if-match passed on so
+ * that the backend checks it at copy time too. Afterwards the destination's
+ * metadata is dropped from the cache: blocks are keyed by ETag, so the old
+ * version's blocks are never served for the new object.
+ *
+ * UploadPartCopy: x-amz-copy-source-range (bytes=first-last only) is checked
+ * against the source's size (400 InvalidArgument, as S3) and the part against
+ * 5 GiB. Just before the backend copies, the upload is marked not to be
+ * cached at Complete (gw_mpu_uncached): the part's bytes never pass through
+ * the gateway, and a part staged earlier under the same number would be
+ * stale (even if the client leaves and the copy's answer is lost); an
+ * upload the backend does not know is forgotten again. */
 #include "daemon/gw_int.h"
 
 #include "daemon/http.h"
@@ -36,6 +46,8 @@ struct copy {
     char *smkey;        /* its metadata cache key */
     const char *smname; /* the source's name in block ids: the mount, or the bucket for "*" */
     int replace;
+    unsigned part;        /* UploadPartCopy: the part number; 0 for CopyObject */
+    uint64_t first, last; /* its range; last UFS_SIZE_UNKNOWN: the whole source */
     struct meta_wait *mw;
     struct ufs_req *req;
 };
@@ -126,9 +138,11 @@ static int preconditions_hold(const struct gw_req *g, const struct ufs_stat *st)
     const char *inm = http_req_header(g->r, "x-amz-copy-source-if-none-match");
     const char *ims = http_req_header(g->r, "x-amz-copy-source-if-modified-since");
     int64_t t;
-    if (im ? !gw_etag_matches(im, st->etag) : ius && gw_parse_http_date(ius, &t) == 0 && st->mtime > t)
+    if (im ? !gw_etag_matches(im, st->etag)
+           : ius && gw_parse_http_date(ius, &t) == 0 && st->mtime > t)
         return 0;
-    if (inm ? gw_etag_matches(inm, st->etag) : ims && gw_parse_http_date(ims, &t) == 0 && st->mtime <= t)
+    if (inm ? gw_etag_matches(inm, st->etag)
+            : ims && gw_parse_http_date(ims, &t) == 0 && st->mtime <= t)
         return 0;
     return 1;
 }
@@ -141,12 +155,12 @@ static const char *why_no_copy(const struct copy *c)
     const struct shd_mount *s = &c->g->ctx->cfg->mounts[c->smount];
     const struct shd_mount *d = &c->g->ctx->cfg->mounts[c->g->mount];
     if (s->ufs.kind != d->ufs.kind)
-        return "CopyObject between a file:// mount and an S3 mount is not implemented: the "
+        return "Copying between a file:// mount and an S3 mount is not implemented: the "
                "gateway only copies within one backend (server-side).";
     if (s->ufs.kind == SHD_UFS_S3)
-        return "CopyObject between mounts on different S3 endpoints or credentials is not "
+        return "Copying between mounts on different S3 endpoints or credentials is not "
                "implemented: the gateway only copies server-side within one endpoint.";
-    return "CopyObject is not supported by the destination's storage.";
+    return "Copying is not supported by the destination's storage.";
 }
 
 static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
@@ -159,6 +173,16 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
         copy_fail(c, 501, "NotImplemented", why_no_copy(c));
         return;
     }
+    if (err == UFS_ECONFLICT && c->part) {
+        gw_mpu_unstage(gw_query(g, "uploadId")); /* no such upload: nothing to keep */
+        copy_fail(c, 404, "NoSuchUpload", "The specified upload does not exist.");
+        return;
+    }
+    if (err == UFS_EINVAL && c->part) { /* e.g. the source shrank below the range meanwhile */
+        copy_fail(c, 400, "InvalidArgument",
+                  "S3 refused the part copy as invalid (is the range within the source?).");
+        return;
+    }
     if (err == UFS_EINVAL) { /* S3 refused it: e.g. the source grew past 5 GiB */
         copy_fail(c, 400, "InvalidRequest", "S3 refused the copy request as invalid.");
         return;
@@ -168,24 +192,53 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
         gw_error_ufs(g, err);
         return;
     }
-    meta_invalidate(g->ctx->meta, g->mount, g->mkey);
+    const char *root = c->part ? "CopyPartResult" : "CopyObjectResult";
+    if (!c->part) /* a part changes nothing until Complete, which drops it */
+        meta_invalidate(g->ctx->meta, g->mount, g->mkey);
     struct evbuffer *b = evbuffer_new();
     if (!b)
         shd_oom(0);
     gw_iso_date(mtime ? mtime : (int64_t)time(NULL), date, sizeof(date));
     evbuffer_add_printf(b,
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult "
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s "
                         "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LastModified>%s"
                         "</LastModified><ETag>",
-                        date);
+                        root, date);
     gw_xml_escape(b, etag);
-    evbuffer_add_printf(b, "</ETag></CopyObjectResult>\n");
+    evbuffer_add_printf(b, "</ETag></%s>\n", root);
     copy_free(c);
     size_t n = evbuffer_get_length(b);
     http_resp_header(g->r, "x-amz-request-id", g->request_id);
     http_reply(g->r, 200, "application/xml", evbuffer_pullup(b, -1), n);
     evbuffer_free(b);
     gw_done(g, 200);
+}
+
+/* UploadPartCopy, the source's conditions held: the range and the size
+ * checked, then the part copied. */
+static void start_part_copy(struct copy *c, const struct ufs_stat *st)
+{
+    struct gw_req *g = c->g;
+    char msg[96];
+    if (c->last != UFS_SIZE_UNKNOWN && c->last >= st->size) {
+        snprintf(msg, sizeof(msg), "Range specified is not valid for source object of size: %llu",
+                 (unsigned long long)st->size);
+        copy_fail(c, 400, "InvalidArgument", msg);
+        return;
+    }
+    if ((c->last == UFS_SIZE_UNKNOWN ? st->size : c->last - c->first + 1) > COPY_MAX_SIZE) {
+        copy_fail(c, 400, "InvalidRequest",
+                  "The specified copy source is larger than the maximum allowable size for a "
+                  "copy source: 5368709120 (copy it in ranges with x-amz-copy-source-range).");
+        return;
+    }
+    struct ufs_part_copy_opts o = {http_req_header(g->r, "x-amz-copy-source-if-match")};
+    gw_mpu_uncached(gw_query(g, "uploadId")); /* before the part can change */
+    c->req = ufs_mpu_part_copy(g->u, g->key, gw_query(g, "uploadId"), c->part, c->su, c->skey,
+                               c->first, c->last, &o, on_copied, c);
+    if (!c->req)
+        copy_fail(c, 400, "InvalidArgument",
+                  "The part copy could not be started (invalid key, upload id or condition).");
 }
 
 static void start_copy(struct copy *c, const struct ufs_stat *st)
@@ -198,10 +251,14 @@ static void start_copy(struct copy *c, const struct ufs_stat *st)
                   "At least one of the pre-conditions you specified did not hold.");
         return;
     }
+    if (c->part) {
+        start_part_copy(c, st);
+        return;
+    }
     if (st->size > COPY_MAX_SIZE) {
         copy_fail(c, 400, "InvalidRequest",
                   "The specified copy source is larger than the maximum allowable size for a "
-                  "copy source: 5368709120 (UploadPartCopy is not implemented by the gateway).");
+                  "copy source: 5368709120 (copy it as a multipart upload with UploadPartCopy).");
         return;
     }
     for (size_t i = 0; c->replace && i < http_req_header_count(g->r); i++) {
@@ -236,12 +293,21 @@ static void on_source_meta(void *arg, int err, const struct ufs_stat *st)
     start_copy(c, st);
 }
 
+static void copy_begin(struct copy *c);
+
+static struct copy *copy_new(struct gw_req *g)
+{
+    struct copy *c = shd_xcalloc(1, sizeof(*c));
+    c->g = g;
+    g->op_state = c;
+    g->op_abort = copy_abort;
+    return c;
+}
+
 void gw_copy_object(struct gw_req *g)
 {
     const char *dir = http_req_header(g->r, "x-amz-metadata-directive");
-    struct ufs_stat st;
     struct copy *c;
-    int rc;
     if (!gw_allowed(g, g->mount, g->key, 1)) {
         gw_error(g, 403, "AccessDenied", "Access Denied");
         return;
@@ -254,12 +320,19 @@ void gw_copy_object(struct gw_req *g)
         gw_error(g, 400, "InvalidArgument", "Unknown metadata directive.");
         return;
     }
-    c = shd_xcalloc(1, sizeof(*c));
-    c->g = g;
+    c = copy_new(g);
     c->replace = dir && strcmp(dir, "REPLACE") == 0;
-    g->op_state = c;
-    g->op_abort = copy_abort;
-    rc = parse_source(http_req_header(g->r, "x-amz-copy-source"), &c->sbucket, &c->skey);
+    copy_begin(c);
+}
+
+/* The source of c (whose op_state and op_abort g holds): parsed, resolved,
+ * readable by the tenant, not the destination itself (CopyObject without
+ * REPLACE); then its metadata and the copy. */
+static void copy_begin(struct copy *c)
+{
+    struct gw_req *g = c->g;
+    struct ufs_stat st;
+    int rc = parse_source(http_req_header(g->r, "x-amz-copy-source"), &c->sbucket, &c->skey);
     if (rc == 1) {
         copy_fail(c, 501, "NotImplemented",
                   "Copying a given version (versionId) is not implemented by the gateway.");
@@ -283,7 +356,7 @@ void gw_copy_object(struct gw_req *g)
         copy_fail(c, 403, "AccessDenied", "Access Denied");
         return;
     }
-    if (!c->replace && c->smount == g->mount && strcmp(c->smname, g->mname) == 0 &&
+    if (!c->part && !c->replace && c->smount == g->mount && strcmp(c->smname, g->mname) == 0 &&
         strcmp(c->skey, g->key) == 0) {
         copy_fail(c, 400, "InvalidRequest",
                   "This copy request is illegal because it is trying to copy an object to itself "
@@ -296,4 +369,50 @@ void gw_copy_object(struct gw_req *g)
         return;
     }
     c->mw = meta_fetch(g->ctx->meta, g->l, c->su, c->smount, c->smkey, c->skey, on_source_meta, c);
+}
+
+/* A decimal number of at most 19 digits (no sign, no space); 0 or -1. */
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 19)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* x-amz-copy-source-range: "bytes=first-last" (both given, first <= last)
+ * into c; none: the whole source. 0 or -1. */
+static int parse_copy_range(struct copy *c, const char *h)
+{
+    const char *dash;
+    c->first = 0;
+    c->last = UFS_SIZE_UNKNOWN;
+    if (!h)
+        return 0;
+    if (strncmp(h, "bytes=", 6) != 0 || !(dash = strchr(h + 6, '-')))
+        return -1;
+    if (parse_u64(h + 6, (size_t)(dash - h - 6), &c->first) != 0 ||
+        parse_u64(dash + 1, strlen(dash + 1), &c->last) != 0 || c->first > c->last)
+        return -1;
+    return 0;
+}
+
+void gw_part_copy(struct gw_req *g, unsigned number)
+{
+    struct copy *c = copy_new(g);
+    c->part = number;
+    if (parse_copy_range(c, http_req_header(g->r, "x-amz-copy-source-range")) != 0) {
+        copy_fail(c, 400, "InvalidArgument",
+                  "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                  "where first and last are the zero-based offsets of the first and last bytes "
+                  "to copy");
+        return;
+    }
+    copy_begin(c);
 }

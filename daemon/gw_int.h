@@ -83,8 +83,8 @@ void gw_get_object(struct gw_req *g); /* GET and HEAD */
 void gw_put_object(struct gw_req *g);
 void gw_delete_object(struct gw_req *g);
 
-/* gw_mpu.c: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
- * AbortMultipartUpload */
+/* gw_mpu.c: CreateMultipartUpload, UploadPart (UploadPartCopy: gw_part_copy),
+ * CompleteMultipartUpload, AbortMultipartUpload */
 void gw_multipart(struct gw_req *g);
 
 /* gw_chunked.c: aws-chunked bodies. gw_chunked_feed passes the decoded
@@ -105,6 +105,16 @@ int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
 
 /* gw_copy.c: CopyObject (PUT with x-amz-copy-source) */
 void gw_copy_object(struct gw_req *g);
+
+/* gw_copy.c: UploadPartCopy (PUT ?partNumber=N&uploadId=ID with
+ * x-amz-copy-source); gw_multipart checked the write permission and the
+ * part number. */
+void gw_part_copy(struct gw_req *g, unsigned number);
+/* gw_mpu.c: upload_id's parts are not all seen by this node (a copied part):
+ * its object is not cached at Complete. gw_mpu_unstage forgets the upload
+ * (gone: aborted, or unknown to the backend). */
+void gw_mpu_uncached(const char *upload_id);
+void gw_mpu_unstage(const char *upload_id);
 
 /* gw_delete_multi.c: DeleteObjects (POST /BUCKET?delete) */
 void gw_delete_objects(struct gw_req *g);

@@ -1,12 +1,15 @@
 /* daemon/gw_mpu.c: a client's multipart upload through the gateway:
  * CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
- * AbortMultipartUpload, passed to the mount's S3 as they come.
+ * AbortMultipartUpload, passed to the mount's S3 as they come (UploadPartCopy
+ * is routed to gw_copy.c).
  *
  * Write-through: the parts' bytes are also kept (up to MPU_STAGE_MAX per
  * node, in memory) until the upload completes; then, with the final ETag
  * that S3 returns, they are cut into the object's blocks and put in the
  * store, so a read right after the upload is a hit. Uploads that do not
- * fit are simply not cached (reads fill them later). */
+ * fit, and uploads with a part copied server-side (UploadPartCopy, done by
+ * gw_copy.c: its bytes never pass through here), are simply not cached
+ * (their metadata is dropped at Complete; reads fill them later). */
 #include "daemon/gw_int.h"
 
 #include "daemon/http.h"
@@ -133,6 +136,25 @@ static void stage_part(const char *id, unsigned number, uint8_t *data, size_t le
     s->nparts++;
     stage_bytes += len;
     pthread_mutex_unlock(&stage_lock);
+}
+
+/* Marks an upload not to be cached at Complete (its staged parts freed,
+ * later ones dropped): the entry goes at Complete or Abort, as others do. */
+void gw_mpu_uncached(const char *upload_id)
+{
+    pthread_mutex_lock(&stage_lock);
+    struct staged *s = stage_find(upload_id, 1);
+    s->dropped = 1;
+    stage_free_parts(s);
+    pthread_mutex_unlock(&stage_lock);
+}
+
+void gw_mpu_unstage(const char *upload_id)
+{
+    pthread_mutex_lock(&stage_lock);
+    struct staged *s = stage_take(upload_id);
+    pthread_mutex_unlock(&stage_lock);
+    staged_free(s);
 }
 
 /* ---- CreateMultipartUpload ------------------------------------------------ */
@@ -326,18 +348,25 @@ static void part_body_end(void *arg, int err)
 
 static const struct http_body_cbs part_body_cbs = {part_body, part_body_end};
 
-static void mpu_part(struct gw_req *g)
+/* The request's partNumber: 0 after sending a 400 when it is not one. */
+static unsigned part_number(struct gw_req *g)
 {
-    const char *pn = gw_query(g, "partNumber"), *id = gw_query(g, "uploadId");
-    uint64_t size = http_req_body_length(g->r);
-    struct gw_chunked *dec = NULL;
+    const char *pn = gw_query(g, "partNumber");
     char *end;
     long n = pn ? strtol(pn, &end, 10) : 0;
     if (!pn || *end || n < 1 || n > MPU_PARTS_MAX) {
         gw_error(g, 400, "InvalidArgument",
                  "Part number must be an integer between 1 and 10000, inclusive.");
-        return;
+        return 0;
     }
+    return (unsigned)n;
+}
+
+static void mpu_part(struct gw_req *g, unsigned n)
+{
+    const char *id = gw_query(g, "uploadId");
+    uint64_t size = http_req_body_length(g->r);
+    struct gw_chunked *dec = NULL;
     if (size == HTTP_UNKNOWN_LENGTH) {
         gw_error(g, 411, "MissingContentLength",
                  "You must provide the Content-Length HTTP header.");
@@ -351,7 +380,7 @@ static void mpu_part(struct gw_req *g)
     struct part *p = shd_xcalloc(1, sizeof(*p));
     p->g = g;
     p->dec = dec;
-    p->number = (unsigned)n;
+    p->number = n;
     p->size = size;
     if (g->ctx->store && size <= MPU_STAGE_MAX)
         p->data = malloc(size ? (size_t)size : 1); /* no cache on write if this fails */
@@ -364,6 +393,18 @@ static void mpu_part(struct gw_req *g)
         return;
     }
     http_req_read_body(g->r, &part_body_cbs, p);
+}
+
+/* UploadPart, or UploadPartCopy when the request names a copy source. */
+static void mpu_put(struct gw_req *g)
+{
+    unsigned n = part_number(g);
+    if (!n)
+        return;
+    if (http_req_header(g->r, "x-amz-copy-source"))
+        gw_part_copy(g, n);
+    else
+        mpu_part(g, n);
 }
 
 /* ---- CompleteMultipartUpload ---------------------------------------------- */
@@ -636,10 +677,7 @@ static void on_aborted(void *arg, int err)
     struct gw_req *g = arg;
     g->op_state = NULL;
     g->op_abort = NULL;
-    pthread_mutex_lock(&stage_lock);
-    struct staged *s = stage_take(gw_query(g, "uploadId"));
-    pthread_mutex_unlock(&stage_lock);
-    staged_free(s);
+    gw_mpu_unstage(gw_query(g, "uploadId"));
     if (err == UFS_ENOENT || err == UFS_ECONFLICT) {
         gw_error(g, 404, "NoSuchUpload", "The specified upload does not exist.");
         return;
@@ -676,12 +714,10 @@ void gw_multipart(struct gw_req *g)
         gw_error(g, 403, "AccessDenied", "This mount is read-only (mounts[].write_mode).");
         return;
     }
-    if (http_req_header(g->r, "x-amz-copy-source"))
-        gw_error(g, 501, "NotImplemented", "UploadPartCopy is not implemented by the gateway.");
-    else if (post && gw_query(g, "uploads"))
+    if (post && gw_query(g, "uploads"))
         mpu_create(g);
     else if (strcmp(m, "PUT") == 0 && gw_query(g, "uploadId"))
-        mpu_part(g);
+        mpu_put(g);
     else if (post && gw_query(g, "uploadId"))
         mpu_complete(g);
     else if (strcmp(m, "DELETE") == 0 && gw_query(g, "uploadId"))

@@ -719,6 +719,7 @@ static const struct ufs_ops dir_ops = {
     .create_bucket = dir_create_bucket,
     .delete_bucket = dir_delete_bucket,
     .copy = ufs_dir_copy,
+    .mpu_part_copy = ufs_dir_mpu_part_copy,
 };
 
 /* ufs_dir_open: PATH is an absolute directory path, optionally as a

@@ -186,6 +186,11 @@ struct ufs_req *ufs_dir_mpu_abort(struct ufs *u, const char *key, const char *up
 struct ufs_req *ufs_dir_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
                              const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
                              void *arg);
+struct ufs_req *ufs_dir_mpu_part_copy(struct ufs *u, const char *key, const char *upload_id,
+                                      unsigned part, const struct ufs *src, const char *src_key,
+                                      uint64_t first, uint64_t last,
+                                      const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
+                                      void *arg);
 
 /* dir_mpu.c, for parts written by dir_io.c: 0 when UPLOAD_ID is well formed
  * (else UFS_ECONFLICT, as S3's NoSuchUpload). */

@@ -269,6 +269,11 @@ struct ufs_req *ufs_s3_mpu_abort(struct ufs *u, const char *key, const char *upl
 struct ufs_req *ufs_s3_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
                             const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
                             void *arg);
+struct ufs_req *ufs_s3_mpu_part_copy(struct ufs *u, const char *key, const char *upload_id,
+                                     unsigned part, const struct ufs *src, const char *src_key,
+                                     uint64_t first, uint64_t last,
+                                     const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
+                                     void *arg);
 
 struct ufs_req *ufs_s3_read(struct ufs *u, const char *key, uint64_t off, uint64_t len,
                             const char *if_match, const struct ufs_read_cbs *cbs, void *arg);
@@ -295,8 +300,11 @@ int ufs_s3_xml_buckets(const char *xml, size_t len, struct ufs_bucket **out, siz
 void ufs_s3_buckets_free(struct ufs_bucket *b, size_t n);
 int ufs_s3_xml_upload_id(const char *xml, size_t len, char **out);
 int ufs_s3_xml_complete_etag(const char *xml, size_t len, char etag[UFS_ETAG_MAX]);
-/* CopyObjectResult: its ETag (required) and LastModified (0 when absent). */
+/* CopyObjectResult (UploadPartCopy's CopyPartResult): its ETag (required)
+ * and LastModified (0 when absent). */
 int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX], int64_t *mtime);
+int ufs_s3_xml_part_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX],
+                                int64_t *mtime);
 /* ---- response headers and dates (s3_parse.c) ------------------------------ */
 
 /* "2009-10-12T17:50:30.000Z" and "Wed, 12 Oct 2009 17:50:30 GMT". */

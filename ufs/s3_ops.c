@@ -1,6 +1,6 @@
 /* ufs/s3_ops.c: the S3 operations that are one request each: HEAD (stat),
  * DELETE, CopyObject, ListObjectsV2, ListBuckets, CreateBucket,
- * DeleteBucket, and the client's CreateMultipartUpload,
+ * DeleteBucket, and the client's CreateMultipartUpload, UploadPartCopy,
  * CompleteMultipartUpload and AbortMultipartUpload passed through (plus the
  * background abort a failed write starts). Each reports once, from the
  * loop, with what it parsed. */
@@ -21,6 +21,7 @@ enum s3_what {
     S3_W_MPU_COMPLETE,
     S3_W_MPU_ABORT,
     S3_W_COPY,
+    S3_W_PART_COPY,
     S3_W_INTERNAL, /* no callback: a background AbortMultipartUpload */
     S3_W_ADOPTED,  /* no callback: a cancelled write's CreateMultipartUpload */
 };
@@ -123,12 +124,14 @@ static void simple_deliver(struct s3_simple *s, int err)
         s->cb.etag(arg, err, err ? NULL : etag);
         break;
     }
-    case S3_W_COPY: {
+    case S3_W_COPY:
+    case S3_W_PART_COPY: {
         char etag[UFS_ETAG_MAX];
         int64_t mtime = 0;
 
         if (!err)
-            err = ufs_s3_xml_copy_result(x->resp, x->resp_len, etag, &mtime);
+            err = (s->what == S3_W_COPY ? ufs_s3_xml_copy_result : ufs_s3_xml_part_copy_result)(
+                x->resp, x->resp_len, etag, &mtime);
         s->cb.copy(arg, err, err ? NULL : etag, mtime);
         break;
     }
@@ -262,15 +265,30 @@ struct ufs_req *ufs_s3_delete(struct ufs *uu, const char *key, ufs_done_cb cb, v
     return simple_go(s, UFS_K_DELETE, "DELETE", 0, NULL, key, NULL, NULL);
 }
 
-/* ---- CopyObject ------------------------------------------------------------------ */
+/* ---- CopyObject and UploadPartCopy ------------------------------------------------ */
+
+static int upload_id_ok(const char *id)
+{
+    size_t n;
+
+    if (!id)
+        return 0;
+    n = strnlen(id, S3_TOKEN_MAX + 1);
+    return n > 0 && n <= S3_TOKEN_MAX;
+}
 
 struct copy_args {
     char *source; /* x-amz-copy-source: "/bucket/key", encoded */
-    const struct ufs_copy_opts *opts;
+    const char *if_match;
+    const struct ufs_copy_opts *opts; /* CopyObject */
     struct s3_putopts po;
+    const char *upload_id; /* UploadPartCopy: not NULL */
+    char part[16];
+    char range[48]; /* x-amz-copy-source-range, "" = the whole source */
 };
 
-/* copy_setup: PUT with x-amz-copy-source and the directive; a 200 may still
+/* copy_setup: PUT with x-amz-copy-source and, for CopyObject, the
+ * directive, for UploadPartCopy the part and the range; a 200 may still
  * carry an <Error> (a copy that failed after S3 began to answer). */
 static int copy_setup(struct s3_xfer *x, const void *ctx)
 {
@@ -282,10 +300,17 @@ static int copy_setup(struct s3_xfer *x, const void *ctx)
     x->body_len = 0;
     x->check_200_error = 1;
     rc = ufs_s3_xfer_header(x, "x-amz-copy-source", c->source);
-    if (!rc)
+    if (!rc && c->upload_id) {
+        rc = ufs_s3_xfer_query(x, "partNumber", c->part);
+        if (!rc)
+            rc = ufs_s3_xfer_query(x, "uploadId", c->upload_id);
+        if (!rc && c->range[0])
+            rc = ufs_s3_xfer_header(x, "x-amz-copy-source-range", c->range);
+    } else if (!rc) {
         rc = ufs_s3_xfer_header(x, "x-amz-metadata-directive", replace ? "REPLACE" : "COPY");
-    if (!rc && c->opts && c->opts->if_match)
-        rc = ufs_s3_xfer_header(x, "x-amz-copy-source-if-match", c->opts->if_match);
+    }
+    if (!rc && c->if_match)
+        rc = ufs_s3_xfer_header(x, "x-amz-copy-source-if-match", c->if_match);
     if (!rc && replace)
         rc = ufs_s3_putopts_apply(x, &c->po, 0);
     return rc;
@@ -318,31 +343,18 @@ static char *copy_source(const struct ufs_s3 *src, const char *key)
     return out;
 }
 
-/* ufs_s3_copy: ufs_copy on S3 (PUT with x-amz-copy-source). SRC must be an
- * S3 backend of the same endpoint and credentials (UFS_ENOTSUP otherwise,
- * from the loop). NULL for a bad key or option, or out of memory. */
-struct ufs_req *ufs_s3_copy(struct ufs *uu, const char *dst_key, const struct ufs *srcu,
-                            const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
-                            void *arg)
+/* copy_go: the copy request C (CopyObject, or UploadPartCopy when
+ * c->upload_id is set) of SRC_KEY on SRCU to DST_KEY on UU, reporting to CB
+ * with the op S (takes c->po). SRCU must be an S3 backend of the same
+ * endpoint and credentials (UFS_ENOTSUP otherwise, from the loop). */
+static struct ufs_req *copy_go(struct s3_simple *s, struct ufs *uu, const char *dst_key,
+                               const struct ufs *srcu, const char *src_key, ufs_copy_cb cb,
+                               struct copy_args *c)
 {
     struct ufs_s3 *u = (struct ufs_s3 *)uu;
     const struct ufs_s3 *src = (const struct ufs_s3 *)srcu;
-    struct copy_args c;
-    struct s3_simple *s;
     struct ufs_req *r;
 
-    if (!cb || !ufs_s3_key_ok(u, dst_key) || !src_key || !*src_key ||
-        (opts && opts->if_match && strnlen(opts->if_match, UFS_ETAG_MAX) >= UFS_ETAG_MAX))
-        return NULL;
-    memset(&c, 0, sizeof(c));
-    c.opts = opts;
-    if (opts && opts->replace && ufs_s3_putopts_copy(&c.po, opts->put) != 0)
-        return NULL;
-    s = simple_new(u, S3_W_COPY, arg);
-    if (!s) {
-        ufs_s3_putopts_free(&c.po);
-        return NULL;
-    }
     s->cb.copy = cb;
     if (srcu->ops != uu->ops || !u->bucket || !src->bucket || !same_str(u->scheme, src->scheme) ||
         !same_str(u->hostport, src->hostport) || !same_str(u->access_key, src->access_key) ||
@@ -351,13 +363,76 @@ struct ufs_req *ufs_s3_copy(struct ufs *uu, const char *dst_key, const struct uf
         r = simple_fail_soon(s, UFS_ENOTSUP); /* no server-side copy between these two */
     else if (!ufs_s3_key_ok(src, src_key))
         r = simple_fail_soon(s, UFS_EINVAL);
-    else if (!(c.source = copy_source(src, src_key)))
+    else if (!(c->source = copy_source(src, src_key)))
         r = simple_fail_soon(s, UFS_ENOMEM);
     else
-        r = simple_go(s, UFS_K_PUT, "PUT", 0, NULL, dst_key, copy_setup, &c);
-    free(c.source);
-    ufs_s3_putopts_free(&c.po);
+        r = simple_go(s, c->upload_id ? UFS_K_MPU : UFS_K_PUT, "PUT", 0, NULL, dst_key, copy_setup,
+                      c);
+    free(c->source);
+    ufs_s3_putopts_free(&c->po);
     return r;
+}
+
+/* if_match_ok: NULL, or an ETag that fits. */
+static int if_match_ok(const char *m)
+{
+    return !m || strnlen(m, UFS_ETAG_MAX) < UFS_ETAG_MAX;
+}
+
+/* ufs_s3_copy: ufs_copy on S3 (PUT with x-amz-copy-source). NULL for a bad
+ * key or option, or out of memory. */
+struct ufs_req *ufs_s3_copy(struct ufs *uu, const char *dst_key, const struct ufs *srcu,
+                            const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
+                            void *arg)
+{
+    struct copy_args c;
+    struct s3_simple *s;
+
+    if (!cb || !ufs_s3_key_ok((struct ufs_s3 *)uu, dst_key) || !src_key || !*src_key ||
+        !if_match_ok(opts ? opts->if_match : NULL))
+        return NULL;
+    memset(&c, 0, sizeof(c));
+    c.opts = opts;
+    c.if_match = opts ? opts->if_match : NULL;
+    if (opts && opts->replace && ufs_s3_putopts_copy(&c.po, opts->put) != 0)
+        return NULL;
+    s = simple_new((struct ufs_s3 *)uu, S3_W_COPY, arg);
+    if (!s) {
+        ufs_s3_putopts_free(&c.po);
+        return NULL;
+    }
+    return copy_go(s, uu, dst_key, srcu, src_key, cb, &c);
+}
+
+/* ufs_s3_mpu_part_copy: ufs_mpu_part_copy on S3 (UploadPartCopy: PUT
+ * ?partNumber&uploadId with x-amz-copy-source and its range). S3 answers a
+ * range past the source's end with 400 InvalidArgument (UFS_EINVAL). NULL
+ * for a bad key, part number, range or option, or out of memory. */
+struct ufs_req *ufs_s3_mpu_part_copy(struct ufs *uu, const char *key, const char *upload_id,
+                                     unsigned part, const struct ufs *srcu, const char *src_key,
+                                     uint64_t first, uint64_t last,
+                                     const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
+                                     void *arg)
+{
+    struct copy_args c;
+    struct s3_simple *s;
+
+    if (!cb || !ufs_s3_key_ok((struct ufs_s3 *)uu, key) || !upload_id_ok(upload_id) || part < 1 ||
+        part > S3_PARTS_MAX || !src_key || !*src_key ||
+        (last == UFS_SIZE_UNKNOWN ? first != 0 : first > last) ||
+        !if_match_ok(opts ? opts->if_match : NULL))
+        return NULL;
+    memset(&c, 0, sizeof(c));
+    c.if_match = opts ? opts->if_match : NULL;
+    c.upload_id = upload_id;
+    snprintf(c.part, sizeof(c.part), "%u", part);
+    if (last != UFS_SIZE_UNKNOWN)
+        snprintf(c.range, sizeof(c.range), "bytes=%llu-%llu", (unsigned long long)first,
+                 (unsigned long long)last);
+    s = simple_new((struct ufs_s3 *)uu, S3_W_PART_COPY, arg);
+    if (!s)
+        return NULL;
+    return copy_go(s, uu, key, srcu, src_key, cb, &c);
 }
 
 /* ---- listing -------------------------------------------------------------------- */
@@ -513,16 +588,6 @@ struct ufs_req *ufs_s3_delete_bucket(struct ufs *uu, const char *bucket, ufs_don
 }
 
 /* ---- the client's multipart upload, passed through -------------------------- */
-
-static int upload_id_ok(const char *id)
-{
-    size_t n;
-
-    if (!id)
-        return 0;
-    n = strnlen(id, S3_TOKEN_MAX + 1);
-    return n > 0 && n <= S3_TOKEN_MAX;
-}
 
 /* mpu_create_setup: POST ?uploads with the put options in CTX. */
 static int mpu_create_setup(struct s3_xfer *x, const void *ctx)

@@ -683,9 +683,10 @@ int ufs_s3_xml_complete_etag(const char *xml, size_t len, char etag[UFS_ETAG_MAX
     return 0;
 }
 
-/* ---- CopyObjectResult ------------------------------------------------------- */
+/* ---- CopyObjectResult, CopyPartResult ------------------------------------ */
 
 struct copy_ctx {
+    const char *root;
     char etag[UFS_ETAG_MAX];
     int64_t mtime;
     int have_root, have_etag, have_mtime;
@@ -696,7 +697,7 @@ static int copy_start(struct xp *p)
     struct copy_ctx *c = p->ctx;
 
     if (p->depth == 1) {
-        if (strcmp(p->names[0], "CopyObjectResult") != 0)
+        if (strcmp(p->names[0], c->root) != 0)
             return UFS_EPROTO;
         c->have_root = 1;
     }
@@ -706,9 +707,9 @@ static int copy_start(struct xp *p)
 /* copy_end: ETag and LastModified, each at most once. */
 static int copy_end(struct xp *p, const char *text, size_t len)
 {
-    static const char *const etag[] = {"CopyObjectResult", "ETag"};
-    static const char *const mtime[] = {"CopyObjectResult", "LastModified"};
     struct copy_ctx *c = p->ctx;
+    const char *const etag[] = {c->root, "ETag"};
+    const char *const mtime[] = {c->root, "LastModified"};
 
     if (xp_at(p, 2, etag)) {
         if (c->have_etag || len == 0 || len >= UFS_ETAG_MAX)
@@ -723,9 +724,10 @@ static int copy_end(struct xp *p, const char *text, size_t len)
     return 0;
 }
 
-/* ufs_s3_xml_copy_result: see s3_int.h. Returns 0, UFS_EPROTO or
- * UFS_ENOMEM; ETAG and *MTIME are written only on success. */
-int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX], int64_t *mtime)
+/* copy_result: a copy's result document, its root element ROOT. Returns 0,
+ * UFS_EPROTO or UFS_ENOMEM; ETAG and *MTIME are written only on success. */
+static int copy_result(const char *xml, size_t len, const char *root, char etag[UFS_ETAG_MAX],
+                       int64_t *mtime)
 {
     struct xp p;
     struct copy_ctx c;
@@ -733,6 +735,7 @@ int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX],
 
     memset(&p, 0, sizeof(p));
     memset(&c, 0, sizeof(c));
+    c.root = root;
     p.on_start = copy_start;
     p.on_end = copy_end;
     p.ctx = &c;
@@ -744,4 +747,17 @@ int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX],
     memcpy(etag, c.etag, strlen(c.etag) + 1);
     *mtime = c.mtime;
     return 0;
+}
+
+/* ufs_s3_xml_copy_result: see s3_int.h. */
+int ufs_s3_xml_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX], int64_t *mtime)
+{
+    return copy_result(xml, len, "CopyObjectResult", etag, mtime);
+}
+
+/* ufs_s3_xml_part_copy_result: see s3_int.h. */
+int ufs_s3_xml_part_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_MAX],
+                                int64_t *mtime)
+{
+    return copy_result(xml, len, "CopyPartResult", etag, mtime);
 }

@@ -143,6 +143,16 @@ struct ufs_req *ufs_copy(struct ufs *u, const char *dst_key, const struct ufs *s
     return src ? DISPATCH(copy, u, dst_key, src, src_key, opts, cb, arg) : NULL;
 }
 
+struct ufs_req *ufs_mpu_part_copy(struct ufs *u, const char *key, const char *upload_id,
+                                  unsigned part, const struct ufs *src, const char *src_key,
+                                  uint64_t first, uint64_t last,
+                                  const struct ufs_part_copy_opts *opts, ufs_copy_cb cb, void *arg)
+{
+    return src ? DISPATCH(mpu_part_copy, u, key, upload_id, part, src, src_key, first, last, opts,
+                          cb, arg)
+               : NULL;
+}
+
 void ufs_counters_get(const struct ufs *u, struct ufs_counters *out)
 {
     memcpy(out, &u->counters, sizeof(*out));

@@ -162,7 +162,7 @@ struct ufs_req *ufs_delete(struct ufs *u, const char *key, ufs_done_cb cb, void 
  * the source), and between two local-directory backends (the file is copied
  * on u's worker threads); any other pair reports UFS_ENOTSUP. src is only
  * read during the call. S3 copies at most 5 GiB in one request (larger
- * objects need UploadPartCopy, which this does not do): S3 answers
+ * objects need a multipart upload of ufs_mpu_part_copy parts): S3 answers
  * UFS_EINVAL. `done` reports the new object's ETag and Last-Modified. */
 struct ufs_copy_opts {
     const char *if_match;           /* NULL, or copy only while the source has this ETag
@@ -176,6 +176,24 @@ typedef void (*ufs_copy_cb)(void *arg, int err, const char *etag, int64_t mtime)
 struct ufs_req *ufs_copy(struct ufs *u, const char *dst_key, const struct ufs *src,
                          const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
                          void *arg);
+
+/* UploadPartCopy: part PART of the client's upload UPLOAD_ID of KEY on u
+ * becomes bytes [first, last] (inclusive) of src_key on src, or the whole
+ * source when last is UFS_SIZE_UNKNOWN (first must then be 0). The same
+ * pairs as ufs_copy can do it (UFS_ENOTSUP otherwise), without the bytes
+ * passing through this process on S3; src is only read during the call.
+ * first > last is an invalid argument (NULL, or UFS_EINVAL); a range past
+ * the source's end is UFS_EINVAL (S3's 400 InvalidArgument); an unknown
+ * upload UFS_ECONFLICT; a source without the ETag opts->if_match
+ * UFS_EPRECOND. `done` reports the part's ETag (for CompleteMultipartUpload)
+ * and its Last-Modified (0 when unknown). */
+struct ufs_part_copy_opts {
+    const char *if_match; /* NULL, or copy only while the source has this ETag */
+};
+struct ufs_req *ufs_mpu_part_copy(struct ufs *u, const char *key, const char *upload_id,
+                                  unsigned part, const struct ufs *src, const char *src_key,
+                                  uint64_t first, uint64_t last,
+                                  const struct ufs_part_copy_opts *opts, ufs_copy_cb cb, void *arg);
 
 /* ListObjectsV2, one page. */
 struct ufs_list_opts {

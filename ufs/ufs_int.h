@@ -38,6 +38,11 @@ struct ufs_ops {
     struct ufs_req *(*copy)(struct ufs *u, const char *dst_key, const struct ufs *src,
                             const char *src_key, const struct ufs_copy_opts *opts, ufs_copy_cb cb,
                             void *arg);
+    struct ufs_req *(*mpu_part_copy)(struct ufs *u, const char *key, const char *upload_id,
+                                     unsigned part, const struct ufs *src, const char *src_key,
+                                     uint64_t first, uint64_t last,
+                                     const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
+                                     void *arg);
 };
 
 /* Every backend's struct ufs starts with this head; so does every request. */

@@ -566,6 +566,85 @@ elif phase == "copy-delete":
           code_of(lambda: gw.copy_object(Bucket="localfs", Key="f/d", CopySource="localfs/f/a", CopySourceIfMatch='"00"')))
     check("CopyObject file:// -> S3: 501", ("NotImplemented", True),
           why(lambda: gw.copy_object(Bucket=B, Key="cp/x", CopySource="localfs/f/a"), "between a file:// mount and an S3 mount"))
+    check("GetObjectTagging: 501, not the object's bytes", "NotImplemented",
+          code_of(lambda: gw.get_object_tagging(Bucket=B, Key="cp/src")))
+    check("PutObjectAcl: 501, the object not overwritten", ("NotImplemented", src),
+          (code_of(lambda: gw.put_object_acl(Bucket=B, Key="cp/src", ACL="private")), s3.get_object(Bucket=B, Key="cp/src")["Body"].read()))
+    # ---- UploadPartCopy (S3 wants parts of 5 MiB at least, but the last)
+    MB = 1 << 20
+    psrc = os.urandom(7 * MB)
+    gw.put_object(Bucket=B, Key="pc/src", Body=psrc)
+    pcs = {"Bucket": B, "Key": "pc/src"}
+    old = os.urandom(300000)
+    gw.put_object(Bucket=B, Key="pc/dst", Body=old)
+    check("UploadPartCopy: destination cached before", old, gw.get_object(Bucket=B, Key="pc/dst")["Body"].read())
+    up = gw.create_multipart_upload(Bucket=B, Key="pc/dst")["UploadId"]
+    gw.upload_part(Bucket=B, Key="pc/dst", UploadId=up, PartNumber=1, Body=os.urandom(5 * MB))  # replaced below
+    r1 = gw.upload_part_copy(Bucket=B, Key="pc/dst", UploadId=up, PartNumber=1, CopySource=pcs,
+                             CopySourceRange="bytes=0-%d" % (5 * MB - 1))["CopyPartResult"]
+    r2 = gw.upload_part_copy(Bucket=B, Key="pc/dst", UploadId=up, PartNumber=2, CopySource=pcs,
+                             CopySourceRange="bytes=%d-%d" % (MB, 7 * MB - 1))["CopyPartResult"]
+    ptail = os.urandom(100000)
+    r3 = gw.upload_part(Bucket=B, Key="pc/dst", UploadId=up, PartNumber=3, Body=ptail)
+    check("UploadPartCopy: CopyPartResult with ETag and LastModified", (True, True, True),
+          (r1["ETag"].startswith('"'), r2["ETag"] != r1["ETag"], isinstance(r1.get("LastModified"), datetime.datetime)))
+    check("UploadPartCopy: the parts as S3 lists them", [r1["ETag"], r2["ETag"], r3["ETag"]],
+          [p["ETag"] for p in s3.list_parts(Bucket=B, Key="pc/dst", UploadId=up)["Parts"]])
+    done = gw.complete_multipart_upload(Bucket=B, Key="pc/dst", UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": r1["ETag"]}, {"PartNumber": 2, "ETag": r2["ETag"]}, {"PartNumber": 3, "ETag": r3["ETag"]}]})
+    want = psrc[:5 * MB] + psrc[MB:] + ptail
+    check("UploadPartCopy: two copied ranges and an uploaded part, in S3", want, s3.get_object(Bucket=B, Key="pc/dst")["Body"].read())
+    check("UploadPartCopy: read right after through the gateway (nothing stale cached)", want,
+          gw.get_object(Bucket=B, Key="pc/dst")["Body"].read())
+    check("UploadPartCopy: HeadObject has the new ETag and size", (done["ETag"], len(want)),
+          (gw.head_object(Bucket=B, Key="pc/dst")["ETag"], gw.head_object(Bucket=B, Key="pc/dst")["ContentLength"]))
+    up = gw.create_multipart_upload(Bucket=B, Key="pc/e")["UploadId"]
+    check("UploadPartCopy: range past the end: 400 InvalidArgument", ("InvalidArgument", True),
+          why(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1, CopySource=pcs,
+                                          CopySourceRange="bytes=0-%d" % len(psrc)),
+              "Range specified is not valid for source object of size: %d" % len(psrc)))
+    check("UploadPartCopy: malformed range: 400 InvalidArgument", "InvalidArgument",
+          code_of(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1, CopySource=pcs,
+                                              CopySourceRange="bytes=5-")))
+    check("UploadPartCopy: copy-source-if-match wrong: 412", "PreconditionFailed",
+          code_of(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1, CopySource=pcs,
+                                              CopySourceIfMatch='"0123"')))
+    check("UploadPartCopy: copy-source-if-none-match same ETag: 412", "PreconditionFailed",
+          code_of(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1, CopySource=pcs,
+                                              CopySourceIfNoneMatch=gw.head_object(Bucket=B, Key="pc/src")["ETag"])))
+    check("UploadPartCopy: missing source: 404 NoSuchKey", "NoSuchKey",
+          code_of(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1,
+                                              CopySource={"Bucket": B, "Key": "pc/none"})))
+    check("UploadPartCopy: no part failed into the upload", [],
+          s3.list_parts(Bucket=B, Key="pc/e", UploadId=up).get("Parts", []))
+    check("UploadPartCopy from a file:// source into an S3 upload: 501", ("NotImplemented", True),
+          why(lambda: gw.upload_part_copy(Bucket=B, Key="pc/e", UploadId=up, PartNumber=1, CopySource="localfs/f/a"),
+              "between a file:// mount and an S3 mount"))
+    gw.abort_multipart_upload(Bucket=B, Key="pc/e", UploadId=up)
+    up = reader.create_multipart_upload(Bucket=B, Key="scratch/mp")["UploadId"]
+    check("UploadPartCopy from a source the tenant may not read: 403", "AccessDenied",
+          code_of(lambda: reader.upload_part_copy(Bucket=B, Key="scratch/mp", UploadId=up, PartNumber=1,
+                                                  CopySource={"Bucket": B, "Key": "t/small.txt"})))
+    check("UploadPartCopy to a key the tenant may not write: 403", "AccessDenied",
+          code_of(lambda: reader.upload_part_copy(Bucket=B, Key="public/mp", UploadId=up, PartNumber=1,
+                                                  CopySource={"Bucket": B, "Key": "public/readme"})))
+    reader.abort_multipart_upload(Bucket=B, Key="scratch/mp", UploadId=up)
+    # on the file:// mount (fdata at localfs/f/a), a whole-source copy too
+    up = gw.create_multipart_upload(Bucket="localfs", Key="f/mp")["UploadId"]
+    f1 = gw.upload_part_copy(Bucket="localfs", Key="f/mp", UploadId=up, PartNumber=1, CopySource="localfs/f/a",
+                             CopySourceRange="bytes=1000-99999")["CopyPartResult"]
+    f2 = gw.upload_part(Bucket="localfs", Key="f/mp", UploadId=up, PartNumber=2, Body=b"middle")
+    f3 = gw.upload_part_copy(Bucket="localfs", Key="f/mp", UploadId=up, PartNumber=3, CopySource="localfs/f/a")["CopyPartResult"]
+    check("UploadPartCopy on file:// past the end: 400 InvalidArgument", "InvalidArgument",
+          code_of(lambda: gw.upload_part_copy(Bucket="localfs", Key="f/mp", UploadId=up, PartNumber=4, CopySource="localfs/f/a",
+                                              CopySourceRange="bytes=0-%d" % len(fdata))))
+    gw.complete_multipart_upload(Bucket="localfs", Key="f/mp", UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": f1["ETag"]}, {"PartNumber": 2, "ETag": f2["ETag"]}, {"PartNumber": 3, "ETag": f3["ETag"]}]})
+    want = fdata[1000:100000] + b"middle" + fdata
+    check("UploadPartCopy on file://: the file", want, open(T + "/node/localfs/f/mp", "rb").read())
+    check("UploadPartCopy on file://: read through the gateway", want, gw.get_object(Bucket="localfs", Key="f/mp")["Body"].read())
+    check("UploadPartCopy on file://: unknown upload: 404 NoSuchUpload", "NoSuchUpload",
+          code_of(lambda: gw.upload_part_copy(Bucket="localfs", Key="f/mp", UploadId="0" * 32, PartNumber=1, CopySource="localfs/f/a")))
 elif phase == "after-restart":
     want = bytes.fromhex(os.environ["BIG_MD5"]) if False else None
     g0 = s3_gets()

@@ -1,10 +1,12 @@
-/* tests/unit/test_ufs_dir_copy.c: ufs_copy on the local-directory backend,
- * on real mkdtemp directories and a real event_base: bytes, ETag, content
- * type kept or replaced, a copy onto itself, if_match, missing sources and
- * bad keys, two directory backends, an S3 source (UFS_ENOTSUP), a file in
- * the way, injected fsync failures and a cancel while the workers are busy
- * (no callback, nothing left behind). Every callback is checked not to run
- * inside the call that started it. */
+/* tests/unit/test_ufs_dir_copy.c: ufs_copy and ufs_mpu_part_copy on the
+ * local-directory backend, on real mkdtemp directories and a real
+ * event_base: bytes, ETag, content type kept or replaced, a copy onto
+ * itself, if_match, missing sources and bad keys, two directory backends,
+ * an S3 source (UFS_ENOTSUP), a file in the way, injected fsync failures and
+ * a cancel while the workers are busy (no callback, nothing left behind);
+ * part copies of ranges and whole sources completed into an object, and the
+ * ranges, uploads, conditions and sources they refuse. Every callback is
+ * checked not to run inside the call that started it. */
 #include "tests/unit/ufs_dir_util.h"
 
 struct cres {
@@ -255,6 +257,137 @@ TEST(test_copy_cancel)
     close_rm();
 }
 
+/* ---- ufs_mpu_part_copy ---------------------------------------------------------------- */
+
+/* new_upload: an upload for KEY; its id into ID. */
+static int new_upload(const char *key, char id[128])
+{
+    struct res r = {0};
+
+    if (!ufs_mpu_create(u, key, NULL, on_create, &r))
+        return -1000;
+    run_until(&r.called);
+    snprintf(id, 128, "%s", r.id);
+    return r.err;
+}
+
+/* do_part_copy: part PART of upload ID of KEY from [FIRST, LAST] of SRC_KEY
+ * on FROM; its error and R. */
+static int do_part_copy(const struct ufs *from, const char *key, const char *id, unsigned part,
+                        const char *src_key, uint64_t first, uint64_t last, const char *if_match,
+                        struct cres *r)
+{
+    struct ufs_part_copy_opts o = {if_match};
+
+    memset(r, 0, sizeof(*r));
+    if (!ufs_mpu_part_copy(u, key, id, part, from, src_key, first, last, &o, on_copied, r))
+        return -1000;
+    if (r->called)
+        return -1001; /* must not be synchronous */
+    run_until(&r->called);
+    return r->called == 1 ? r->err : -1002;
+}
+
+/* test_part_copy: two ranges and a whole source become parts whose ETags
+ * CompleteMultipartUpload takes; the object is their concatenation. */
+TEST(test_part_copy)
+{
+    size_t n = (3u << 20) + 5, pn = 0;
+    char *data = pattern(n, 7), *want, *part, id[128], ppath[192];
+    struct ufs_counters k0, k1;
+    struct ufs_part parts[3];
+    struct cres r[3];
+    struct res done = {0};
+    struct stat sb;
+
+    open_fresh();
+    put_file("src", data, n);
+    REQUIRE(new_upload("a/dst", id) == 0);
+    ufs_counters_get(u, &k0);
+    CHECK(do_part_copy(u, "a/dst", id, 1, "src", 100, (1u << 20) + 99, NULL, &r[0]) == 0);
+    CHECK(do_part_copy(u, "a/dst", id, 2, "src", 0, UFS_SIZE_UNKNOWN, NULL, &r[1]) == 0);
+    CHECK(do_part_copy(u, "a/dst", id, 3, "src", n - 1, n - 1, NULL, &r[2]) == 0); /* one byte */
+    ufs_counters_get(u, &k1);
+    CHECK(k1.requests[UFS_K_MPU] == k0.requests[UFS_K_MPU] + 3);
+    CHECK(r[0].etag[0] == '"' && strcmp(r[0].etag, r[1].etag) != 0);
+    CHECK(r[0].mtime > time(NULL) - 60);
+    snprintf(ppath, sizeof(ppath), ".shoal-uploads/%s/part-00001", id);
+    part = get_file(ppath, &pn);
+    CHECK(part && pn == (1u << 20) && memcmp(part, data + 100, pn) == 0);
+    free(part);
+    {
+        char full[256];
+
+        rel_path(ppath, full, sizeof(full));
+        REQUIRE(stat(full, &sb) == 0);
+        CHECK(sb.st_size == (off_t)(1u << 20));
+    }
+    CHECK(!file_exists("a/dst") && count_tmp() == 0);
+    for (int i = 0; i < 3; i++) {
+        parts[i].number = (unsigned)i + 1;
+        parts[i].etag = r[i].etag;
+    }
+    REQUIRE(ufs_mpu_complete(u, "a/dst", id, parts, 3, on_wdone, &done) != NULL);
+    run_until(&done.called);
+    CHECK(done.err == 0);
+    want = malloc((1u << 20) + n + 1);
+    REQUIRE(want != NULL);
+    memcpy(want, data + 100, 1u << 20);
+    memcpy(want + (1u << 20), data, n);
+    want[(1u << 20) + n] = data[n - 1];
+    CHECK(file_is("a/dst", want, (1u << 20) + n + 1));
+    CHECK(file_is("src", data, n));
+    free(want);
+    free(data);
+    close_rm();
+}
+
+/* test_part_copy_errors: ranges, uploads, conditions and sources that are
+ * refused, each reported from the loop, leaving no part nor temp file. */
+TEST(test_part_copy_errors)
+{
+    char id[128], other[128], ppath[192];
+    struct ufs_s3_config c;
+    struct ufs *s3 = NULL;
+    struct res st;
+    struct cres r;
+
+    open_fresh();
+    put_file("src", "0123456789", 10);
+    mkdir_rel("dir");
+    REQUIRE(new_upload("dst", id) == 0);
+    REQUIRE(new_upload("elsewhere", other) == 0);
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 0, 10, NULL, &r) == UFS_EINVAL); /* past the end */
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 10, 10, NULL, &r) == UFS_EINVAL);
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 5, 4, NULL, &r) == UFS_EINVAL); /* first > last */
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 1, UFS_SIZE_UNKNOWN, NULL, &r) == UFS_EINVAL);
+    CHECK(do_part_copy(u, "dst", id, 0, "src", 0, 1, NULL, &r) == UFS_EINVAL); /* part number */
+    CHECK(do_part_copy(u, "dst", id, 10001, "src", 0, 1, NULL, &r) == UFS_EINVAL);
+    CHECK(do_part_copy(u, "../dst", id, 1, "src", 0, 1, NULL, &r) == UFS_EINVAL);
+    CHECK(do_part_copy(u, "dst", id, 1, "../src", 0, 1, NULL, &r) == UFS_EINVAL);
+    CHECK(do_part_copy(u, "dst", "0123456789abcdef0123456789abcdef", 1, "src", 0, 1, NULL, &r) ==
+          UFS_ECONFLICT); /* no such upload */
+    CHECK(do_part_copy(u, "dst", "nothex", 1, "src", 0, 1, NULL, &r) == UFS_ECONFLICT);
+    CHECK(do_part_copy(u, "dst", other, 1, "src", 0, 1, NULL, &r) == UFS_ECONFLICT); /* other key */
+    CHECK(do_part_copy(u, "dst", id, 1, "missing", 0, 1, NULL, &r) == UFS_ENOENT);
+    CHECK(do_part_copy(u, "dst", id, 1, "dir", 0, 1, NULL, &r) == UFS_ENOENT);
+    CHECK(do_stat("src", &st) == 0);
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 0, 1, "\"nope\"", &r) == UFS_EPRECOND);
+    snprintf(ppath, sizeof(ppath), ".shoal-uploads/%s/part-00001", id);
+    CHECK(!file_exists(ppath) && count_tmp() == 0);
+    CHECK(do_part_copy(u, "dst", id, 1, "src", 2, 4, st.st.etag, &r) == 0); /* the right ETag */
+    CHECK(file_is(ppath, "234", 3));
+    CHECK(ufs_mpu_part_copy(u, "dst", id, 1, u, "src", 0, 1, NULL, NULL, &r) == NULL);
+    CHECK(ufs_mpu_part_copy(u, "dst", id, 1, NULL, "src", 0, 1, NULL, on_copied, &r) == NULL);
+    memset(&c, 0, sizeof(c));
+    c.endpoint = "http://127.0.0.1:1";
+    c.bucket = "bkt";
+    REQUIRE(ufs_s3_open(base, &c, &s3) == 0);
+    CHECK(do_part_copy(s3, "dst", id, 1, "src", 0, 1, NULL, &r) == UFS_ENOTSUP);
+    ufs_close(s3);
+    close_rm();
+}
+
 int main(void)
 {
     evthread_use_pthreads();
@@ -266,6 +399,8 @@ int main(void)
     RUN(test_copy_between_directories);
     RUN(test_copy_faults);
     RUN(test_copy_cancel);
+    RUN(test_part_copy);
+    RUN(test_part_copy_errors);
     event_base_free(base);
     libevent_global_shutdown();
     return harness_done();
