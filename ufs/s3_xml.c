@@ -4,8 +4,8 @@
  * expat streams it once with a depth ceiling, a ceiling on each element's
  * text and on the number of entries, and refuses any DTD (so no entity can
  * be declared, let alone expanded). A fuzz target (tests/fuzz/fuzz_s3_xml.c)
- * feeds the older parsers; test_ufs_s3 replays its corpus through all of
- * them, CopyObjectResult's included. */
+ * feeds the older parsers; test_ufs_s3_xml replays its corpus through all
+ * of them, CopyObjectResult's included. */
 #include "ufs/s3_int.h"
 
 #include <expat.h>

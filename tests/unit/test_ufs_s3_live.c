@@ -159,6 +159,26 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* pump: one read from FROM written to TO, at most up to LIMIT bytes in all
+ * (0: no limit; *DONE counts them). Returns 0 to go on, -1 when the
+ * connection ended or was reset at the limit. */
+static int pump(struct pconn *c, int from, int to, long limit, long *done, char *buf, size_t len)
+{
+    ssize_t n;
+
+    if (limit && (long)len > limit - *done)
+        len = (size_t)(limit - *done);
+    n = read(from, buf, len);
+    if (n <= 0 || write_all(to, buf, (size_t)n) != 0)
+        return -1;
+    *done += n;
+    if (limit && *done >= limit) {
+        pconn_reset(c);
+        return -1;
+    }
+    return 0;
+}
+
 static void *pconn_main(void *arg)
 {
     struct pconn *c = arg;
@@ -167,41 +187,16 @@ static void *pconn_main(void *arg)
 
     while (!c->px->stop) {
         struct pollfd p[2] = {{c->cfd, POLLIN, 0}, {c->ufd, POLLIN, 0}};
-        ssize_t n;
         int r = poll(p, 2, 50);
 
         if (r < 0 && errno != EINTR)
             break;
         if (r <= 0)
             continue;
-        if (p[0].revents) {
-            size_t want = sizeof(buf);
-
-            if (c->cut_up && (long)want > c->cut_up - up)
-                want = (size_t)(c->cut_up - up);
-            n = read(c->cfd, buf, want);
-            if (n <= 0 || write_all(c->ufd, buf, (size_t)n) != 0)
-                break;
-            up += n;
-            if (c->cut_up && up >= c->cut_up) {
-                pconn_reset(c);
-                break;
-            }
-        }
-        if (p[1].revents) {
-            size_t want = sizeof(buf);
-
-            if (c->cut && (long)want > c->cut - down)
-                want = (size_t)(c->cut - down);
-            n = read(c->ufd, buf, want);
-            if (n <= 0 || write_all(c->cfd, buf, (size_t)n) != 0)
-                break;
-            down += n;
-            if (c->cut && down >= c->cut) {
-                pconn_reset(c);
-                break;
-            }
-        }
+        if (p[0].revents && pump(c, c->cfd, c->ufd, c->cut_up, &up, buf, sizeof(buf)) != 0)
+            break;
+        if (p[1].revents && pump(c, c->ufd, c->cfd, c->cut, &down, buf, sizeof(buf)) != 0)
+            break;
     }
     close(c->cfd);
     close(c->ufd);
