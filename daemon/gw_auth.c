@@ -14,6 +14,7 @@
 #include "ufs/sigv4.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,14 +378,15 @@ int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size)
     if (!g->streaming && !(ntenants == 0 && ce && strstr(ce, "aws-chunked") &&
                            dl)) /* anonymous: trust the encoding header */
         return 0;
-    unsigned long long n = dl ? strtoull(dl, &end, 10) : 0;
-    if (!dl || *end || end == dl) {
+    unsigned long long n = dl && *dl >= '0' && *dl <= '9' ? strtoull(dl, &end, 10) : 0;
+    if (!dl || *dl < '0' || *dl > '9' || *end || n == ULLONG_MAX) {
         gw_error(g, 411, "MissingContentLength",
                  "aws-chunked uploads need the x-amz-decoded-content-length header.");
         return -1;
     }
     *size = n;
     *out =
-        gw_chunked_new(g->streaming == 1, g->chunk_key, g->chunk_date, g->chunk_scope, g->seed_sig);
+        gw_chunked_new(g->streaming == 1, g->chunk_key, g->chunk_date, g->chunk_scope, g->seed_sig,
+                       (uint64_t)n);
     return 0;
 }

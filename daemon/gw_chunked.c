@@ -14,6 +14,7 @@
 #include "daemon/xalloc.h"
 #include "ufs/sigv4.h"
 
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,17 @@ struct gw_chunked {
     uint64_t left;
     char sig[UFS_SIGV4_HEX_LEN + 1];
     EVP_MD_CTX *sha;
-    uint64_t decoded;
+    uint64_t decoded, declared;
+    int err; /* the first error: sticky */
 };
 
 struct gw_chunked *gw_chunked_new(int sign, const unsigned char key[32], const char *amz_date,
-                                  const char *scope, const char *seed_signature)
+                                  const char *scope, const char *seed_signature,
+                                  uint64_t declared)
 {
     struct gw_chunked *c = shd_xcalloc(1, sizeof(*c));
     c->sign = sign;
+    c->declared = declared;
     if (sign) {
         memcpy(c->key, key, 32);
         snprintf(c->amz_date, sizeof(c->amz_date), "%s", amz_date);
@@ -95,26 +99,39 @@ static int check_sig(struct gw_chunked *c)
 /* A size line: "hex[;chunk-signature=sig]". */
 static int size_line(struct gw_chunked *c)
 {
-    char *end;
+    const char *end = c->line;
+    uint64_t n = 0;
     c->line[c->linelen] = '\0';
-    unsigned long long n = strtoull(c->line, &end, 16);
-    if (end == c->line || n > CHUNK_SIZE_MAX)
-        return -1;
+    /* hex digits only: strtoull would also take "-1", " 1" and "0x1" */
+    for (; isxdigit((unsigned char)*end); end++) {
+        n = n * 16 + (uint64_t)(isdigit((unsigned char)*end) ? *end - '0'
+                                                             : (*end | 0x20) - 'a' + 10);
+        if (n > CHUNK_SIZE_MAX)
+            return GW_CHUNKED_EMALFORMED;
+    }
+    if (end == c->line)
+        return GW_CHUNKED_EMALFORMED;
     c->sig[0] = '\0';
     if (*end == ';') {
         const char *s = strstr(end, "chunk-signature=");
         if (!s || strlen(s + 16) != UFS_SIGV4_HEX_LEN)
-            return -1;
+            return GW_CHUNKED_EMALFORMED;
         memcpy(c->sig, s + 16, UFS_SIGV4_HEX_LEN + 1);
     } else if (*end != '\0') {
-        return -1;
+        return GW_CHUNKED_EMALFORMED;
     }
     if (c->sign && !c->sig[0])
-        return -1;
+        return GW_CHUNKED_EMALFORMED;
+    /* checked before a byte of the chunk is passed on: the caller sized
+     * its buffers from the declared length */
+    if (n > c->declared - c->decoded)
+        return GW_CHUNKED_ELONG;
     c->left = n;
     if (n == 0) {
         if (c->sign && check_sig(c) != 0)
-            return -2;
+            return GW_CHUNKED_ESIG;
+        if (c->decoded != c->declared)
+            return GW_CHUNKED_ESHORT;
         c->st = CK_TRAILER;
     } else {
         c->st = CK_DATA;
@@ -122,8 +139,8 @@ static int size_line(struct gw_chunked *c)
     return 0;
 }
 
-int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
-                    int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause)
+static int feed(struct gw_chunked *c, const uint8_t *p, size_t n,
+                int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause)
 {
     while (n > 0) {
         switch (c->st) {
@@ -131,7 +148,7 @@ int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
         case CK_TRAILER: {
             if (*p == '\n') {
                 if (c->linelen == 0 || c->line[c->linelen - 1] != '\r')
-                    return -1;
+                    return GW_CHUNKED_EMALFORMED;
                 c->linelen--;
                 if (c->st == CK_SIZE) {
                     int rc = size_line(c);
@@ -143,7 +160,7 @@ int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
                 c->linelen = 0;
             } else {
                 if (c->linelen + 1 >= CHUNK_LINE_MAX)
-                    return -1;
+                    return GW_CHUNKED_EMALFORMED;
                 c->line[c->linelen++] = (char)*p;
             }
             p++;
@@ -172,16 +189,24 @@ int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
             n--;
             if (c->linelen == 2) {
                 if (c->line[0] != '\r' || c->line[1] != '\n')
-                    return -1;
+                    return GW_CHUNKED_EMALFORMED;
                 if (c->sign && check_sig(c) != 0)
-                    return -2;
+                    return GW_CHUNKED_ESIG;
                 c->st = CK_SIZE;
                 c->linelen = 0;
             }
             break;
         case CK_DONE:
-            return -1; /* bytes after the end */
+            return GW_CHUNKED_EMALFORMED; /* bytes after the end */
         }
     }
     return 0;
+}
+
+int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
+                    int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause)
+{
+    if (!c->err)
+        c->err = feed(c, p, n, out, arg, pause);
+    return c->err;
 }

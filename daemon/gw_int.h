@@ -88,11 +88,21 @@ void gw_delete_object(struct gw_req *g);
 void gw_multipart(struct gw_req *g);
 
 /* gw_chunked.c: aws-chunked bodies. gw_chunked_feed passes the decoded
- * bytes to out (setting *pause when out asks to pause) and returns 0, -1
- * (malformed) or -2 (a chunk signature does not match). */
+ * bytes to out (setting *pause when out asks to pause) and returns 0 or a
+ * GW_CHUNKED_E* code; after an error the decoder takes no more bytes. The
+ * decoded body must be exactly `declared` bytes (x-amz-decoded-content-
+ * length): a chunk that would pass it is refused before any of its bytes
+ * reach out. */
+enum {
+    GW_CHUNKED_EMALFORMED = -1, /* framing: size line, CRLF, trailer */
+    GW_CHUNKED_ESIG = -2,       /* a chunk signature does not match */
+    GW_CHUNKED_ELONG = -3,      /* more decoded bytes than declared */
+    GW_CHUNKED_ESHORT = -4,     /* the last chunk came before the declared bytes */
+};
 struct gw_chunked;
 struct gw_chunked *gw_chunked_new(int sign, const unsigned char key[32], const char *amz_date,
-                                  const char *scope, const char *seed_signature);
+                                  const char *scope, const char *seed_signature,
+                                  uint64_t declared);
 void gw_chunked_free(struct gw_chunked *c);
 int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
                     int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause);
