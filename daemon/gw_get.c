@@ -79,7 +79,9 @@ static void fail(struct get *s, int err)
         gw_error_ufs(g, err);
         return;
     }
-    shd_warn("gateway", "read failed after the response started key=%s err=\"%s\"", g->key,
+    char qb[2 * GW_KEY_MAX + 64], qk[4 * GW_KEY_MAX + 3];
+    shd_warn("gateway", "read failed after the response started bucket=%s key=%s err=\"%s\"",
+             shd_log_q(g->bucket, qb, sizeof(qb)), shd_log_q(g->key, qk, sizeof(qk)),
              ufs_strerror(err));
     http_resp_abort(g->r);
     gw_done(g, 500);

@@ -41,12 +41,37 @@ static const char *level_name(enum shd_log_level l)
     return "?";
 }
 
+/* escape_controls: copies src (n bytes) to dst (cap bytes) with every
+ * control byte written as \xNN, so one call is always one line whatever a
+ * client put in a logged value; returns the bytes written (cut at cap). */
+static size_t escape_controls(const char *src, size_t n, char *dst, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        if (ch >= 0x20 && ch != 0x7f) {
+            if (o + 1 > cap)
+                break;
+            dst[o++] = (char)ch;
+        } else {
+            if (o + 4 > cap)
+                break;
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[ch >> 4];
+            dst[o++] = hex[ch & 15];
+        }
+    }
+    return o;
+}
+
 void shd_log(enum shd_log_level level, const char *subsys, const char *fmt, ...)
 {
-    char line[2048];
+    char line[2048], msg[2048];
     struct timeval tv;
     struct tm tm;
-    size_t n;
+    size_t n, m;
     int r;
     va_list ap;
 
@@ -59,11 +84,12 @@ void shd_log(enum shd_log_level level, const char *subsys, const char *fmt, ...)
                  level_name(level), subsys);
     n += r > 0 ? (size_t)r : 0;
     va_start(ap, fmt);
-    r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    r = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    n += r > 0 ? (size_t)r : 0;
-    if (n >= sizeof(line) - 1) { /* truncated: keep the line whole */
-        n = sizeof(line) - 5;
+    m = r < 0 ? 0 : (size_t)r < sizeof(msg) ? (size_t)r : sizeof(msg) - 1;
+    n += escape_controls(msg, m, line + n, sizeof(line) - 1 - n);
+    if ((r > 0 && (size_t)r >= sizeof(msg)) || n >= sizeof(line) - 5) { /* cut: say so */
+        n = n < sizeof(line) - 5 ? n : sizeof(line) - 5;
         memcpy(line + n, "...", 3);
         n += 3;
     }
@@ -74,18 +100,35 @@ void shd_log(enum shd_log_level level, const char *subsys, const char *fmt, ...)
 
 const char *shd_log_q(const char *s, char *buf, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
+    int plain = s && *s;
     if (!s)
         return "\"\"";
-    if (*s && !strpbrk(s, " \t\"\\=\n"))
+    for (const unsigned char *p = (const unsigned char *)s; plain && *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '=')
+            plain = 0;
+    if (plain)
         return s;
     if (len < 3)
         return "\"\"";
     buf[o++] = '"';
-    for (; *s && o + 3 < len; s++) {
-        if (*s == '"' || *s == '\\')
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            if (o + 4 + 2 > len)
+                break;
             buf[o++] = '\\';
-        buf[o++] = *s == '\n' ? ' ' : *s;
+            buf[o++] = 'x';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        } else {
+            int esc = *p == '"' || *p == '\\';
+            if (o + 1 + esc + 2 > len)
+                break;
+            if (esc)
+                buf[o++] = '\\';
+            buf[o++] = (char)*p;
+        }
     }
     buf[o++] = '"';
     buf[o] = '\0';

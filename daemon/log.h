@@ -18,12 +18,15 @@ void shd_log_set_fd(int fd);
 
 /* shd_log(level, subsystem, fmt, ...): fmt is the message and its fields,
  * e.g. shd_log(SHD_LOG_WARN, "store", "disk write failed path=%s err=%s", p, q).
- * Use shd_log_q() to quote a value that may hold spaces. */
+ * Quote every value a client or a file supplied with shd_log_q(). A call is
+ * one line: control bytes in the message are written as \xNN. */
 void shd_log(enum shd_log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* shd_log_q: S quoted for a log value ("..." with \" and \\ escaped) when it
- * needs quoting, else S itself; the result lives in BUF (LEN bytes). */
+/* shd_log_q: S quoted for a log value ("..." with \" and \\ escaped, control
+ * bytes as \xNN) when it is empty or holds a space, quote, backslash, '='
+ * or control byte, else S itself; the result lives in BUF (LEN bytes, cut
+ * to fit, still quoted). */
 const char *shd_log_q(const char *s, char *buf, size_t len);
 
 #define shd_debug(sub, ...) shd_log(SHD_LOG_DEBUG, sub, __VA_ARGS__)
