@@ -393,12 +393,15 @@ static void conn_process(struct http_conn *c)
                     http_parser_pause(&c->parser, 0);
                     if (feed(c) < 0) {
                         r->body_done = 1;
-                        r->body_cbs->end(r->body_arg, -1);
+                        if (!r->resp_ended) /* else the handler answered and is gone */
+                            r->body_cbs->end(r->body_arg, -1);
                         c->st = ST_CLOSE;
                         continue;
                     }
                 }
-                if (c->message_done) {
+                /* a body callback may have answered (a bad body): the
+                 * handler is gone then, and hears of no end */
+                if (c->message_done && !r->resp_ended) {
                     r->body_done = 1;
                     r->body_cbs->end(r->body_arg, 0);
                     continue;
@@ -514,6 +517,9 @@ void http_conn_new(struct http_server *s, evutil_socket_t fd, const char *peer, 
      * of body; 1 MiB per call cuts the gateway's CPU per byte sharply */
     bufferevent_set_max_single_write(c->bev, HTTP_IO_CHUNK);
     bufferevent_set_max_single_read(c->bev, HTTP_IO_CHUNK);
+    /* a connection whose body is paused (S3 behind) must not keep reading
+     * the socket into memory: reading stops at this much unparsed input */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_INPUT_MAX);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     next_request(c);
 }
