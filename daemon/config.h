@@ -145,6 +145,8 @@ struct shd_config {
         unsigned max_fills;
         bool direct_io;
         uint64_t metadata_memory;
+        uint64_t request_memory;
+        uint64_t multipart_staging_ttl_ms;
     } cache;
     struct shd_mount *mounts; /* at least one */
     size_t n_mounts;

@@ -95,6 +95,19 @@ static void cfg_check_listen(struct shd_cfg_ctx *c, const struct shd_config *cfg
     }
 }
 
+/* cfg_check_request_memory: the budget holds at least two blocks, so a
+ * fill can always start. */
+static void cfg_check_request_memory(struct shd_cfg_ctx *c, const struct shd_config *cfg)
+{
+    const struct shd_cfg_node *cache = shd_cfg_map_get(c->root, "cache");
+    char need[32];
+    uint64_t m = cfg->cache.request_memory;
+    if (m && m / 2 < cfg->cluster.block_size)
+        shd_cfg_err(c, shd_cfg_line_of(cache, "request_memory", cache ? cache->line : 1),
+                    "cache.request_memory", "must be at least 2 x cluster.block_size (%s)",
+                    shd_format_size(2 * cfg->cluster.block_size, need, sizeof(need)));
+}
+
 /* cfg_check_disks: each disk holds at least two blocks; paths differ. */
 static void cfg_check_disks(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
@@ -210,6 +223,7 @@ void shd_cfg_check_all(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
     cfg_check_listen(c, cfg);
     cfg_check_disks(c, cfg);
+    cfg_check_request_memory(c, cfg);
     cfg_check_unique(c, "mounts", cfg->mounts, cfg->n_mounts, sizeof(struct shd_mount),
                      offsetof(struct shd_mount, name), "name", "mount name");
     cfg_check_unique(c, "tenants", cfg->tenants, cfg->n_tenants, sizeof(struct shd_tenant),

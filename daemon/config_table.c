@@ -212,6 +212,28 @@ const struct shd_cfg_key shd_cfg_keys[] = {
             "about 200 bytes an object with its key: 64 MiB holds some 300,000 objects. The "
             "oldest entries go first; an object whose entry is gone costs one HEAD on its next "
             "read."},
+    {.path = "cache.request_memory",
+     .type = SHD_CFG_SIZE,
+     .min = 8 * CFG_MIB,
+     .max = CFG_TIB,
+     .def = "256MiB",
+     .off = CFG_OFF(cache.request_memory),
+     .doc = "Memory that requests may make the node hold at once, beyond the memory tier: "
+            "blocks being filled from S3, uploads' buffers on their way to S3, bytes of "
+            "uploads kept to cache them on write, request bodies read whole. A request whose "
+            "memory is not to be had is refused with 503 `SlowDown` (clients retry); fills "
+            "wait for memory while others run; uploads are cached on write only while half of "
+            "it is free. At least 2 x `cluster.block_size`."},
+    {.path = "cache.multipart_staging_ttl",
+     .type = SHD_CFG_DURATION,
+     .min = CFG_SEC,
+     .max = 7 * 24 * 3600 * CFG_SEC,
+     .def = "1h",
+     .off = CFG_OFF(cache.multipart_staging_ttl_ms),
+     .doc = "How long the parts of a multipart upload are kept, since its last part, to "
+            "cache the object when the upload completes. An upload neither completed nor "
+            "aborted by then is dropped from staging (the upload itself is S3's) and its "
+            "memory freed."},
     {.path = "cache.direct_io",
      .type = SHD_CFG_BOOL,
      .def = "true",

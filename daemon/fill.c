@@ -11,7 +11,15 @@
  * than one per block (S3 and its look-alikes spend much per request). The
  * cap counts runs. A run: QUEUED (over the cap) -> RUNNING (a ufs read in
  * flight) -> finished; each of its blocks ends DONE (stored, removed from
- * the table) the moment its last byte is in, or FAILED with the run. */
+ * the table) the moment its last byte is in, or FAILED with the run.
+ *
+ * Memory: a run's block buffers are allocated when it starts, out of the
+ * request memory budget (budget.h), and each block's share is given back
+ * when the block ends (stored: the memory tier accounts for it from then on).
+ * Queued runs hold no buffers. A run that cannot have its memory waits in
+ * the queue while other runs are in flight (their ends give memory back);
+ * with none in flight it fails with UFS_ENOMEM, which readers see as 503
+ * SlowDown. */
 #include "daemon/fill.h"
 
 #include "daemon/log.h"
@@ -72,6 +80,7 @@ struct fill_table {
     struct fill *table[FILL_BUCKETS];
     struct fill_run *qhead, *qtail;
     size_t running, queued, max;
+    uint64_t waiting_mem; /* runs put back in the queue for want of memory */
 };
 
 static unsigned bucket_of(const uint8_t id[STORE_ID_LEN])
@@ -156,7 +165,7 @@ static void wait_ev(evutil_socket_t fd, short what, void *arg)
     done = f->done;
     err = f->err;
     last = done || err;
-    b = store_block_ref(f->blk);
+    b = f->blk ? store_block_ref(f->blk) : NULL; /* NULL: failed before it started */
     if (last) { /* detach now: the final call is the last */
         struct fill_wait **pp = &f->waiters;
         while (*pp != w)
@@ -219,6 +228,8 @@ static void block_end(struct fill *f, int err)
         err = UFS_EPROTO; /* the object is shorter than its metadata says */
     if (!err)
         store_put(ft->ctx->store, f->blk);
+    if (f->blk)
+        shd_budget_give(&ft->ctx->reqmem, SHD_MEM_FILL, f->len);
     pthread_mutex_lock(&ft->lock);
     unhash_locked(f);
     if (err)
@@ -306,8 +317,49 @@ static void read_done(void *arg, int err, const struct ufs_stat *st)
 
 static const struct ufs_read_cbs read_cbs = {read_data, read_done};
 
+/* run_memory: takes the run's memory and allocates its blocks: 0; or
+ * puts the run back at the head of the queue when other runs are in
+ * flight (1); or UFS_ENOMEM with none. */
+static int run_memory(struct fill_run *r)
+{
+    struct fill_table *ft = r->ft;
+    pthread_mutex_lock(&ft->lock);
+    if (shd_budget_take(&ft->ctx->reqmem, SHD_MEM_FILL, r->len) != 0) {
+        int wait = ft->running > 1;
+        if (wait) {
+            ft->running--;
+            r->qnext = ft->qhead;
+            ft->qhead = r;
+            if (!ft->qtail)
+                ft->qtail = r;
+            ft->queued++;
+            ft->waiting_mem++;
+        }
+        pthread_mutex_unlock(&ft->lock);
+        return wait ? 1 : UFS_ENOMEM;
+    }
+    for (size_t k = 0; k < r->n; k++) {
+        struct fill *f = r->blocks[k];
+        f->blk = store_block_new(f->id, f->len);
+        if (!f->blk)
+            shd_oom(f->len);
+    }
+    pthread_mutex_unlock(&ft->lock);
+    return 0;
+}
+
 static void run_start(struct fill_run *r)
 {
+    int rc = run_memory(r);
+    if (rc == 1)
+        return; /* queued again: a run that ends starts it */
+    if (rc) {
+        shd_warn("fill", "no request memory for a fill, refused (raise cache.request_memory) "
+                         "bytes=%llu",
+                 (unsigned long long)r->len);
+        run_finish(r, rc);
+        return;
+    }
     SHD_METRIC_ADD(fills, r->n);
     r->req = ufs_read(r->u, r->key, r->off, r->len, r->etag, &read_cbs, r);
     if (!r->req)
@@ -344,10 +396,7 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
         struct fill *f = shd_xcalloc(1, sizeof(*f));
         f->ft = ft;
         memcpy(f->id, reqs[k].id, STORE_ID_LEN);
-        f->blk = store_block_new(reqs[k].id, reqs[k].len);
-        if (!f->blk)
-            shd_oom(reqs[k].len);
-        f->len = reqs[k].len;
+        f->len = reqs[k].len; /* f->blk: when the run starts */
         f->refs = 1; /* the run */
         f->hnext = ft->table[bucket_of(f->id)];
         ft->table[bucket_of(f->id)] = f;

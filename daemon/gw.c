@@ -242,6 +242,10 @@ int gw_ufs_error(int err, const char **code, const char **message)
         *code = "ServiceUnavailable";
         *message = "The object is not in the cache and S3 cannot be reached; retry later.";
         return 503;
+    case UFS_ENOMEM:
+        *code = "SlowDown";
+        *message = "Please reduce your request rate.";
+        return 503;
     case UFS_EINVAL:
         *code = "InvalidArgument";
         *message = "S3 refused the request as invalid.";
@@ -260,12 +264,15 @@ void gw_error_ufs(struct gw_req *g, int err)
     if (err == UFS_EUNAVAIL) {
         static _Atomic int64_t last_log;
         int64_t now = (int64_t)time(NULL), prev = atomic_load(&last_log);
-        if (now - prev >= 10 && atomic_compare_exchange_strong(&last_log, &prev, now))
+        if (now - prev >= 10 && atomic_compare_exchange_strong(&last_log, &prev, now)) {
+            char qm[2 * GW_KEY_MAX + 64], qk[4 * GW_KEY_MAX + 3];
             shd_warn("gateway",
                      "S3 unreachable: uncached reads get 503 mount=%s key=%s "
                      "what=\"check the mount's endpoint and the network; cached objects are still "
                      "served\"",
-                     g->mname ? g->mname : "-", g->key ? g->key : "-");
+                     shd_log_q(g->mname ? g->mname : "-", qm, sizeof(qm)),
+                     shd_log_q(g->key ? g->key : "-", qk, sizeof(qk)));
+        }
     }
     gw_error(g, status, code, message);
 }
@@ -455,5 +462,11 @@ int gw_init(struct shd_ctx *ctx)
 
 void gw_fini(struct shd_ctx *ctx)
 {
+    gw_mpu_stage_clear();
     gw_auth_fini(ctx);
+}
+
+void gw_tick(struct shd_ctx *ctx)
+{
+    gw_mpu_stage_expire(ctx);
 }

@@ -22,5 +22,10 @@ void gw_on_request(struct http_req *r, void *arg);
  * secret that cannot be read. Returns 0 or a negative shd_err. */
 int gw_init(struct shd_ctx *ctx);
 void gw_fini(struct shd_ctx *ctx);
+/* Housekeeping, about once a second, from any one thread: staged uploads
+ * past cache.multipart_staging_ttl are dropped. */
+void gw_tick(struct shd_ctx *ctx);
+/* Multipart uploads and parts kept for write-through caching (/metrics). */
+void gw_mpu_stage_usage(size_t *uploads, size_t *parts);
 
 #endif

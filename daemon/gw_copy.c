@@ -174,7 +174,7 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
         return;
     }
     if (err == UFS_ECONFLICT && c->part) {
-        gw_mpu_unstage(gw_query(g, "uploadId")); /* no such upload: nothing to keep */
+        gw_mpu_unstage(g); /* no such upload: nothing to keep */
         copy_fail(c, 404, "NoSuchUpload", "The specified upload does not exist.");
         return;
     }
@@ -233,7 +233,7 @@ static void start_part_copy(struct copy *c, const struct ufs_stat *st)
         return;
     }
     struct ufs_part_copy_opts o = {http_req_header(g->r, "x-amz-copy-source-if-match")};
-    gw_mpu_uncached(gw_query(g, "uploadId")); /* before the part can change */
+    gw_mpu_uncached(g); /* before the part can change */
     c->req = ufs_mpu_part_copy(g->u, g->key, gw_query(g, "uploadId"), c->part, c->su, c->skey,
                                c->first, c->last, &o, on_copied, c);
     if (!c->req)

@@ -113,6 +113,58 @@ uint64_t gw_chunked_decoded(const struct gw_chunked *c);
  * sending an error. */
 int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
 
+/* gw_upload.c: bytes of an upload kept for write-through caching, in
+ * block-size buffers allocated as the bytes come, under a reservation of
+ * the request memory budget made up front for the declared size. */
+struct gw_blocks {
+    struct shd_ctx *ctx; /* NULL: nothing reserved (not staging) */
+    uint8_t **blk;
+    size_t nblk;
+    uint64_t bs, len, cap; /* block size, bytes in, bytes reserved */
+};
+/* Reserves size bytes (optional memory: see shd_budget_take_spare): 0, or
+ * -1 when the upload is not to be staged (*s then stages nothing). */
+int gw_blocks_reserve(struct gw_blocks *s, struct shd_ctx *ctx, uint64_t size);
+/* Appends; -1 (nothing copied) past the reservation. */
+int gw_blocks_add(struct gw_blocks *s, const uint8_t *buf, size_t len);
+/* Copies [off, off+n) of the staged bytes (within len) to dst. */
+void gw_blocks_read(const struct gw_blocks *s, uint64_t off, uint8_t *dst, size_t n);
+/* Moves src's bytes and reservation to dst (src is left empty). */
+void gw_blocks_move(struct gw_blocks *dst, struct gw_blocks *src);
+/* Frees the bytes and gives the reservation back. */
+void gw_blocks_release(struct gw_blocks *s);
+
+/* gw_upload.c: the body pump of PutObject and UploadPart (see the file). */
+struct gw_upload;
+/* S3 answered the upload: err 0 with its ETag, or a ufs error. The
+ * operation replies and frees up (gw_upload_free). */
+typedef void (*gw_upload_done_fn)(struct gw_upload *up, int err, const char *etag);
+struct gw_upload {
+    struct gw_req *g;
+    struct ufs_req *w;
+    struct gw_chunked *dec; /* aws-chunked body, or NULL */
+    struct evp_md_ctx_st *sha;
+    uint64_t size, received; /* declared (decoded) length, or UFS_SIZE_UNKNOWN */
+    uint64_t writer_mem;     /* request memory held for the writer's buffers */
+    struct gw_blocks stage;  /* bytes kept for the cache (stage.ctx NULL: none) */
+    int paused;
+    gw_upload_done_fn done;
+    /* the operation's own */
+    unsigned part;
+    char content_type[128];
+};
+/* Checks the request's framing and lengths (max: the largest body allowed;
+ * part: an UploadPart, whose length must be known) and takes the writer's
+ * memory: the pump, as g's op_state, or NULL after an error was sent. The
+ * caller then may stage (gw_blocks_reserve(&up->stage, ...)), opens its
+ * writer with gw_upload_write_cbs() and up as the argument, and calls
+ * gw_upload_start. */
+struct gw_upload *gw_upload_new(struct gw_req *g, uint64_t max, int part, gw_upload_done_fn done);
+const struct ufs_write_cbs *gw_upload_write_cbs(void);
+/* Reads the body into w (NULL: the open failed; a 400 is sent). */
+void gw_upload_start(struct gw_upload *up, struct ufs_req *w);
+void gw_upload_free(struct gw_upload *up);
+
 /* gw_copy.c: CopyObject (PUT with x-amz-copy-source) */
 void gw_copy_object(struct gw_req *g);
 
@@ -120,11 +172,43 @@ void gw_copy_object(struct gw_req *g);
  * x-amz-copy-source); gw_multipart checked the write permission and the
  * part number. */
 void gw_part_copy(struct gw_req *g, unsigned number);
-/* gw_mpu.c: upload_id's parts are not all seen by this node (a copied part):
- * its object is not cached at Complete. gw_mpu_unstage forgets the upload
- * (gone: aborted, or unknown to the backend). */
-void gw_mpu_uncached(const char *upload_id);
-void gw_mpu_unstage(const char *upload_id);
+/* gw_mpu_xml.c: the CompleteMultipartUpload body. 0 with the parts in out
+ * (gw_part_list_free), -1 malformed (nothing in out), -2 parts out of
+ * order. */
+#define GW_MPU_PARTS_MAX 10000
+#define GW_MPU_BODY_MAX (1u << 20)
+struct gw_part_list {
+    struct ufs_part *parts; /* etag pointers into etags */
+    char **etags;
+    size_t n;
+};
+int gw_mpu_parse_complete(const char *xml, size_t len, struct gw_part_list *out);
+void gw_part_list_free(struct gw_part_list *l);
+
+/* gw_mpu_stage.c: parts kept for write-through caching (see the file), for
+ * the upload g names (mount, key, uploadId). */
+struct gw_staged;
+/* Keeps a part's bytes (moved out of data) under (number, etag); an
+ * incomplete or unreserved data marks the upload not to be cached. */
+void gw_mpu_stage_part(const struct gw_req *g, unsigned number, const char *etag,
+                       struct gw_blocks *data);
+/* The upload's parts are not all seen by this node (a copied part): its
+ * object is not cached at Complete. */
+void gw_mpu_uncached(const struct gw_req *g);
+/* Forgets the upload (gone: aborted, or unknown to the backend). */
+void gw_mpu_unstage(const struct gw_req *g);
+/* Removes the upload's staging and returns it (gw_mpu_staged_free), or NULL
+ * when there is none or it is not to be cached. */
+struct gw_staged *gw_mpu_stage_take(const struct gw_req *g);
+void gw_mpu_staged_free(struct gw_staged *s);
+/* The bytes of part (number, etag), or NULL when not kept. */
+const struct gw_blocks *gw_mpu_staged_part(const struct gw_staged *s, unsigned number,
+                                           const char *etag);
+/* Drops the uploads idle past cache.multipart_staging_ttl. */
+void gw_mpu_stage_expire(struct shd_ctx *ctx);
+/* Drops every staged upload (the node stops). */
+void gw_mpu_stage_clear(void);
+
 
 /* gw_delete_multi.c: DeleteObjects (POST /BUCKET?delete) */
 void gw_delete_objects(struct gw_req *g);

@@ -54,6 +54,7 @@ struct shd_server {
     struct event_base *main_base;
     struct evhttp *admin;
     struct event *sig_term, *sig_int;
+    struct event *tick; /* housekeeping, once a second */
     evutil_socket_t s3_fds[SHD_LOOPS_MAX];
     struct http_server *s3_servers[SHD_LOOPS_MAX]; /* the balancing group */
     int ready;
@@ -380,6 +381,42 @@ static void metrics_meta(struct evbuffer *o, void *arg)
                         (unsigned long long)bytes, (unsigned long long)entries);
 }
 
+static void metrics_reqmem(struct evbuffer *o, void *arg)
+{
+    struct shd_ctx *ctx = arg;
+    struct shd_budget *b = &ctx->reqmem;
+    evbuffer_add_printf(o,
+                        "# HELP shoal_request_memory_limit_bytes The request memory budget "
+                        "(cache.request_memory).\n# TYPE shoal_request_memory_limit_bytes gauge\n"
+                        "shoal_request_memory_limit_bytes %llu\n"
+                        "# HELP shoal_request_memory_bytes Request memory held, by use.\n"
+                        "# TYPE shoal_request_memory_bytes gauge\n",
+                        (unsigned long long)b->limit);
+    for (int i = 0; i < SHD_MEM_USES; i++)
+        evbuffer_add_printf(o, "shoal_request_memory_bytes{use=\"%s\"} %llu\n",
+                            shd_mem_use_name((enum shd_mem_use)i),
+                            (unsigned long long)atomic_load(&b->held[i]));
+    evbuffer_add_printf(o, "# HELP shoal_request_memory_refused_total Requests for request "
+                           "memory refused (503 SlowDown, a fill waiting, or an upload not "
+                           "cached on write).\n# TYPE shoal_request_memory_refused_total "
+                           "counter\n");
+    for (int i = 0; i < SHD_MEM_USES; i++)
+        evbuffer_add_printf(o, "shoal_request_memory_refused_total{use=\"%s\"} %llu\n",
+                            shd_mem_use_name((enum shd_mem_use)i),
+                            (unsigned long long)atomic_load(&b->refused[i]));
+    size_t uploads, parts;
+    gw_mpu_stage_usage(&uploads, &parts);
+    evbuffer_add_printf(o,
+                        "# HELP shoal_gateway_multipart_staged_uploads Multipart uploads whose "
+                        "parts are kept to cache the object at Complete.\n"
+                        "# TYPE shoal_gateway_multipart_staged_uploads gauge\n"
+                        "shoal_gateway_multipart_staged_uploads %zu\n"
+                        "# HELP shoal_gateway_multipart_staged_parts Parts kept for them.\n"
+                        "# TYPE shoal_gateway_multipart_staged_parts gauge\n"
+                        "shoal_gateway_multipart_staged_parts %zu\n",
+                        uploads, parts);
+}
+
 static void counters_add(struct ufs_counters *sum, const struct ufs_counters *one)
 {
     for (int k = 0; k < UFS_K_COUNT; k++)
@@ -609,6 +646,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(srv->main_base, NULL);
 }
 
+/* tick_cb: housekeeping on the main loop, once a second. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gw_tick(arg);
+}
+
 int shd_serve(const struct shd_config *cfg)
 {
     struct shd_server *srv = shd_xcalloc(1, sizeof(*srv));
@@ -620,6 +665,7 @@ int shd_serve(const struct shd_config *cfg)
     ctx->cfg = cfg;
     ctx->star = -1;
     ctx->block_size = cfg->cluster.block_size;
+    shd_budget_init(&ctx->reqmem, cfg->cache.request_memory);
     shd_log_set_level(cfg->node.log_level);
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -633,6 +679,12 @@ int shd_serve(const struct shd_config *cfg)
     ring_id_hex(ctx->node_id, srv->node_hex);
     srv->main_base = event_base_new();
     if (!srv->main_base) {
+        err = SHD_ERR_IO;
+        goto out;
+    }
+    struct timeval second = {1, 0};
+    srv->tick = event_new(srv->main_base, -1, EV_PERSIST, tick_cb, ctx);
+    if (!srv->tick || event_add(srv->tick, &second) != 0) {
         err = SHD_ERR_IO;
         goto out;
     }
@@ -669,6 +721,7 @@ int shd_serve(const struct shd_config *cfg)
     shd_metrics_add_source(metrics_ufs, ctx);
     shd_metrics_add_source(metrics_meta, ctx);
     shd_metrics_add_source(metrics_loops, ctx);
+    shd_metrics_add_source(metrics_reqmem, ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
     shd_info("serve", "ready node=%s name=%s s3=%s admin=%s loops=%u ports_file=%s", srv->node_hex,
@@ -691,6 +744,8 @@ out:
         store_close(ctx->store);
     if (srv->admin)
         evhttp_free(srv->admin);
+    if (srv->tick)
+        event_free(srv->tick);
     if (srv->sig_term)
         event_free(srv->sig_term);
     if (srv->sig_int)

@@ -8,6 +8,7 @@
 #ifndef SHOAL_DAEMON_SHD_H
 #define SHOAL_DAEMON_SHD_H
 
+#include "daemon/budget.h"
 #include "daemon/config.h"
 
 #include <pthread.h>
@@ -54,6 +55,7 @@ struct shd_ctx {
     struct store *store;
     struct meta_cache *meta;
     struct fill_table *fills;
+    struct shd_budget reqmem; /* cache.request_memory; atomic, any thread */
     int star;                             /* the pass-through mount "*", or -1 */
     char *star_ak, *star_sk, *star_token; /* its credentials */
     struct shd_loop loops[SHD_LOOPS_MAX];

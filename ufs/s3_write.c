@@ -693,6 +693,18 @@ static struct s3_write *write_new(struct ufs_s3 *u, const char *key, uint64_t si
     return w;
 }
 
+/* ufs_s3_write_memory: the buffers of the mode ufs_s3_write_open (or
+ * ufs_s3_mpu_part) picks for size: SINGLE holds at most one part_size
+ * buffer; BUFFER and MPU hold S3_INFLIGHT_PARTS parts plus the one filling
+ * (and a spare kept for reuse). */
+uint64_t ufs_s3_write_memory(const struct ufs *uu, uint64_t size, int part)
+{
+    const struct ufs_s3 *u = (const struct ufs_s3 *)uu;
+    if (size != UFS_SIZE_UNKNOWN && (part || size <= u->threshold))
+        return size < u->part_size ? size : u->part_size;
+    return (uint64_t)(S3_INFLIGHT_PARTS + 2) * u->part_size;
+}
+
 /* ufs_s3_write_open: ufs_write_open on S3; picks the mode (see the top of
  * the file). NULL for a bad argument or out of memory. */
 struct ufs_req *ufs_s3_write_open(struct ufs *uu, const char *key, uint64_t size,

@@ -76,6 +76,11 @@ struct ufs_req *ufs_write_open(struct ufs *u, const char *key, uint64_t size,
     return DISPATCH(write_open, u, key, size, opts, cbs, arg);
 }
 
+uint64_t ufs_write_memory(const struct ufs *u, uint64_t size, int part)
+{
+    return u && u->ops->write_memory ? u->ops->write_memory(u, size, part) : 0;
+}
+
 int ufs_write(struct ufs_req *w, const void *buf, size_t len)
 {
     return w ? w->u->ops->write(w, buf, len) : UFS_EINVAL;

@@ -133,6 +133,11 @@ int ufs_write(struct ufs_req *w, const void *buf, size_t len);
 /* No more bytes: finishes the upload; done follows. */
 int ufs_write_close(struct ufs_req *w);
 
+/* The most memory a write of `size` bytes (UFS_SIZE_UNKNOWN: not known)
+ * holds in its buffers at once, for ufs_write_open (part 0) or ufs_mpu_part
+ * (part 1): what a caller with a memory budget reserves before it opens. */
+uint64_t ufs_write_memory(const struct ufs *u, uint64_t size, int part);
+
 /* A client's own multipart upload, passed through (S3 backends only). */
 typedef void (*ufs_mpu_create_cb)(void *arg, int err, const char *upload_id);
 struct ufs_req *ufs_mpu_create(struct ufs *u, const char *key, const struct ufs_put_opts *opts,

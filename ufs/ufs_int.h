@@ -43,6 +43,7 @@ struct ufs_ops {
                                      uint64_t first, uint64_t last,
                                      const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
                                      void *arg);
+    uint64_t (*write_memory)(const struct ufs *u, uint64_t size, int part); /* NULL: 0 */
 };
 
 /* Every backend's struct ufs starts with this head; so does every request. */
