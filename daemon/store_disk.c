@@ -226,7 +226,7 @@ void store_disk_recovered(struct store *s, size_t d)
 
 /* ---- setup ----------------------------------------------------------------------------------- */
 
-/* store_mkdir_p: create PATH and its missing parents. 0 or -errno. */
+/* store_mkdir_p: create PATH and its missing parents. 0 or an errno value. */
 static int store_mkdir_p(const char *path)
 {
     char buf[STORE_PATH_MAX + 1];
@@ -239,7 +239,7 @@ static int store_mkdir_p(const char *path)
         char c = buf[i];
         buf[i] = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -errno;
+            return errno;
         buf[i] = c;
     }
     return 0;
@@ -270,40 +270,40 @@ int store_disk_open(struct store_disk *d, const struct store_disk_conf *conf,
     d->dirfd = d->lockfd = -1;
     if (strlen(conf->path) > STORE_PATH_MAX) {
         op = "strlen";
-        rc = -ENAMETOOLONG;
+        rc = ENAMETOOLONG;
         goto out;
     }
     rc = store_mkdir_p(conf->path);
     snprintf(path, sizeof(path), "%s/blocks", conf->path);
     if (!rc && mkdir(path, 0755) != 0 && errno != EEXIST)
-        rc = -errno;
+        rc = errno;
     if (rc)
         goto out;
     op = "open";
     snprintf(path, sizeof(path), "%s/shoal.lock", conf->path);
     d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (d->lockfd < 0) {
-        rc = -errno;
+        rc = errno;
         goto out;
     }
     op = "flock";
     if (flock(d->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        rc = -errno;
+        rc = errno;
         goto out;
     }
     op = "open";
     snprintf(path, sizeof(path), "%s/blocks", conf->path);
     d->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->dirfd < 0) {
-        rc = -errno;
+        rc = errno;
         goto out;
     }
     op = "write"; /* probe: a directory can exist and still refuse files */
     fd = openat(d->dirfd, ".probe", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, "x", 1) != 1)
-        rc = -errno;
+        rc = errno;
     if (fd >= 0 && close(fd) != 0 && !rc)
-        rc = -errno;
+        rc = errno;
     unlinkat(d->dirfd, ".probe", 0);
     if (rc)
         goto out;
@@ -321,8 +321,8 @@ out:
                   "disk left out path=%s call=%s err=%s what=\"the node runs without this disk; "
                   "%s, then restart shoald\"",
                   shd_log_q(conf->path, qp, sizeof(qp)), op,
-                  shd_log_q(strerror_r(-rc, ebuf, sizeof(ebuf)), qe, sizeof(qe)),
-                  rc == -EWOULDBLOCK ? "another shoald uses this directory: give each its own"
+                  shd_log_q(strerror_r(rc, ebuf, sizeof(ebuf)), qe, sizeof(qe)),
+                  rc == EWOULDBLOCK ? "another shoald uses this directory: give each its own"
                                      : "make it a writable directory on a mounted file system");
         if (d->lockfd >= 0)
             close(d->lockfd);
@@ -363,6 +363,7 @@ size_t store_disk_pick(const struct store_disk *disks, size_t n, const uint8_t i
 
 /* ---- reads, writes, deletions (worker threads) --------------------------------------------- */
 
+/* store_write_all: 0 or an errno value. */
 static int store_write_all(int fd, const uint8_t *p, size_t len)
 {
     while (len) {
@@ -370,7 +371,7 @@ static int store_write_all(int fd, const uint8_t *p, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return -errno;
+            return errno;
         p += n;
         len -= (size_t)n;
     }
@@ -379,7 +380,8 @@ static int store_write_all(int fd, const uint8_t *p, size_t len)
 
 /* store_write_direct: the O_DIRECT layout into FD: the header alone in the
  * first STORE_IO_ALIGN bytes, then B's data (aligned and zero-padded by
- * store_block_new) written whole and cut back to its length. */
+ * store_block_new) written whole and cut back to its length. 0 or an errno
+ * value. */
 static int store_write_direct(int fd, const uint8_t hdr[STORE_HDR_LEN], const struct store_block *b)
 {
     _Alignas(STORE_IO_ALIGN) uint8_t page[STORE_IO_ALIGN];
@@ -392,18 +394,18 @@ static int store_write_direct(int fd, const uint8_t hdr[STORE_HDR_LEN], const st
         n = pwrite(fd, page, sizeof(page), 0);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof(page))
-        return n < 0 ? -errno : -ENOSPC;
+        return n < 0 ? errno : ENOSPC;
     do
         n = pwrite(fd, b->data, len, STORE_DATA_OFF_DIRECT);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)len) /* a short write of a regular file: out of space */
-        return n < 0 ? -errno : -ENOSPC;
+        return n < 0 ? errno : ENOSPC;
     if (len != b->len && ftruncate(fd, STORE_DATA_OFF_DIRECT + (off_t)b->len) != 0)
-        return -errno;
+        return errno;
     return 0;
 }
 
-int store_disk_write(struct store_disk *d, const struct store_block *b, const char **op)
+int store_disk_write(struct store_disk *d, const struct store_block *b, struct store_syserr *se)
 {
     char name[STORE_NAME_LEN], tmp[STORE_NAME_LEN], sub[3];
     uint8_t hdr[STORE_HDR_LEN];
@@ -427,21 +429,23 @@ again:
         memcpy(sub, name, 2);
         sub[2] = '\0';
         if (mkdirat(d->dirfd, sub, 0755) != 0 && errno != EEXIST) {
-            *op = "mkdir";
-            return -errno;
+            se->op = "mkdir";
+            se->err = errno;
+            return SHD_ERR_IO;
         }
         fd = openat(d->dirfd, tmp, flags, 0644);
     }
     if (fd < 0 && errno == EINVAL && (flags & O_DIRECT))
         goto buffered;
     if (fd < 0) {
-        *op = call;
-        return -errno;
+        se->op = call;
+        se->err = errno;
+        return SHD_ERR_IO;
     }
     call = "write";
     if (flags & O_DIRECT) {
         rc = store_write_direct(fd, hdr, b);
-        if (rc == -EINVAL) { /* the file system took the open, not the write */
+        if (rc == EINVAL) { /* the file system took the open, not the write */
             close(fd);
             goto buffered;
         }
@@ -452,17 +456,19 @@ again:
     }
     if (close(fd) != 0 && !rc) {
         call = "close";
-        rc = -errno;
+        rc = errno;
     }
     if (!rc && renameat(d->dirfd, tmp, d->dirfd, name) != 0) {
         call = "rename";
-        rc = -errno;
+        rc = errno;
     }
     if (rc) {
         unlinkat(d->dirfd, tmp, 0);
-        *op = call;
+        se->op = call;
+        se->err = rc;
+        return SHD_ERR_IO;
     }
-    return rc;
+    return 0;
 buffered: /* O_DIRECT refused after all: buffered I/O on this disk from now on */
     atomic_store(&d->direct, 0);
     flags &= ~O_DIRECT;
@@ -470,16 +476,20 @@ buffered: /* O_DIRECT refused after all: buffered I/O on this disk from now on *
     goto again;
 }
 
-/* store_read_all: LEN bytes at OFF of FD into P; 0, -errno, or
- * SHD_ERR_CORRUPT when the file ends first. */
-static int store_read_all(int fd, uint8_t *p, size_t len, off_t off)
+/* store_read_all: LEN bytes at OFF of FD into P; 0, SHD_ERR_CORRUPT when
+ * the file ends first, or SHD_ERR_IO with *err the errno. */
+static int store_read_all(int fd, uint8_t *p, size_t len, off_t off, int *err)
 {
     while (len) {
         ssize_t n = pread(fd, p, len, off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) /* 0: shrank since fstat */
-            return n < 0 ? -errno : SHD_ERR_CORRUPT;
+        if (n < 0) {
+            *err = errno;
+            return SHD_ERR_IO;
+        }
+        if (n == 0) /* shrank since fstat */
+            return SHD_ERR_CORRUPT;
         p += n;
         off += n;
         len -= (size_t)n;
@@ -488,7 +498,7 @@ static int store_read_all(int fd, uint8_t *p, size_t len, off_t off)
 }
 
 int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], uint64_t block_size,
-                    struct store_block **out, const char **op)
+                    struct store_block **out, struct store_syserr *se)
 {
     char name[STORE_NAME_LEN];
     uint8_t hdr[STORE_HDR_LEN];
@@ -497,19 +507,21 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
     struct stat st;
     ssize_t n;
     size_t off = 0;
-    int fd, rc = 0;
+    int fd, rc = 0, err = 0;
 
     store_disk_name(id, 0, name);
     fd = openat(d->dirfd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             return SHD_ERR_NOENT;
-        *op = "open";
-        return -errno;
+        se->op = "open";
+        se->err = errno;
+        return SHD_ERR_IO;
     }
     n = pread(fd, hdr, sizeof(hdr), 0);
     if (n < 0) {
-        rc = -errno;
+        err = errno;
+        rc = SHD_ERR_IO;
         goto out;
     }
     if (n != (ssize_t)sizeof(hdr) || store_hdr_decode(hdr, block_size, &h) != 0 ||
@@ -532,7 +544,7 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
         if (off < h.len)
             fcntl(fd, F_SETFL, 0);
     }
-    rc = store_read_all(fd, b->data + off, h.len - off, (off_t)(h.data_off + off));
+    rc = store_read_all(fd, b->data + off, h.len - off, (off_t)(h.data_off + off), &err);
     if (!rc && XXH3_64bits(b->data, b->len) != h.sum)
         rc = SHD_ERR_CORRUPT;
     if (!rc) {
@@ -540,20 +552,26 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
         b = NULL;
     }
 out:
-    if (rc < 0 && rc != SHD_ERR_CORRUPT)
-        *op = "pread";
+    if (rc == SHD_ERR_IO) {
+        se->op = "pread";
+        se->err = err;
+    }
     store_block_unref(b);
     close(fd);
     return rc;
 }
 
-int store_disk_unlink(const struct store_disk *d, const uint8_t id[STORE_ID_LEN])
+int store_disk_unlink(const struct store_disk *d, const uint8_t id[STORE_ID_LEN],
+                      struct store_syserr *se)
 {
     char name[STORE_NAME_LEN];
 
     store_disk_name(id, 0, name);
-    if (unlinkat(d->dirfd, name, 0) != 0 && errno != ENOENT)
-        return -errno;
+    if (unlinkat(d->dirfd, name, 0) != 0 && errno != ENOENT) {
+        se->op = "unlink";
+        se->err = errno;
+        return SHD_ERR_IO;
+    }
     return 0;
 }
 
@@ -583,8 +601,8 @@ struct store_scan_arg {
 };
 
 /* store_scan_file: check the header and size of block file NAME (id ID) in
- * directory DFD. Returns 0 with *h set, SHD_ERR_CORRUPT, or -errno when the
- * file cannot be read (it is left alone then). */
+ * directory DFD. Returns 0 with *h set, SHD_ERR_CORRUPT, or SHD_ERR_IO when
+ * the file cannot be read (it is left alone then). */
 static int store_scan_file(int dfd, const char *name, const uint8_t id[STORE_ID_LEN],
                            uint64_t block_size, struct store_hdr *h)
 {
@@ -596,10 +614,10 @@ static int store_scan_file(int dfd, const char *name, const uint8_t id[STORE_ID_
     int rc = 0;
 
     if (fd < 0)
-        return errno == ELOOP ? SHD_ERR_CORRUPT : -errno;
+        return errno == ELOOP ? SHD_ERR_CORRUPT : SHD_ERR_IO;
     n = pread(fd, hdr, sizeof(hdr), 0);
     if (n < 0 || fstat(fd, &st) != 0)
-        rc = -errno;
+        rc = SHD_ERR_IO;
     else if (n != (ssize_t)sizeof(hdr) || !S_ISREG(st.st_mode) ||
              store_hdr_decode(hdr, block_size, &got) != 0 ||
              memcmp(got.id, id, STORE_ID_LEN) != 0 ||

@@ -246,16 +246,26 @@ unsigned store_disk_data_off(const struct store_disk *d, uint64_t len);
 /* store_disk_file_bytes: the disk space a file of LEN data bytes at DATA_OFF
  * is counted for. */
 uint64_t store_disk_file_bytes(uint64_t len, unsigned data_off);
+/* A failed system call: which, and its errno. The store's disk functions
+ * return 0 or an shd_err (SHD_ERR_NOENT, SHD_ERR_CORRUPT, SHD_ERR_IO) and,
+ * with SHD_ERR_IO, say here what failed: errno values never travel as
+ * return codes, where they would collide with the shd_err codes. */
+struct store_syserr {
+    const char *op;
+    int err; /* errno */
+};
 /* store_disk_write: write B into D (a temp file renamed into place).
- * Returns 0, or -errno with *op naming the failing call. */
-int store_disk_write(struct store_disk *d, const struct store_block *b, const char **op);
+ * Returns 0, or SHD_ERR_IO with *se. */
+int store_disk_write(struct store_disk *d, const struct store_block *b, struct store_syserr *se);
 /* store_disk_read: read and verify the block ID of D. Returns 0 with *out a
  * new block, SHD_ERR_NOENT (no file), SHD_ERR_CORRUPT (checks failed), or
- * -errno (I/O) with *op naming the failing call. */
+ * SHD_ERR_IO with *se. */
 int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], uint64_t block_size,
-                    struct store_block **out, const char **op);
-/* store_disk_unlink: delete the block file ID of D; 0 or -errno (ENOENT is 0). */
-int store_disk_unlink(const struct store_disk *d, const uint8_t id[STORE_ID_LEN]);
+                    struct store_block **out, struct store_syserr *se);
+/* store_disk_unlink: delete the block file ID of D; 0 (also when it was not
+ * there) or SHD_ERR_IO with *se. */
+int store_disk_unlink(const struct store_disk *d, const uint8_t id[STORE_ID_LEN],
+                      struct store_syserr *se);
 /* store_disk_name: "ab/<32 hex>.blk" (or ".tmp" when TMP) into OUT. */
 void store_disk_name(const uint8_t id[STORE_ID_LEN], int tmp, char out[STORE_NAME_LEN]);
 /* store_disk_failed: account a failure of OP with errno ERR on disk D and log

@@ -168,8 +168,8 @@ static struct store_entry *store_job_current(struct store *s, const struct store
 
 static void store_job_write(struct store *s, struct store_job *j)
 {
-    const char *op = "write";
-    int rc = store_disk_write(&s->disks[j->disk], j->b, &op);
+    struct store_syserr se = {"write", 0};
+    int rc = store_disk_write(&s->disks[j->disk], j->b, &se);
     struct store_entry *e;
 
     pthread_mutex_lock(&s->mu);
@@ -179,7 +179,7 @@ static void store_job_write(struct store *s, struct store_job *j)
         store_entry_disk_drop(s, e);
     pthread_mutex_unlock(&s->mu);
     if (rc)
-        store_disk_failed(s, j->disk, op, -rc, 1);
+        store_disk_failed(s, j->disk, se.op, se.err, 1);
     else
         store_disk_recovered(s, j->disk);
     store_block_unref(j->b);
@@ -190,12 +190,12 @@ static void store_job_load(struct store *s, struct store_job *j)
     struct store_drops drops = {.n = 0};
     struct store_block *b = NULL;
     struct store_entry *e;
-    const char *op = "read";
+    struct store_syserr se = {"read", 0}, use;
     char hex[2 * STORE_ID_LEN + 1], name[STORE_NAME_LEN], qbuf[512];
-    int rc = store_disk_read(&s->disks[j->disk], j->id, s->block_size, &b, &op);
+    int rc = store_disk_read(&s->disks[j->disk], j->id, s->block_size, &b, &se);
 
     if (rc && rc != SHD_ERR_NOENT) /* corrupt or unreadable: never serve it again */
-        store_disk_unlink(&s->disks[j->disk], j->id);
+        store_disk_unlink(&s->disks[j->disk], j->id, &use);
     pthread_mutex_lock(&s->mu);
     s->loads_pending--;
     e = store_job_current(s, j);
@@ -221,14 +221,15 @@ static void store_job_load(struct store *s, struct store_job *j)
                  "corrupt block file deleted block=%s disk=%s file=blocks/%s "
                  "what=\"it is fetched again; if this repeats, check the disk (dmesg, SMART)\"",
                  hex, shd_log_q(s->disks[j->disk].path, qbuf, sizeof(qbuf)), name);
-    } else if (rc && rc != SHD_ERR_NOENT) {
-        store_disk_failed(s, j->disk, op, -rc, 0);
+    } else if (rc == SHD_ERR_IO) {
+        store_disk_failed(s, j->disk, se.op, se.err, 0);
     }
     store_load_finish(j->l, rc ? SHD_ERR_NOENT : 0, b);
 }
 
 static void store_job_run(struct store *s, struct store_job *j)
 {
+    struct store_syserr se = {"unlink", 0};
     int rc;
 
     switch (j->kind) {
@@ -239,9 +240,9 @@ static void store_job_run(struct store *s, struct store_job *j)
         store_job_load(s, j);
         break;
     case STORE_JOB_UNLINK:
-        rc = store_disk_unlink(&s->disks[j->disk], j->id);
+        rc = store_disk_unlink(&s->disks[j->disk], j->id, &se);
         if (rc)
-            store_disk_failed(s, j->disk, "unlink", -rc, 0);
+            store_disk_failed(s, j->disk, se.op, se.err, 0);
         break;
     }
     free(j);

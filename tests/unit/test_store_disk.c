@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 /* ---- disk tier ----------------------------------------------------------------------------- */
@@ -107,6 +109,42 @@ TEST(corrupt_on_load)
     unlink(p);
     CHECK(load_n(s, base, 6, &b) == SHD_ERR_NOENT);
     CHECK(stats(s).checksum_failures == 1 && stats(s).blocks_disk == 0);
+    store_close(s);
+    event_base_free(base);
+    free(d);
+}
+
+/* A block file that cannot be opened for a reason other than being gone
+ * (here ENXIO: a UNIX socket where the file was) is a disk error with its
+ * errno, not a missing block: ENXIO is 6, and when errno values travelled
+ * as return codes -ENXIO read as SHD_ERR_NOENT (-6). */
+TEST(read_error_is_not_a_missing_block)
+{
+    char *d = new_dir(), p[256];
+    struct store *s = open_store(0, d, 1 << 20, 8192, SHD_EVICT_S3FIFO);
+    struct event_base *base = event_base_new();
+    struct store_syserr se = {NULL, 0};
+    struct store_block *b = NULL;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    uint8_t id[STORE_ID_LEN];
+    REQUIRE(s && base);
+    put_n(s, 7, 5000);
+    store_flush(s);
+    block_path(d, 7, p, sizeof(p));
+    REQUIRE(strlen(p) < sizeof(sa.sun_path));
+    unlink(p);
+    memcpy(sa.sun_path, p, strlen(p) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    mk_id(7, id);
+    CHECK(store_disk_read(&s->disks[0], id, 8192, &b, &se) == SHD_ERR_IO && b == NULL);
+    CHECK(se.err == ENXIO && se.op && strcmp(se.op, "open") == 0);
+    uint64_t errs = stats(s).disk_errors;
+    CHECK(load_n(s, base, 7, &b) == SHD_ERR_NOENT && b == NULL); /* the reader refills it */
+    CHECK(stats(s).disk_errors == errs + 1);                      /* and the disk error counts */
+    CHECK(stats(s).checksum_failures == 0);
+    close(fd);
     store_close(s);
     event_base_free(base);
     free(d);
@@ -399,6 +437,7 @@ int main(void)
     RUN(capacity_disk);
     RUN(persistence);
     RUN(corrupt_on_load);
+    RUN(read_error_is_not_a_missing_block);
     RUN(direct_io_layout);
     RUN(scan_drops_invalid);
     RUN(disk_unusable_at_open);
