@@ -46,7 +46,7 @@ struct delm {
     struct gw_req *g;
     struct gw_chunked *dec; /* aws-chunked body, or NULL */
     char *body;
-    size_t len;
+    size_t len, mem; /* bytes in; request memory held (the most the body may have) */
     int body_err; /* 1 too large, 2 malformed aws-chunked, 3 bad chunk signature */
     /* parsed */
     struct del_item *items;
@@ -69,6 +69,7 @@ static void delm_free(struct delm *d)
     free(d->cur_key);
     free(d->cur_version);
     free(d->body);
+    shd_budget_give(&d->g->ctx->reqmem, SHD_MEM_BODY, d->mem);
     gw_chunked_free(d->dec);
     d->g->op_state = NULL;
     d->g->op_abort = NULL;
@@ -97,11 +98,12 @@ static int collect(void *arg, const void *buf, size_t len)
     struct delm *d = arg;
     if (d->body_err)
         return 0;
-    if (d->len + len > DEL_BODY_MAX) {
+    if (len > d->mem - d->len) {
         d->body_err = 1;
         return 0;
     }
-    d->body = shd_xrealloc(d->body, d->len + len + 1);
+    if (!d->body)
+        d->body = shd_xmalloc(d->mem + 1);
     memcpy(d->body + d->len, buf, len);
     d->len += len;
     return 0;
@@ -409,9 +411,16 @@ void gw_delete_objects(struct gw_req *g)
         gw_error(g, 400, "MalformedXML", "The Delete body is larger than 2 MiB.");
         return;
     }
+    size_t mem = size != HTTP_UNKNOWN_LENGTH ? (size_t)size : DEL_BODY_MAX;
+    if (shd_budget_take(&g->ctx->reqmem, SHD_MEM_BODY, mem) != 0) {
+        gw_chunked_free(dec);
+        gw_error(g, 503, "SlowDown", "Please reduce your request rate.");
+        return;
+    }
     d = shd_xcalloc(1, sizeof(*d));
     d->g = g;
     d->dec = dec;
+    d->mem = mem;
     g->op_state = d;
     g->op_abort = delm_abort;
     http_req_read_body(g->r, &body_cbs, d);
