@@ -400,6 +400,8 @@ void gw_on_request(struct http_req *r, void *arg)
             gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
             return;
         }
+        if (gw_bucket_route(g)) /* a subresource: ?location, ?versions, ?tagging, ... */
+            return;
         if (is_get)
             gw_list_objects(g);
         else

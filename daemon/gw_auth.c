@@ -87,6 +87,11 @@ void gw_auth_fini(struct shd_ctx *ctx)
     ntenants = 0;
 }
 
+const char *gw_tenant_name(const struct gw_req *g)
+{
+    return g->tenant ? g->tenant->cfg->name : "shoal";
+}
+
 int gw_allowed(const struct gw_req *g, int mount, const char *key, int write)
 {
     const struct shd_tenant *t;

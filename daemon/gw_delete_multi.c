@@ -7,9 +7,9 @@
  * <Delete><Quiet>..</Quiet><Object><Key>..</Key><VersionId>..</VersionId>
  * </Object>...</Delete>, 1 to DEL_KEYS_MAX objects, else MalformedXML.
  * Each key is then deleted on its own (ufs_delete), DEL_INFLIGHT at a time:
- * a key the tenant may not write, a version (not implemented) or a failed
- * delete becomes an <Error> entry of the answer, not a failure of the
- * request; a deleted key is dropped from the cache as DeleteObject does (its
+ * a key the tenant may not write, a version other than "null" (not
+ * implemented) or a failed delete becomes an <Error> entry of the answer,
+ * not a failure of the request; a deleted key is dropped from the cache as DeleteObject does (its
  * blocks and its metadata). The answer lists the keys in request order:
  * <Deleted> (left out in quiet mode) and <Error>. */
 #include "daemon/gw_int.h"
@@ -323,7 +323,8 @@ static void pump(struct delm *d)
     struct gw_req *g = d->g;
     while (d->inflight < DEL_INFLIGHT && d->next < d->n) {
         struct del_item *it = &d->items[d->next++];
-        if (it->version) {
+        if (it->version && strcmp(it->version, "null") != 0) {
+            /* "null" is the one version an unversioned object has */
             it->code = "NotImplemented";
             it->msg = "Deleting a given version is not implemented by the gateway.";
         } else if (!gw_allowed(g, g->mount, it->key, 1)) {

@@ -71,6 +71,8 @@ const char *gw_kept_header(const char *lname);
 /* gw_auth.c: 0 when the request may go on (g->tenant set); otherwise the
  * error response was sent and the caller returns. */
 int gw_authenticate(struct gw_req *g);
+/* The tenant's name, "shoal" when anonymous (owners in listings). */
+const char *gw_tenant_name(const struct gw_req *g);
 /* Whether the tenant may read (write=0) or write (write=1) key in mount. */
 int gw_allowed(const struct gw_req *g, int mount, const char *key, int write);
 int gw_auth_init(struct shd_ctx *ctx);
@@ -219,5 +221,13 @@ void gw_bucket_op(struct gw_req *g);
 /* gw_list.c */
 void gw_list_buckets(struct gw_req *g);
 void gw_list_objects(struct gw_req *g);
+/* ListObjectVersions (GET ?versions): the listing with each object as its
+ * one, "null", version. */
+void gw_list_versions(struct gw_req *g);
+
+/* gw_subres.c: a bucket request naming a subresource (?acl, ?location,
+ * ?versions, ...) is answered or handed on here (1); 0: a plain bucket
+ * request (listing, HeadBucket, CreateBucket, DeleteBucket). */
+int gw_bucket_route(struct gw_req *g);
 
 #endif

@@ -95,9 +95,20 @@ void gw_list_buckets(struct gw_req *g)
 struct list {
     struct gw_req *g;
     struct ufs_req *req;
-    int v2, url;
+    int v2, url, versions, owner; /* owner: each entry names its owner */
     unsigned max_keys;
 };
+
+/* The owner shown in listings: the tenant, or "shoal" for anonymous use. */
+static void put_owner(struct evbuffer *b, const struct gw_req *g)
+{
+    const char *who = gw_tenant_name(g);
+    evbuffer_add_printf(b, "<Owner><ID>");
+    gw_xml_escape(b, who);
+    evbuffer_add_printf(b, "</ID><DisplayName>");
+    gw_xml_escape(b, who);
+    evbuffer_add_printf(b, "</DisplayName></Owner>");
+}
 
 static void list_abort(struct gw_req *g)
 {
@@ -129,12 +140,25 @@ static void elem(struct evbuffer *b, const char *tag, const char *v, int url)
     evbuffer_add_printf(b, "</%s>", tag);
 }
 
+/* The last name of a page (key or common prefix), for V1's NextMarker and
+ * ListObjectVersions' NextKeyMarker. */
+static const char *last_name(const struct ufs_list_page *pg)
+{
+    const char *last_key = pg->n_entries ? pg->entries[pg->n_entries - 1].key : NULL;
+    const char *last_pfx = pg->n_prefixes ? pg->common_prefixes[pg->n_prefixes - 1] : NULL;
+    return !last_key                        ? last_pfx
+           : !last_pfx                      ? last_key
+           : strcmp(last_key, last_pfx) > 0 ? last_key
+                                            : last_pfx;
+}
+
 static void on_page(void *arg, int err, const struct ufs_list_page *pg)
 {
     struct list *s = arg;
     struct gw_req *g = s->g;
     struct evbuffer *b;
     const char *prefix = gw_query(g, "prefix"), *delim = gw_query(g, "delimiter");
+    const char *root = s->versions ? "ListVersionsResult" : "ListBucketResult";
     g->op_state = NULL;
     g->op_abort = NULL;
     if (err) {
@@ -145,14 +169,25 @@ static void on_page(void *arg, int err, const struct ufs_list_page *pg)
     b = evbuffer_new();
     if (!b)
         shd_oom(0);
-    evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
-                           "xmlns=\"" S3_NS "\">");
+    evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s xmlns=\"" S3_NS "\">",
+                        root);
     elem(b, "Name", g->bucket, 0);
     elem(b, "Prefix", prefix ? prefix : "", s->url);
-    if (delim)
+    if (s->versions) {
+        const char *km = gw_query(g, "key-marker");
+        elem(b, "KeyMarker", km ? km : "", s->url);
+        elem(b, "VersionIdMarker", gw_query(g, "version-id-marker") ? "null" : "", 0);
+        if (pg->truncated) {
+            elem(b, "NextKeyMarker", last_name(pg), s->url);
+            elem(b, "NextVersionIdMarker", "null", 0);
+        }
+    }
+    if (delim && *delim) /* S3 leaves an empty delimiter out */
         elem(b, "Delimiter", delim, s->url);
     evbuffer_add_printf(b, "<MaxKeys>%u</MaxKeys>", s->max_keys);
-    if (s->v2) {
+    if (s->versions) {
+        /* nothing more: the markers are above */
+    } else if (s->v2) {
         evbuffer_add_printf(b, "<KeyCount>%zu</KeyCount>", pg->n_entries + pg->n_prefixes);
         elem(b, "ContinuationToken", gw_query(g, "continuation-token"), 0);
         if (pg->truncated && pg->next_token)
@@ -161,15 +196,8 @@ static void on_page(void *arg, int err, const struct ufs_list_page *pg)
     } else {
         const char *marker = gw_query(g, "marker");
         elem(b, "Marker", marker ? marker : "", s->url);
-        if (pg->truncated) { /* the last name listed, so the client can go on */
-            const char *last_key = pg->n_entries ? pg->entries[pg->n_entries - 1].key : NULL;
-            const char *last_pfx = pg->n_prefixes ? pg->common_prefixes[pg->n_prefixes - 1] : NULL;
-            const char *next = !last_key                        ? last_pfx
-                               : !last_pfx                      ? last_key
-                               : strcmp(last_key, last_pfx) > 0 ? last_key
-                                                                : last_pfx;
-            elem(b, "NextMarker", next, s->url);
-        }
+        if (pg->truncated) /* the last name listed, so the client can go on */
+            elem(b, "NextMarker", last_name(pg), s->url);
     }
     evbuffer_add_printf(b, "<IsTruncated>%s</IsTruncated>", pg->truncated ? "true" : "false");
     if (s->url)
@@ -178,28 +206,31 @@ static void on_page(void *arg, int err, const struct ufs_list_page *pg)
         char date[40];
         const struct ufs_list_entry *e = &pg->entries[i];
         gw_iso_date(e->st.mtime, date, sizeof(date));
-        evbuffer_add_printf(b, "<Contents>");
+        evbuffer_add_printf(b, s->versions ? "<Version>" : "<Contents>");
         elem(b, "Key", e->key, s->url);
+        if (s->versions)
+            evbuffer_add_printf(b, "<VersionId>null</VersionId><IsLatest>true</IsLatest>");
         evbuffer_add_printf(b, "<LastModified>%s</LastModified><ETag>", date);
         gw_xml_escape(b, e->st.etag);
-        evbuffer_add_printf(b,
-                            "</ETag><Size>%" PRIu64 "</Size><StorageClass>STANDARD"
-                            "</StorageClass></Contents>",
-                            e->st.size);
+        evbuffer_add_printf(b, "</ETag><Size>%" PRIu64 "</Size>", e->st.size);
+        if (s->owner)
+            put_owner(b, g);
+        evbuffer_add_printf(b, "<StorageClass>STANDARD</StorageClass>%s",
+                            s->versions ? "</Version>" : "</Contents>");
     }
     for (size_t i = 0; i < pg->n_prefixes; i++) {
         evbuffer_add_printf(b, "<CommonPrefixes>");
         elem(b, "Prefix", pg->common_prefixes[i], s->url);
         evbuffer_add_printf(b, "</CommonPrefixes>");
     }
-    evbuffer_add_printf(b, "</ListBucketResult>\n");
+    evbuffer_add_printf(b, "</%s>\n", root);
     free(s);
     reply_xml(g, b);
 }
 
-void gw_list_objects(struct gw_req *g)
+static void list_start(struct gw_req *g, int versions)
 {
-    const char *lt = gw_query(g, "list-type"), *mk = gw_query(g, "max-keys");
+    const char *lt = versions ? NULL : gw_query(g, "list-type"), *mk = gw_query(g, "max-keys");
     const char *enc = gw_query(g, "encoding-type"), *prefix = gw_query(g, "prefix");
     struct list *s;
     long max = 1000;
@@ -231,7 +262,11 @@ void gw_list_objects(struct gw_req *g)
     s = shd_xcalloc(1, sizeof(*s));
     s->g = g;
     s->v2 = lt != NULL;
+    s->versions = versions;
     s->url = enc != NULL;
+    /* V1 and ListObjectVersions always name owners; V2 with fetch-owner=true */
+    const char *fo = gw_query(g, "fetch-owner");
+    s->owner = !s->v2 || (fo && strcmp(fo, "true") == 0);
     s->max_keys = (unsigned)max;
     if (max == 0) { /* S3 answers an empty, untruncated page */
         struct ufs_list_page empty;
@@ -239,11 +274,14 @@ void gw_list_objects(struct gw_req *g)
         on_page(s, 0, &empty);
         return;
     }
+    const char *delim = gw_query(g, "delimiter");
     struct ufs_list_opts o = {
         prefix,
-        gw_query(g, "delimiter"),
+        delim && *delim ? delim : NULL,
         s->v2 ? gw_query(g, "continuation-token") : NULL,
-        s->v2 ? gw_query(g, "start-after") : gw_query(g, "marker"),
+        versions ? gw_query(g, "key-marker")
+        : s->v2  ? gw_query(g, "start-after")
+                 : gw_query(g, "marker"),
         (unsigned)max,
     };
     g->op_state = s;
@@ -255,4 +293,14 @@ void gw_list_objects(struct gw_req *g)
         free(s);
         gw_error(g, 400, "InvalidArgument", "The listing parameters are invalid.");
     }
+}
+
+void gw_list_objects(struct gw_req *g)
+{
+    list_start(g, 0);
+}
+
+void gw_list_versions(struct gw_req *g)
+{
+    list_start(g, 1);
 }

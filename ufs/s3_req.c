@@ -277,15 +277,22 @@ static int seek_cb(void *ud, curl_off_t off, int origin)
 
 /* ---- transfers: building and signing a request -------------------------------- */
 
-/* add_header: appends "NAME: VALUE" to the curl list. */
+/* add_header: appends "NAME: VALUE" to the curl list; an empty VALUE as
+ * "NAME;", libcurl's way of sending a header with no value ("NAME:" alone
+ * would remove the header, and the request's signature, which covers it,
+ * would no longer match). */
 static int add_header(struct curl_slist **l, const char *name, const char *value)
 {
     struct ufs_sb b = {0};
     struct curl_slist *n;
 
     ufs_sb_str(&b, name);
-    ufs_sb_add(&b, ": ", 2);
-    ufs_sb_str(&b, value);
+    if (*value) {
+        ufs_sb_add(&b, ": ", 2);
+        ufs_sb_str(&b, value);
+    } else {
+        ufs_sb_add(&b, ";", 1);
+    }
     if (b.err) {
         free(b.p);
         return UFS_ENOMEM;

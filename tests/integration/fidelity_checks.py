@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""S3 fidelity checks, run by test_s3_fidelity.sh: the gateway routes bucket
+requests by method and subresource (docs/gateway.md's table, walked cell by
+cell), never runs one as another (a bucket survives every DELETE ?x), and
+answers listings, versions, locations and metadata as S3 does.
+
+Env: GW (gateway URL), S3_ENDPOINT and the S3 server's keys, DOC (the path
+of docs/gateway.md). Prints ok/FAIL lines and "N passed, N failed"."""
+import http.client
+import os
+import re
+import sys
+import urllib.parse
+
+import boto3
+import botocore
+from botocore.config import Config
+
+PASS = FAIL = 0
+GW = os.environ["GW"]
+HOST = urllib.parse.urlparse(GW).netloc
+
+
+def check(name, expected, observed):
+    global PASS, FAIL
+    if expected == observed:
+        PASS += 1
+        print("ok   " + name)
+    else:
+        FAIL += 1
+        print("FAIL %s\n     expected: %r\n     observed: %r" % (name, expected, observed))
+    sys.stdout.flush()
+
+
+def client(url, unsigned=False):
+    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, region_name="us-east-1",
+                 signature_version=botocore.UNSIGNED if unsigned else "s3v4")
+    return boto3.client("s3", endpoint_url=url, config=cfg)
+
+
+def request(method, path, body=b"", headers=None):
+    c = http.client.HTTPConnection(HOST, timeout=60)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+    finally:
+        c.close()
+    m = re.search(rb"<Code>([^<]*)</Code>", data) if r.status >= 300 else None
+    return r.status, m.group(1).decode() if m else "", data
+
+
+def bucket_exists(s3, name):
+    try:
+        s3.head_bucket(Bucket=name)
+        return True
+    except botocore.exceptions.ClientError:
+        return False
+
+
+def doc_table():
+    """The bucket subresource table of docs/gateway.md: {name: {method: status}}."""
+    text = open(os.environ["DOC"]).read()
+    sec = text[text.index("### Bucket subresources"):]
+    rows = {}
+    for ln in sec.splitlines():
+        m = re.match(r"^\| `\?([A-Za-z-]+)` \|(.*)\|$", ln)
+        if not m:
+            continue
+        cells = [c.strip() for c in m.group(2).split("|")]
+        rows[m.group(1)] = {meth: int(cell.split()[0]) for meth, cell in zip(("GET", "PUT", "DELETE", "POST"), cells)}
+    return rows
+
+
+def main():
+    s3 = client(os.environ["S3_ENDPOINT"])
+    gw = client(GW, unsigned=True)
+    table = doc_table()
+    check("docs/gateway.md lists the bucket subresources (at least 25)", True, len(table) >= 25)
+    # walk the table on a bucket of the "*" mount (passed to S3) and on a
+    # named mount; the bucket and its objects must survive every cell
+    s3.create_bucket(Bucket="walk")
+    s3.put_object(Bucket="walk", Key="keep.txt", Body=b"kept")
+    for bucket in ("walk", "lake"):
+        wrong = []
+        for name, methods in sorted(table.items()):
+            for meth, want in methods.items():
+                body = b""
+                if meth == "POST" and name == "delete":
+                    body = b"<Delete><Object><Key>nothing-here</Key></Object></Delete>"
+                st = request(meth, "/%s?%s" % (bucket, name), body, {"Content-Length": str(len(body))})
+                code = st[1] if st[0] >= 300 else ""
+                if st[0] != want or (want == 501 and code != "NotImplemented"):
+                    wrong.append("%s ?%s: %d %s (doc: %d)" % (meth, name, st[0], code, want))
+        check("every cell of the table holds on %s" % bucket, [], wrong)
+    check("the bucket survived DELETE of every subresource (in S3)", True, bucket_exists(s3, "walk"))
+    check("and its object", b"kept", s3.get_object(Bucket="walk", Key="keep.txt")["Body"].read())
+    # the destructive one, by name: DeleteBucketTagging must not delete the bucket
+    st = request("DELETE", "/walk?tagging")
+    check("DELETE /bucket?tagging: 501 NotImplemented", (501, "NotImplemented"), st[:2])
+    check("DELETE /bucket?tagging: the bucket is still in S3", True, bucket_exists(s3, "walk"))
+    # a parameter nobody knows, on a method that changes things
+    st = request("DELETE", "/walk?somethingNew")
+    check("DELETE /bucket?unknown-parameter: 501", 501, st[0])
+    check("DELETE /bucket?unknown-parameter: the bucket is still in S3", True, bucket_exists(s3, "walk"))
+    st = request("PUT", "/walk?acl", b"", {"x-amz-acl": "public-read"})
+    check("PUT /bucket?acl is not CreateBucket (was 409 BucketAlreadyExists)", (501, "NotImplemented"), st[:2])
+    # a plain GET with a parameter S3 ignores still lists
+    st = request("GET", "/lake?list-type=2&x-id=ListObjectsV2")
+    check("GET with x-id (newer SDKs): a listing", (200, True), (st[0], b"<ListBucketResult" in st[2]))
+
+    # implemented subresources, with boto3
+    loc = gw.get_bucket_location(Bucket="lake")
+    check("GetBucketLocation: us-east-1 is the empty constraint", None, loc.get("LocationConstraint"))
+    ver = gw.get_bucket_versioning(Bucket="lake")
+    check("GetBucketVersioning: not versioned (no Status)", None, ver.get("Status"))
+    for k in ("v/a", "v/b", "v/c"):
+        s3.put_object(Bucket="lake", Key=k, Body=k.encode())
+    page = gw.list_object_versions(Bucket="lake", Prefix="v/", MaxKeys=2)
+    check("ListObjectVersions: each object once, version null, latest",
+          [("v/a", "null", True), ("v/b", "null", True)],
+          [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])])
+    check("ListObjectVersions: truncated with a key marker", (True, "v/b"),
+          (page["IsTruncated"], page.get("NextKeyMarker")))
+    page = gw.list_object_versions(Bucket="lake", Prefix="v/", KeyMarker="v/b")
+    check("ListObjectVersions: the next page", ["v/c"], [v["Key"] for v in page.get("Versions", [])])
+    head = s3.head_object(Bucket="lake", Key="v/a")
+    v = gw.list_object_versions(Bucket="lake", Prefix="v/a").get("Versions", [{}])[0]
+    check("ListObjectVersions: ETag and size as S3's", (head["ETag"], 3), (v.get("ETag"), v.get("Size")))
+
+    # listings
+    st = request("GET", "/lake?list-type=2&prefix=v/&delimiter=")
+    check("empty Delimiter: no <Delimiter> element", (200, False), (st[0], b"<Delimiter" in st[2]))
+    check("empty Delimiter: all keys listed", 3, st[2].count(b"<Contents>"))
+    r = gw.list_objects_v2(Bucket="lake", Prefix="v/", FetchOwner=True)
+    check("FetchOwner=true: each object names its owner", [True] * 3,
+          ["Owner" in o and "ID" in o["Owner"] for o in r["Contents"]])
+    r = gw.list_objects_v2(Bucket="lake", Prefix="v/")
+    check("without FetchOwner: no owner", [False] * 3, ["Owner" in o for o in r["Contents"]])
+    r = gw.delete_objects(Bucket="lake", Delete={"Objects": [{"Key": "v/a", "VersionId": "null"}]})
+    check("DeleteObjects with VersionId null: deleted", (["v/a"], []),
+          ([d["Key"] for d in r.get("Deleted", [])], r.get("Errors", [])))
+    try:
+        s3.head_object(Bucket="lake", Key="v/a")
+        gone = "still there"
+    except botocore.exceptions.ClientError as e:
+        gone = e.response["Error"]["Code"]
+    check("DeleteObjects with VersionId null: gone from S3", "404", gone)
+    r = gw.delete_objects(Bucket="lake", Delete={"Objects": [{"Key": "v/b", "VersionId": "3HL4kqtJlcpXroDTDmJ"}]})
+    check("DeleteObjects with a real VersionId: NotImplemented, not deleted", ["NotImplemented"],
+          [e["Code"] for e in r.get("Errors", [])])
+
+    # an empty metadata value is sent to S3 as it came (the signature covers it)
+    r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
+    check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])
+    check("S3 holds the empty value", {"a": "", "b": "2"},
+          s3.head_object(Bucket="lake", Key="meta/empty.txt")["Metadata"])
+
+
+main()
+print("%d passed, %d failed" % (PASS, FAIL))
+sys.exit(1 if FAIL else 0)
