@@ -327,19 +327,6 @@ static void on_client_gone(void *arg)
     gw_free(g);
 }
 
-/* Whether the request names an object subresource the gateway does not
- * implement (GetObjectTagging, PutObjectAcl, ...): served as GetObject or
- * PutObject, it would return the object's bytes or overwrite the object. */
-static int object_subresource(const struct gw_req *g)
-{
-    static const char *const names[] = {"tagging",    "acl",     "attributes", "retention",
-                                        "legal-hold", "torrent", "restore",    "select"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (gw_query(g, names[i]))
-            return 1;
-    return 0;
-}
-
 void gw_on_request(struct http_req *r, void *arg)
 {
     struct shd_loop *l = arg;
@@ -421,11 +408,8 @@ void gw_on_request(struct http_req *r, void *arg)
         gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
         return;
     }
-    if (object_subresource(g)) { /* never the object's bytes, nor a write over it */
-        gw_error(g, 501, "NotImplemented",
-                 "This object subresource (tagging, ACL, ...) is not implemented by the gateway.");
+    if (gw_object_refused(g)) /* never the object's bytes, nor a write over it */
         return;
-    }
     switch (g->op) {
     case SHD_OP_GET:
     case SHD_OP_HEAD:

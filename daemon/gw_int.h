@@ -229,5 +229,10 @@ void gw_list_versions(struct gw_req *g);
  * ?versions, ...) is answered or handed on here (1); 0: a plain bucket
  * request (listing, HeadBucket, CreateBucket, DeleteBucket). */
 int gw_bucket_route(struct gw_req *g);
+/* An object request the gateway must not serve as GetObject, PutObject,
+ * ...: an object subresource (?tagging, ?acl, ...), a given versionId, a
+ * GET of one part (?partNumber), or an unknown parameter on PUT, POST or
+ * DELETE. 1 after sending 501 NotImplemented; 0: go on. */
+int gw_object_refused(struct gw_req *g);
 
 #endif

@@ -186,3 +186,53 @@ int gw_bucket_route(struct gw_req *g)
     }
     return 1;
 }
+
+/* ---- objects --------------------------------------------------------------------- */
+
+/* Object subresources the gateway does not implement: served as GetObject
+ * or PutObject they would return the object's bytes or overwrite it. */
+static const char *const object_subresources[] = {
+    "acl",     "attributes", "legal-hold", "restore", "retention",
+    "select",  "tagging",    "torrent",    "renameObject"};
+
+/* Object query parameters a request may carry besides those. */
+static const char *const object_params[] = {
+    "uploads", "uploadId", "partNumber", "versionId", "x-id", "x-amz-user-agent",
+    "response-cache-control", "response-content-disposition", "response-content-encoding",
+    "response-content-language", "response-content-type", "response-expires",
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+    "X-Amz-Signature", "X-Amz-Security-Token"};
+
+static int in(const char *const *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int gw_object_refused(struct gw_req *g)
+{
+    const char *m = http_req_method(g->r);
+    int read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    const char *why = NULL, *ver = gw_query(g, "versionId");
+    char msg[200];
+
+    for (size_t i = 0; i < g->nq && !why; i++) {
+        const char *n = g->q[i].name;
+        if (in(object_subresources, sizeof(object_subresources) / sizeof(object_subresources[0]), n))
+            why = n;
+        else if (!read && !in(object_params, sizeof(object_params) / sizeof(object_params[0]), n))
+            why = n; /* unknown, on a method that changes things */
+    }
+    if (!why && ver && strcmp(ver, "null") != 0)
+        why = "versionId"; /* a given version: not the latest */
+    if (!why && read && gw_query(g, "partNumber"))
+        why = "partNumber"; /* one part of a multipart object, not the whole */
+    if (!why)
+        return 0;
+    snprintf(msg, sizeof(msg), "%s with ?%s on an object is not implemented by the gateway.", m,
+             why);
+    gw_error(g, 501, "NotImplemented", msg);
+    return 1;
+}

@@ -150,6 +150,20 @@ def main():
     check("DeleteObjects with a real VersionId: NotImplemented, not deleted", ["NotImplemented"],
           [e["Code"] for e in r.get("Errors", [])])
 
+    # object requests that are not what they look like without their query
+    s3.put_object(Bucket="lake", Key="o/keep.bin", Body=b"original")
+    for meth, q in (("GET", "versionId=3HL4kqtJlcpXroDTDmJ"), ("HEAD", "versionId=3HL4kqtJlcpXroDTDmJ"),
+                    ("GET", "partNumber=1"), ("DELETE", "versionId=3HL4kqtJlcpXroDTDmJ"),
+                    ("PUT", "somethingNew"), ("DELETE", "somethingNew"), ("PUT", "renameObject"),
+                    ("GET", "tagging"), ("PUT", "acl"), ("POST", "restore"), ("POST", "select&select-type=2")):
+        st = request(meth, "/lake/o/keep.bin?" + q, b"changed" if meth == "PUT" else b"")
+        check("%s /object?%s: 501" % (meth, q), 501, st[0])
+    check("and the object is as it was", b"original", s3.get_object(Bucket="lake", Key="o/keep.bin")["Body"].read())
+    st = request("GET", "/lake/o/keep.bin?versionId=null")
+    check("GET ?versionId=null: the object (its one version)", (200, b"original"), (st[0], st[2]))
+    st = request("GET", "/lake/o/keep.bin?x-id=GetObject&response-content-type=text/x-test")
+    check("GET with x-id and response-content-type: the object", (200, b"original"), (st[0], st[2]))
+
     # an empty metadata value is sent to S3 as it came (the signature covers it)
     r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
     check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])
