@@ -244,8 +244,7 @@ static void start_part_copy(struct copy *c, const struct ufs_stat *st)
 static void start_copy(struct copy *c, const struct ufs_stat *st)
 {
     struct gw_req *g = c->g;
-    char *hdrs[HTTP_HEADERS_MAX + 1];
-    size_t nh = 0;
+    char **hdrs;
     if (!preconditions_hold(g, st)) {
         copy_fail(c, 412, "PreconditionFailed",
                   "At least one of the pre-conditions you specified did not hold.");
@@ -261,20 +260,13 @@ static void start_copy(struct copy *c, const struct ufs_stat *st)
                   "copy source: 5368709120 (copy it as a multipart upload with UploadPartCopy).");
         return;
     }
-    for (size_t i = 0; c->replace && i < http_req_header_count(g->r); i++) {
-        const char *n, *v;
-        http_req_header_at(g->r, i, &n, &v);
-        if (gw_kept_header(n))
-            hdrs[nh++] = shd_xasprintf("%s: %s", n, v);
-    }
-    hdrs[nh] = NULL;
+    hdrs = c->replace ? gw_kept_request_headers(g, 0, NULL) : shd_xcalloc(1, sizeof(*hdrs));
     struct ufs_put_opts put = {http_req_header(g->r, "content-type"), (const char *const *)hdrs,
                                NULL};
     struct ufs_copy_opts o = {http_req_header(g->r, "x-amz-copy-source-if-match"), c->replace,
                               &put};
     c->req = ufs_copy(g->u, g->key, c->su, c->skey, &o, on_copied, c);
-    for (size_t i = 0; i < nh; i++)
-        free(hdrs[i]);
+    gw_headers_free(hdrs);
     if (!c->req)
         copy_fail(c, 400, "InvalidArgument",
                   "The copy could not be started (invalid key, header or condition).");

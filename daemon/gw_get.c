@@ -33,7 +33,8 @@
 
 struct get {
     struct gw_req *g;
-    struct ufs_stat st;
+    struct ufs_stat st; /* st.headers: NULL (they are in headers) */
+    char *headers;      /* the object's kept headers, or NULL */
     uint64_t first, last, pos; /* inclusive range; next byte to send */
     int status, partial, started, retried;
     struct meta_wait *mw;
@@ -49,6 +50,7 @@ static void get_free(struct get *s)
 {
     s->g->op_state = NULL;
     s->g->op_abort = NULL;
+    free(s->headers);
     free(s);
 }
 
@@ -154,7 +156,31 @@ static int parse_range(const char *h, uint64_t size, struct get *s)
     return 0;
 }
 
-static void add_object_headers(struct gw_req *g, const struct ufs_stat *st)
+/* The kept headers ("name: value\r\n" lines) as response headers, but
+ * those a response-* parameter sets. */
+static void add_kept_headers(struct gw_req *g, const char *h)
+{
+    char name[128], value[UFS_HEADERS_MAX];
+    while (h && *h) {
+        const char *colon = strchr(h, ':'), *eol = strstr(h, "\r\n");
+        if (!colon || !eol || colon > eol)
+            break;
+        size_t nl = (size_t)(colon - h), vl = (size_t)(eol - colon - 2);
+        if (nl < sizeof(name) && colon[1] == ' ' && vl < sizeof(value)) {
+            char param[160];
+            memcpy(name, h, nl);
+            name[nl] = '\0';
+            memcpy(value, colon + 2, vl);
+            value[vl] = '\0';
+            snprintf(param, sizeof(param), "response-%s", name);
+            if (strncmp(name, "x-amz-meta-", 11) == 0 || !gw_query(g, param))
+                http_resp_header(g->r, name, value);
+        }
+        h = eol + 2;
+    }
+}
+
+static void add_object_headers(struct gw_req *g, const struct ufs_stat *st, const char *kept)
 {
     char date[64];
     static const struct {
@@ -180,6 +206,7 @@ static void add_object_headers(struct gw_req *g, const struct ufs_stat *st)
             http_resp_header(g->r, "Content-Type",
                              st->content_type[0] ? st->content_type : "binary/octet-stream");
     }
+    add_kept_headers(g, kept);
 }
 
 static void start_response(struct get *s)
@@ -189,7 +216,7 @@ static void start_response(struct get *s)
     if (s->started)
         return;
     s->started = 1;
-    add_object_headers(g, &s->st);
+    add_object_headers(g, &s->st, s->headers);
     if (s->partial) {
         char cr[96];
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, s->first, s->last,
@@ -396,6 +423,9 @@ static void on_meta(void *arg, int err, const struct ufs_stat *st)
         return;
     }
     s->st = *st;
+    s->st.headers = NULL; /* borrowed for this call: copied */
+    free(s->headers);
+    s->headers = st->headers ? shd_xstrdup(st->headers) : NULL;
     got_meta(s);
 }
 
@@ -417,7 +447,7 @@ static void got_meta(struct get *s)
         return;
     }
     if (pre == 304) {
-        add_object_headers(g, &s->st);
+        add_object_headers(g, &s->st, s->headers);
         http_resp_start(g->r, 304, 0);
         http_resp_end(g->r);
         get_free(s);
@@ -461,6 +491,9 @@ void gw_get_object(struct gw_req *g)
     g->op_state = s;
     g->op_abort = get_abort;
     if (meta_get(g->ctx->meta, g->u, g->mount, g->mkey, g->key, &s->st) == 0) {
+        char h[UFS_HEADERS_MAX];
+        if (meta_headers(g->ctx->meta, g->mount, g->mkey, s->st.etag, h, sizeof(h)) > 0)
+            s->headers = shd_xstrdup(h);
         got_meta(s);
         return;
     }

@@ -64,9 +64,13 @@ void gw_xml_escape(struct evbuffer *b, const char *s);
 void gw_http_date(int64_t t, char *buf, size_t len);
 void gw_iso_date(int64_t t, char *buf, size_t len);
 
-/* gw_put.c: LNAME (a lower-case header name) when S3 keeps that header
- * with an object (x-amz-meta-*, Cache-Control, ...), else NULL. */
-const char *gw_kept_header(const char *lname);
+/* gw_put.c: the request's headers that S3 keeps with an object
+ * (ufs_kept_header), as "name: value" strings for ufs_put_opts.headers
+ * (NULL-ended; gw_headers_free); with chunked, aws-chunked is taken out of
+ * Content-Encoding. block, when not NULL, gets the same as a ufs_stat.headers
+ * string (malloc'd). */
+char **gw_kept_request_headers(struct gw_req *g, int chunked, char **block);
+void gw_headers_free(char **hdrs);
 
 /* gw_auth.c: 0 when the request may go on (g->tenant set); otherwise the
  * error response was sent and the caller returns. */
@@ -154,6 +158,7 @@ struct gw_upload {
     /* the operation's own */
     unsigned part;
     char content_type[128];
+    char *kept; /* the kept headers (ufs_stat.headers form), or NULL */
 };
 /* Checks the request's framing and lengths (max: the largest body allowed;
  * part: an UploadPart, whose length must be known) and takes the writer's

@@ -88,8 +88,10 @@ static void on_created(void *arg, int err, const char *upload_id)
 static void mpu_create(struct gw_req *g)
 {
     const char *ct = http_req_header(g->r, "content-type");
-    struct ufs_put_opts opts = {ct, NULL, NULL};
+    char **hdrs = gw_kept_request_headers(g, 0, NULL); /* x-amz-meta-*, Cache-Control, ... */
+    struct ufs_put_opts opts = {ct, (const char *const *)hdrs, NULL};
     g->op_state = ufs_mpu_create(g->u, g->key, &opts, on_created, g);
+    gw_headers_free(hdrs);
     if (!g->op_state) {
         gw_error(g, 400, "InvalidArgument", "The upload could not be started (invalid key).");
         return;
@@ -188,10 +190,9 @@ static void complete_abort(struct gw_req *g)
 }
 
 /* cache_completed: cuts the staged parts, in the completed order, into the
- * object's blocks; sets *size_out, or leaves it UINT64_MAX when a named
- * part (number and ETag) was not kept here. */
-static void cache_completed(struct complete *c, const struct gw_staged *s, const char *etag,
-                            uint64_t *size_out)
+ * object's blocks; nothing when a named part (number and ETag) was not kept
+ * here. */
+static void cache_completed(struct complete *c, const struct gw_staged *s, const char *etag)
 {
     struct gw_req *g = c->g;
     uint64_t bs = g->ctx->block_size, total = 0, off = 0;
@@ -204,7 +205,6 @@ static void cache_completed(struct complete *c, const struct gw_staged *s, const
         }
         total += order[i]->len;
     }
-    *size_out = total;
     size_t pi = 0;
     uint64_t po = 0;
     for (uint64_t idx = 0; off < total; idx++) {
@@ -252,20 +252,13 @@ static void on_completed(void *arg, int err, const char *etag)
             gw_error_ufs(g, err);
         return;
     }
-    uint64_t size = UINT64_MAX;
     if (s && g->ctx->store)
-        cache_completed(c, s, etag, &size);
+        cache_completed(c, s, etag);
     gw_mpu_staged_free(s);
-    if (size != UINT64_MAX) {
-        struct ufs_stat st;
-        memset(&st, 0, sizeof(st));
-        st.size = size;
-        snprintf(st.etag, sizeof(st.etag), "%s", etag);
-        st.mtime = (int64_t)time(NULL);
-        meta_put(g->ctx->meta, g->mount, g->mkey, &st);
-    } else {
-        meta_invalidate(g->ctx->meta, g->mount, g->mkey);
-    }
+    /* the next read learns the object with one HEAD (its Content-Type and
+     * headers were given at Create, to S3); its blocks, cached above under
+     * the final ETag, are hits */
+    meta_invalidate(g->ctx->meta, g->mount, g->mkey);
     struct evbuffer *b = xml_start("CompleteMultipartUploadResult");
     char loc[512];
     snprintf(loc, sizeof(loc), "/%s/%s", g->bucket, g->key);

@@ -58,6 +58,7 @@ static void put_done(struct gw_upload *up, int err, const char *etag)
     snprintf(st.etag, sizeof(st.etag), "%s", etag);
     st.mtime = (int64_t)time(NULL);
     snprintf(st.content_type, sizeof(st.content_type), "%s", up->content_type);
+    st.headers = up->kept && *up->kept ? up->kept : NULL;
     if (up->stage.ctx && up->stage.len == up->size)
         cache_blocks(up, etag);
     meta_put(g->ctx->meta, g->mount, g->mkey, &st);
@@ -67,18 +68,6 @@ static void put_done(struct gw_upload *up, int err, const char *etag)
     http_resp_end(g->r);
     gw_upload_free(up);
     gw_done(g, 200);
-}
-
-const char *gw_kept_header(const char *lname)
-{
-    static const char *keep[] = {"cache-control", "content-disposition", "content-encoding",
-                                 "content-language", "expires"};
-    if (strncmp(lname, "x-amz-meta-", 11) == 0)
-        return lname;
-    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-        if (strcmp(lname, keep[i]) == 0)
-            return lname;
-    return NULL;
 }
 
 /* A Content-Encoding list without its aws-chunked member (malloc'd). */
@@ -98,12 +87,48 @@ static char *strip_aws_chunked(const char *v)
     return out;
 }
 
+char **gw_kept_request_headers(struct gw_req *g, int chunked, char **block)
+{
+    size_t nh = 0, bl = 0;
+    char **hdrs = shd_xcalloc(http_req_header_count(g->r) + 1, sizeof(*hdrs));
+    if (block) {
+        *block = shd_xmalloc(UFS_HEADERS_MAX);
+        **block = '\0';
+    }
+    for (size_t i = 0; i < http_req_header_count(g->r); i++) {
+        const char *n, *v;
+        char *rest = NULL;
+        http_req_header_at(g->r, i, &n, &v);
+        if (!ufs_kept_header(n, strlen(n)))
+            continue;
+        if (chunked && strcmp(n, "content-encoding") == 0) {
+            /* aws-chunked is how the body travelled, not how it is stored */
+            rest = strip_aws_chunked(v);
+            if (!*rest) {
+                free(rest);
+                continue;
+            }
+            v = rest;
+        }
+        hdrs[nh++] = shd_xasprintf("%s: %s", n, v);
+        if (block)
+            ufs_headers_add(*block, &bl, n, strlen(n), v, strlen(v));
+        free(rest);
+    }
+    return hdrs;
+}
+
+void gw_headers_free(char **hdrs)
+{
+    for (size_t i = 0; hdrs && hdrs[i]; i++)
+        free(hdrs[i]);
+    free(hdrs);
+}
+
 void gw_put_object(struct gw_req *g)
 {
     const struct shd_mount *m = &g->ctx->cfg->mounts[g->mount];
     const char *ct = http_req_header(g->r, "content-type");
-    char *hdrs[HTTP_HEADERS_MAX + 1];
-    size_t nh = 0;
     struct gw_upload *up;
 
     if (!gw_allowed(g, g->mount, g->key, 1)) {
@@ -120,28 +145,12 @@ void gw_put_object(struct gw_req *g)
     snprintf(up->content_type, sizeof(up->content_type), "%s", ct ? ct : "");
     if (up->size <= PUT_STAGE_MAX)
         gw_blocks_reserve(&up->stage, g->ctx, up->size); /* or not cached on write */
-    for (size_t i = 0; i < http_req_header_count(g->r); i++) {
-        const char *n, *v;
-        http_req_header_at(g->r, i, &n, &v);
-        if (!gw_kept_header(n))
-            continue;
-        if (up->dec && strcmp(n, "content-encoding") == 0) {
-            /* aws-chunked is how the body travelled, not how it is stored */
-            char *rest = strip_aws_chunked(v);
-            if (*rest)
-                hdrs[nh++] = shd_xasprintf("%s: %s", n, rest);
-            free(rest);
-            continue;
-        }
-        hdrs[nh++] = shd_xasprintf("%s: %s", n, v);
-    }
-    hdrs[nh] = NULL;
+    char **hdrs = gw_kept_request_headers(g, up->dec != NULL, &up->kept);
     struct ufs_put_opts opts = {ct, (const char *const *)hdrs,
                                 http_req_header(g->r, "content-md5")};
     struct ufs_req *w =
         ufs_write_open(g->u, g->key, up->size, &opts, gw_upload_write_cbs(), up);
-    for (size_t i = 0; i < nh; i++)
-        free(hdrs[i]);
+    gw_headers_free(hdrs);
     gw_upload_start(up, w);
 }
 

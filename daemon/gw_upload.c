@@ -109,6 +109,7 @@ void gw_upload_free(struct gw_upload *up)
         shd_budget_give(&up->g->ctx->reqmem, SHD_MEM_WRITER, up->writer_mem);
     EVP_MD_CTX_free(up->sha);
     gw_chunked_free(up->dec);
+    free(up->kept);
     up->g->op_state = NULL;
     up->g->op_abort = NULL;
     free(up);

@@ -25,8 +25,9 @@
 struct meta_fetch;
 
 /* An entry keeps its strings packed: the key in the same allocation, the
- * ETag and Content-Type in one string pair (val) replaced on update; a
- * struct ufs_stat (over 260 bytes of fixed arrays) is only built on use. */
+ * ETag, Content-Type and the kept headers in one string triple (val)
+ * replaced on update; a struct ufs_stat (over 260 bytes of fixed arrays) is
+ * only built on use. */
 struct meta_entry {
     struct meta_entry *hnext;         /* hash chain */
     struct meta_entry *older, *newer; /* FIFO, for the size bound */
@@ -35,7 +36,7 @@ struct meta_entry {
     uint64_t fetched_ms;
     uint64_t size; /* the object's */
     int64_t mtime;
-    char *val; /* "ETag\0Content-Type\0", or NULL while never valid */
+    char *val; /* "ETag\0Content-Type\0headers\0", or NULL while never valid */
     uint32_t bytes; /* what the entry is counted for */
     int mount;
     int valid; /* size, mtime and val hold a value (maybe stale) */
@@ -50,6 +51,7 @@ struct meta_wait {
     void *arg;
     int err;
     struct ufs_stat st;
+    char *headers; /* st's kept headers, own copy */
 };
 
 struct meta_fetch {
@@ -83,7 +85,8 @@ static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct 
 {
     size_t el = strnlen(st->etag, sizeof(st->etag)), cl = strnlen(st->content_type,
                                                                    sizeof(st->content_type));
-    size_t vl = el + cl + 2;
+    size_t hl = st->headers ? strnlen(st->headers, UFS_HEADERS_MAX - 1) : 0;
+    size_t vl = el + cl + hl + 3;
     uint32_t nb = entry_bytes(strlen(e->key), vl);
 
     e->val = shd_xrealloc(e->val, vl);
@@ -91,6 +94,9 @@ static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct 
     e->val[el] = '\0';
     memcpy(e->val + el + 1, st->content_type, cl);
     e->val[el + 1 + cl] = '\0';
+    if (hl)
+        memcpy(e->val + el + cl + 2, st->headers, hl);
+    e->val[el + cl + 2 + hl] = '\0';
     e->size = st->size;
     e->mtime = st->mtime;
     e->valid = 1;
@@ -99,7 +105,8 @@ static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct 
 }
 
 /* entry_stat: E's values as a struct ufs_stat (both strings fit: entry_set
- * took them from one). Cheap: it runs under the lock on every read. */
+ * took them from one); the headers stay in the entry (meta_headers). Cheap:
+ * it runs under the lock on every read. */
 static void entry_stat(const struct meta_entry *e, struct ufs_stat *out)
 {
     size_t el = strlen(e->val);
@@ -110,6 +117,7 @@ static void entry_stat(const struct meta_entry *e, struct ufs_stat *out)
     out->mtime = e->mtime;
     memcpy(out->etag, e->val, el + 1);
     memcpy(out->content_type, ct, cl + 1);
+    out->headers = NULL;
 }
 
 static uint64_t now_ms(void)
@@ -239,6 +247,24 @@ static int due(const struct meta_cache *mc, const struct meta_entry *e, uint64_t
 
 static void head_done(void *arg, int err, const struct ufs_stat *st);
 
+int meta_headers(struct meta_cache *mc, int mount, const char *key, const char *etag, char *buf,
+                 size_t cap)
+{
+    int r = -1;
+    pthread_rwlock_rdlock(&mc->lock);
+    struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
+    if (e && e->valid && strcmp(e->val, etag) == 0) {
+        const char *ct = e->val + strlen(e->val) + 1, *h = ct + strlen(ct) + 1;
+        size_t hl = strlen(h);
+        if (hl < cap) {
+            memcpy(buf, h, hl + 1);
+            r = (int)hl;
+        }
+    }
+    pthread_rwlock_unlock(&mc->lock);
+    return r;
+}
+
 int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out)
 {
     return meta_get(mc, NULL, mount, key, NULL, out);
@@ -287,7 +313,9 @@ static void wait_fire(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     event_free(w->ev);
+    w->st.headers = w->headers; /* borrowed by the callback, as ufs's are */
     w->cb(w->arg, w->err, w->err ? NULL : &w->st);
+    free(w->headers);
     free(w);
 }
 
@@ -299,8 +327,11 @@ static void fetch_finish(struct meta_fetch *f, int err, const struct ufs_stat *s
         struct meta_wait *next = w->next;
         w->f = NULL;
         w->err = err;
-        if (!err)
+        if (!err) {
             w->st = *st;
+            w->st.headers = NULL;
+            w->headers = st->headers ? shd_xstrdup(st->headers) : NULL;
+        }
         event_active(w->ev, 0, 0);
         w = next;
     }
@@ -399,6 +430,7 @@ void meta_wait_cancel(struct meta_wait *w)
     }
     /* the result is in and its event is active on this (the waiter's) loop */
     event_free(w->ev);
+    free(w->headers);
     free(w);
 }
 

@@ -1,5 +1,6 @@
 /* daemon/meta.h: the object metadata cache: (mount, key) -> size, ETag,
- * Last-Modified, Content-Type, from HEAD requests.
+ * Last-Modified, Content-Type and the headers S3 keeps with the object
+ * (x-amz-meta-*, Cache-Control, ...), from HEAD requests.
  *
  * Entries are fresh for the mount's metadata_ttl; one used in the last
  * quarter of it is renewed in the background (meta_get). A miss is fetched once
@@ -22,7 +23,8 @@ struct meta_wait;
 int meta_cache_new(struct shd_ctx *ctx, uint64_t max_bytes, struct meta_cache **out);
 void meta_cache_free(struct meta_cache *mc);
 
-/* A fresh entry: copies it to *out and returns 0; -1 when absent or stale. */
+/* A fresh entry: copies it to *out and returns 0; -1 when absent or stale.
+ * out->headers is NULL: the headers are had with meta_headers. */
 int meta_lookup(struct meta_cache *mc, int mount, const char *key, struct ufs_stat *out);
 /* meta_lookup for a request on a loop: an entry in the last quarter of its
  * TTL is also refreshed in the background, with a HEAD of object_key on u
@@ -39,7 +41,13 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
                              const char *key, const char *object_key, meta_cb cb, void *arg);
 void meta_wait_cancel(struct meta_wait *w);
 
-/* After a write through the gateway: the object's new metadata. */
+/* The kept headers (ufs_stat.headers) of the entry, when it is the version
+ * etag: copied to buf (cap bytes) and their length returned; -1 when the
+ * entry is gone, another version, or they do not fit. */
+int meta_headers(struct meta_cache *mc, int mount, const char *key, const char *etag, char *buf,
+                 size_t cap);
+/* After a write through the gateway: the object's new metadata (st->headers
+ * copied). */
 void meta_put(struct meta_cache *mc, int mount, const char *key, const struct ufs_stat *st);
 /* The bytes counted against the budget, and the entries. */
 void meta_cache_usage(struct meta_cache *mc, uint64_t *bytes, uint64_t *entries);

@@ -177,6 +177,8 @@ struct s3_xfer {
     int has_clen, has_cr, cr_total_known;
     int64_t mtime;
     char ctype[128];
+    char keep[UFS_HEADERS_MAX]; /* the object's kept headers (ufs_stat.headers) */
+    size_t keep_len;
     char code[S3_CODE_MAX]; /* S3 error code of a failed attempt */
     char *resp;
     size_t resp_len, resp_cap;

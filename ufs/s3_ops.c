@@ -77,6 +77,7 @@ static void simple_deliver(struct s3_simple *s, int err)
             memcpy(st.etag, x->etag, sizeof(st.etag));
             st.mtime = x->mtime;
             memcpy(st.content_type, x->ctype, sizeof(st.content_type));
+            st.headers = x->keep_len ? x->keep : NULL;
         }
         s->cb.stat(arg, err, err ? NULL : &st);
         break;

@@ -38,6 +38,8 @@ void ufs_s3_reset_response(struct s3_xfer *x)
     x->has_clen = x->has_cr = x->cr_total_known = 0;
     x->mtime = 0;
     x->ctype[0] = '\0';
+    x->keep[0] = '\0';
+    x->keep_len = 0;
     x->code[0] = '\0';
     x->resp_len = 0;
 }
@@ -95,7 +97,9 @@ static void parse_content_range(struct s3_xfer *x, const char *p, const char *en
 /* ufs_s3_header_line: see s3_int.h. A status line starts a new response
  * (an interim 100 is forgotten); of the others only ETag (over its ceiling:
  * the transfer fails), Content-Type (a longer one is dropped, not cut),
- * Content-Length, Content-Range and Last-Modified are kept, each checked. */
+ * Content-Length, Content-Range, Last-Modified and the headers S3 keeps with
+ * an object (ufs_kept_header; those that do not fit are left out) are kept,
+ * each checked. */
 int ufs_s3_header_line(struct s3_xfer *x, const char *buf, size_t n)
 {
     size_t nl, vl;
@@ -150,6 +154,9 @@ int ufs_s3_header_line(struct s3_xfer *x, const char *buf, size_t n)
         }
     } else if (ufs_s3_ci_eq(buf, nl, "content-range")) {
         parse_content_range(x, v, v + vl);
+    } else if (ufs_kept_header(buf, nl)) {
+        /* S3 keeps it with the object: one that does not fit is left out */
+        ufs_headers_add(x->keep, &x->keep_len, buf, nl, v, vl);
     } else if (ufs_s3_ci_eq(buf, nl, "last-modified")) {
         int64_t t;
 

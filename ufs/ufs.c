@@ -2,6 +2,7 @@
 #include "ufs/ufs_int.h"
 
 #include <string.h>
+#include <strings.h>
 
 const char *ufs_strerror(int err)
 {
@@ -161,4 +162,39 @@ struct ufs_req *ufs_mpu_part_copy(struct ufs *u, const char *key, const char *up
 void ufs_counters_get(const struct ufs *u, struct ufs_counters *out)
 {
     memcpy(out, &u->counters, sizeof(*out));
+}
+
+int ufs_kept_header(const char *lname, size_t len)
+{
+    static const char *const keep[] = {"cache-control", "content-disposition", "content-encoding",
+                                       "content-language", "expires"};
+    if (len > 11 && strncasecmp(lname, "x-amz-meta-", 11) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (len == strlen(keep[i]) && strncasecmp(lname, keep[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+int ufs_headers_add(char *buf, size_t *len, const char *name, size_t nl, const char *value,
+                    size_t vl)
+{
+    size_t need = nl + 2 + vl + 2;
+    if (need > UFS_HEADERS_MAX - 1 - *len)
+        return -1; /* the last byte stays for a NUL */
+    for (size_t i = 0; i < vl; i++)
+        if ((unsigned char)value[i] < 0x20 && value[i] != '\t')
+            return -1;
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c == ':' || c == 0x7f)
+            return -1;
+        buf[(*len)++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    memcpy(buf + *len, ": ", 2);
+    memcpy(buf + *len + 2, value, vl);
+    memcpy(buf + *len + 2 + vl, "\r\n", 2);
+    *len += 2 + vl + 2;
+    buf[*len] = '\0';
+    return 0;
 }

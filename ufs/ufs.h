@@ -47,12 +47,30 @@ const char *ufs_strerror(int err);
 #define UFS_KEY_MAX 1024 /* S3's limit, in bytes */
 #define UFS_SIZE_UNKNOWN UINT64_MAX
 
+#define UFS_HEADERS_MAX 4096 /* an object's kept headers, all lines together */
+
 struct ufs_stat {
     uint64_t size;
     char etag[UFS_ETAG_MAX]; /* as the backend sends it, quotes included */
     int64_t mtime;           /* Last-Modified, seconds since the epoch */
     char content_type[128];  /* "" when none */
+    /* The headers S3 keeps with an object (ufs_kept_header): "name: value\r\n"
+     * lines, names in lower case, at most UFS_HEADERS_MAX bytes in all (a
+     * line that does not fit is left out); NULL when none. Borrowed: valid
+     * only while the call or callback that passed the stat runs. Listings
+     * never carry them. */
+    const char *headers;
 };
+
+/* Whether S3 keeps a header of this (lower-case) name with an object and
+ * returns it on GET and HEAD: x-amz-meta-*, Cache-Control,
+ * Content-Disposition, Content-Encoding, Content-Language, Expires. */
+int ufs_kept_header(const char *lname, size_t len);
+/* Appends "name: value\r\n" (name lowered) to buf (len bytes used of
+ * UFS_HEADERS_MAX); 0, or -1 (nothing appended) when it does not fit or the
+ * value holds a control byte. */
+int ufs_headers_add(char *buf, size_t *len, const char *name, size_t nl, const char *value,
+                    size_t vl);
 
 struct ufs;
 struct ufs_req;

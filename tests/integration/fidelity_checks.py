@@ -164,6 +164,36 @@ def main():
     st = request("GET", "/lake/o/keep.bin?x-id=GetObject&response-content-type=text/x-test")
     check("GET with x-id and response-content-type: the object", (200, b"original"), (st[0], st[2]))
 
+    # the headers S3 keeps with an object come back on GET and HEAD
+    kept = dict(Metadata={"owner": "etl", "run": "42"}, CacheControl="max-age=60",
+                ContentDisposition='attachment; filename="r.csv"', ContentEncoding="identity",
+                ContentLanguage="de", ContentType="text/csv")
+
+    def seen(r):
+        return (r.get("Metadata"), r.get("CacheControl"), r.get("ContentDisposition"),
+                r.get("ContentEncoding"), r.get("ContentLanguage"), r.get("ContentType"))
+    want = ({"owner": "etl", "run": "42"}, "max-age=60", 'attachment; filename="r.csv"', "identity", "de",
+            "text/csv")
+    gw.put_object(Bucket="lake", Key="h/put.csv", Body=b"a,b\n", **kept)
+    check("PutObject's headers: HEAD right after (from the cache)", want, seen(gw.head_object(Bucket="lake", Key="h/put.csv")))
+    check("PutObject's headers: GET", want, seen(gw.get_object(Bucket="lake", Key="h/put.csv")))
+    check("PutObject's headers: in S3", want, seen(s3.head_object(Bucket="lake", Key="h/put.csv")))
+    s3.put_object(Bucket="lake", Key="h/direct.csv", Body=b"x", **kept)
+    check("headers of an object written behind the gateway: HEAD", want, seen(gw.head_object(Bucket="lake", Key="h/direct.csv")))
+    check("and GET (the metadata cache kept them)", want, seen(gw.get_object(Bucket="lake", Key="h/direct.csv")))
+    r = gw.get_object(Bucket="lake", Key="h/direct.csv", ResponseContentDisposition="inline", ResponseCacheControl="no-cache")
+    check("response-* overrides win over kept headers", ("inline", "no-cache", {"owner": "etl", "run": "42"}),
+          (r.get("ContentDisposition"), r.get("CacheControl"), r.get("Metadata")))
+    gw.copy_object(Bucket="lake", Key="h/copy.csv", CopySource={"Bucket": "lake", "Key": "h/direct.csv"})
+    check("CopyObject with the COPY directive: the copy's headers through the gateway", want,
+          seen(gw.head_object(Bucket="lake", Key="h/copy.csv")))
+    up = gw.create_multipart_upload(Bucket="lake", Key="h/mpu.csv", **kept)["UploadId"]
+    e1 = gw.upload_part(Bucket="lake", Key="h/mpu.csv", UploadId=up, PartNumber=1, Body=b"m" * 1000)["ETag"]
+    gw.complete_multipart_upload(Bucket="lake", Key="h/mpu.csv", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
+    check("CreateMultipartUpload's headers reach S3", want, seen(s3.head_object(Bucket="lake", Key="h/mpu.csv")))
+    check("and the gateway serves them after Complete", want, seen(gw.get_object(Bucket="lake", Key="h/mpu.csv")))
+
     # an empty metadata value is sent to S3 as it came (the signature covers it)
     r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
     check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])

@@ -81,6 +81,48 @@ TEST(values_round_trip)
     meta_cache_free(mc);
 }
 
+/* The headers S3 keeps with an object: stored with the entry, given back
+ * only for the version they came with, counted in the budget, and never
+ * handed out as a pointer into the cache. */
+TEST(kept_headers)
+{
+    struct meta_cache *mc;
+    struct ufs_stat st, got;
+    char hdrs[UFS_HEADERS_MAX], buf[UFS_HEADERS_MAX];
+    size_t hl = 0;
+    uint64_t b0, b1, n;
+
+    setup(60000, 60000);
+    REQUIRE(meta_cache_new(&ctx, 1 << 20, &mc) == 0);
+    CHECK(ufs_headers_add(hdrs, &hl, "X-Amz-Meta-Owner", 16, "etl", 3) == 0);
+    CHECK(ufs_headers_add(hdrs, &hl, "cache-control", 13, "max-age=60", 10) == 0);
+    CHECK(ufs_headers_add(hdrs, &hl, "x-amz-meta-bad", 14, "a\r\nb", 4) == -1);
+    CHECK_STR(hdrs, "x-amz-meta-owner: etl\r\ncache-control: max-age=60\r\n");
+    st = mk_stat(10, "\"v1\"", "text/csv");
+    meta_put(mc, 0, "k", &st);
+    meta_cache_usage(mc, &b0, &n);
+    CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, sizeof(buf)) == 0 && buf[0] == '\0');
+    st.headers = hdrs;
+    meta_put(mc, 0, "k", &st);
+    meta_cache_usage(mc, &b1, &n);
+    CHECK(b1 == b0 + hl);
+    CHECK(meta_lookup(mc, 0, "k", &got) == 0 && got.headers == NULL);
+    CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, sizeof(buf)) == (int)hl);
+    CHECK_STR(buf, hdrs);
+    CHECK(meta_headers(mc, 0, "k", "\"v2\"", buf, sizeof(buf)) == -1); /* another version */
+    CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, 8) == -1);            /* does not fit */
+    CHECK(meta_headers(mc, 1, "k", "\"v1\"", buf, sizeof(buf)) == -1);
+    /* a full block: the line that does not fit is left out, whole */
+    hl = 0;
+    char big[1000];
+    memset(big, 'v', sizeof(big));
+    int added = 0;
+    while (ufs_headers_add(hdrs, &hl, "x-amz-meta-big", 14, big, sizeof(big)) == 0)
+        added++;
+    CHECK(added == 4 && hl == 4 * 1018 && hl < UFS_HEADERS_MAX && strlen(hdrs) == hl);
+    meta_cache_free(mc);
+}
+
 TEST(ttl_per_mount)
 {
     struct meta_cache *mc;
@@ -129,6 +171,7 @@ TEST(byte_budget)
 int main(void)
 {
     RUN(values_round_trip);
+    RUN(kept_headers);
     RUN(ttl_per_mount);
     RUN(byte_budget);
     return harness_done();
