@@ -269,5 +269,4 @@ sleep 2.5 # past metadata_ttl: the cached metadata is stale now
 run_py s3-down
 stop_shoald "$SHOALD_PID" TERM
 check "stops cleanly at the end" 0 "$STOP_STATUS"
-check "no sanitizer report in the log" clean "$(log_clean gw1)"
 finish

@@ -91,5 +91,4 @@ fi
 
 stop_shoald "$SHOALD_PID" TERM
 check "stops cleanly" 0 "$STOP_STATUS"
-check "no sanitizer report in the log" clean "$(log_clean n1)"
 finish
