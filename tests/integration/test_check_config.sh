@@ -6,7 +6,6 @@
 # finish fails on a sanitizer report from any of the runs.
 #
 #   SHOAL_BUILD=build bash tests/integration/test_check_config.sh
-# also-under-asan
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 2
 SHOALD=$BUILD/shoald

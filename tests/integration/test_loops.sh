@@ -6,7 +6,6 @@
 # up, and the connection metrics (total, open, per loop, moved) add up.
 # Needs 2 or more CPUs for the steering and balancing checks: with one
 # there is one loop and it says so.
-# also-under-asan
 . "$(dirname "$0")/lib.sh"
 
 D=$T_TMP/node

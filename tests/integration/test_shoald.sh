@@ -3,7 +3,6 @@
 # answers /healthz /readyz /metrics on the admin port, keeps its node id
 # across restarts (also after SIGKILL), stops cleanly on SIGTERM and SIGINT,
 # and refuses to start with a clear error when its port is taken.
-# also-under-asan
 . "$(dirname "$0")/lib.sh"
 
 D=$T_TMP/node
