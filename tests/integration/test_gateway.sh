@@ -71,6 +71,11 @@ mounts:
     endpoint: $S3_ENDPOINT
     region: us-east-1
     write_mode: read-only
+  - name: lakelong
+    ufs: s3://lakehouse/
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
+    metadata_ttl: 1h
   - name: "*"
     ufs: s3://
     endpoint: $S3_ENDPOINT
