@@ -26,11 +26,13 @@ trap 'rm -rf "$LOGDIR"' EXIT
 
 # run_one LABEL CMD...: run a test program, add its counts to the totals
 run_one() {
-    local label=$1 log rc line p f
+    local label=$1 log rc line p f t0 secs
     shift
     log="$LOGDIR/$(echo "$label" | tr -c 'A-Za-z0-9_.-' _).log"
+    t0=$EPOCHREALTIME
     "$@" >"$log" 2>&1 </dev/null
     rc=$?
+    secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f s", b - a}')
     line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -n "$line" ]; then
         p=$(echo "$line" | sed -E 's/^([A-Za-z]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/')
@@ -45,10 +47,10 @@ run_one() {
     PASS=$((PASS + p))
     FAIL=$((FAIL + f))
     if [ "$f" -ne 0 ]; then
-        printf '%-40s %s passed, %s failed (exit %s)\n' "$label" "$p" "$f" "$rc"
+        printf '%-40s %s passed, %s failed (exit %s, %s)\n' "$label" "$p" "$f" "$rc" "$secs"
         sed 's/^/    | /' "$log" | tail -n 60
     else
-        printf '%-40s %s passed\n' "$label" "$p"
+        printf '%-40s %s passed (%s)\n' "$label" "$p" "$secs"
     fi
 }
 
@@ -109,5 +111,6 @@ check)
     exit 2
     ;;
 esac
+echo "(${SECONDS} s in all)"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
