@@ -7,6 +7,11 @@
 # reading back; then the objects are deleted from S3 behind the cache's back
 # and are still served. Ends with the node's metrics and the placement the
 # cluster will use. Stops what it started unless KEEP=1.
+#
+# DEMO_DIR: where it works (default: a new /tmp/shoal-demo.XXXXXX).
+# DEMO_AFTER_UPLOAD: a program run after step 4, while the files are in S3,
+# with S3_ENDPOINT and the S3 server's keys in its environment; the demo
+# fails if it does. tests/integration/test_demo.sh lists S3 there itself.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -97,6 +102,7 @@ echo "uploaded: $(ls "$W/customer" | tr '\n' ' ')"
 
 say "4. They landed in S3 (listed directly from the S3 server)"
 run s3direct s3 ls s3://lakehouse/customer/
+[ -z "${DEMO_AFTER_UPLOAD:-}" ] || "$DEMO_AFTER_UPLOAD"
 
 say "5. Read them back through the gateway (cache hits)"
 run gw s3 cp --only-show-errors s3://lakehouse/customer/part-1.orc "$W/part-1.read"

@@ -306,9 +306,23 @@ if phase == "main":
           chunked_put("ch/tampered.bin", blob, "signed", tamper=True))
     check("aws-chunked tampered chunk: nothing written to S3", "404", code_of(lambda: s3.head_object(Bucket=B, Key="ch/tampered.bin")))
 
-    # deleted from S3 behind the cache's back: still served
+    # deleted from S3 behind the cache's back: still served while the cached
+    # metadata is fresh. Through "lakelong" (the same bucket, metadata_ttl
+    # 1h, its own metadata and blocks), so that no timing decides it; then,
+    # through "lakehouse" (metadata_ttl 2s), the delete shows once its TTL
+    # has passed: all its reads of c/cold.bin came before the delete, so its
+    # metadata is older than the delete and stale 2 s after it.
+    check("read through the 1h-TTL mount", cold, gw.get_object(Bucket="lakelong", Key="c/cold.bin")["Body"].read())
     s3.delete_object(Bucket=B, Key="c/cold.bin")
-    check("deleted in S3 behind the cache: still served", cold, gw.get_object(Bucket=B, Key="c/cold.bin")["Body"].read())
+    t_del = time.monotonic()
+    check("deleted in S3 behind the cache: gone from S3", "404", code_of(lambda: s3.head_object(Bucket=B, Key="c/cold.bin")))
+    g0 = s3_gets()
+    check("deleted in S3 behind the cache: still served (metadata_ttl 1h)", cold,
+          gw.get_object(Bucket="lakelong", Key="c/cold.bin")["Body"].read())
+    check("deleted in S3 behind the cache: served from the cache (no S3 GET)", g0, s3_gets())
+    time.sleep(max(0, t_del + 2.3 - time.monotonic()))
+    check("deleted in S3, past the 2s metadata TTL: NoSuchKey", "NoSuchKey",
+          code_of(lambda: gw.get_object(Bucket=B, Key="c/cold.bin")))
 elif phase == "refresh":
     # metadata in the last quarter of its TTL (2 s) is renewed in the
     # background: no request waits for a HEAD while the object stays hot

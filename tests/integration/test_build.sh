@@ -2,6 +2,13 @@
 # Build contracts: libshoal exports only shoal_* symbols; `make install`
 # installs the header, libraries and a pkg-config file a program can build
 # and run against.
+#
+# Not run against build/asan: a program built the way `pkg-config shoal`
+# says cannot run on an ASan libshoal.so ("ASan runtime does not come first
+# in initial library list", exit 1), and `make install BUILD=build/asan`
+# without SAN=1 would rebuild anything stale in build/asan without the
+# sanitizers. What it checks is the build, not code paths ASan could watch.
+# not-under-asan: checks the plain build and install (an ASan libshoal.so cannot run in a program linked without ASan)
 . "$(dirname "$0")/lib.sh"
 
 leaks=$(nm -D --defined-only "$BUILD/libshoal.so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | grep -v '^shoal_' | tr '\n' ' ')

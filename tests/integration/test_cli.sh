@@ -2,7 +2,6 @@
 # The shoal CLI: help, exit codes, and `shoal ring simulate` figures on a
 # small cluster (movement only to or from the member that changed, zone
 # spread, JSON keys).
-# also-under-asan
 . "$(dirname "$0")/lib.sh"
 S=$BUILD/shoal
 

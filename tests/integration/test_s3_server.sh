@@ -8,6 +8,10 @@
 # Prints "N passed, N failed" as its last line.
 #
 #   bash tests/integration/test_s3_server.sh
+#
+# It runs no program of shoal's build (only Swift, memcached, aws-cli and
+# boto3), so a run against build/asan would repeat this one exactly.
+# not-under-asan: runs no shoal binary (checks the test S3 server only)
 . "$(dirname "$0")/lib.sh"
 S3=$ROOT/tests/s3/s3-server
 AWS=/usr/bin/aws # Debian's; a pyenv `aws` on PATH may be another version

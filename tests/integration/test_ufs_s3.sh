@@ -1,22 +1,29 @@
 #!/bin/bash
 # The S3 backend of ufs against a real, strict S3 server: tests/s3/s3-server
 # (OpenStack Swift with s3api, which checks SigV4 signatures) started on a
-# free port, then build/tests/test_ufs_s3 and build/tests/test_ufs_s3_live
+# free port, then BUILD/tests/test_ufs_s3 and BUILD/tests/test_ufs_s3_live
 # with S3_ENDPOINT and the credentials in their environment: the second
 # drives every operation against the server (stat, reads, writes,
 # multipart, listing, buckets, errors, faults injected by its own TCP
-# proxy), the first runs the tests that need none. The sum of the
-# programs' "N passed, N failed" is this script's last line. A missing
-# server script is a failure, not a skip.
+# proxy), the first runs the tests that need none. With a plain BUILD,
+# test_ufs_s3_live runs a second time under valgrind (tests/run.sh's flags);
+# tests/run.sh runs this script against build/asan too, which covers ASan
+# and UBSan. The unit passes of tests/run.sh skip test_ufs_s3_live: this is
+# where it runs. Each program's "N passed, N failed" is added to this
+# script's; test_ufs_s3_live must run its cases against the server (a run
+# that says "S3_ENDPOINT not set" or passes nothing is a failure). A missing
+# server script or valgrind is a failure, not a skip.
 . "$(dirname "$0")/lib.sh"
 SRV=$ROOT/tests/s3/s3-server
-PROGS=(test_ufs_s3 test_ufs_s3_live)
+LIVE=$BUILD/tests/test_ufs_s3_live
+VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+    --errors-for-leak-kinds=definite,indirect)
 
 if [ ! -x "$SRV" ]; then
     check "tests/s3/s3-server is there" "present" "missing: $SRV"
     finish
 fi
-for p in "${PROGS[@]}"; do
+for p in test_ufs_s3 test_ufs_s3_live; do
     if [ ! -x "$BUILD/tests/$p" ]; then
         check "$p is built" "present" "missing: $BUILD/tests/$p"
         finish
@@ -36,29 +43,51 @@ if [ -z "${S3_ENDPOINT:-}" ]; then
     finish
 fi
 
-passed=0
-failed=0
-for p in "${PROGS[@]}"; do
-    "$BUILD/tests/$p" >"$T_TMP/out" 2>&1
+# run_prog LABEL CMD...: runs a test program, shows its output, adds its
+# "N passed, N failed" to this script's and sets RUN_PASSED. A program that
+# dies before its summary, or exits non-zero with every case passing (a
+# sanitizer or valgrind report), counts one failure.
+run_prog() {
+    local label=$1 out=$T_TMP/$1.out rc line p f
+    shift
+    "$@" >"$out" 2>&1 </dev/null
     rc=$?
-    grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$T_TMP/out"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$T_TMP/out" | tail -n 1)
-    p_passed=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
-    p_failed=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed$/\1/p')
+    grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    p=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
+    f=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed$/\1/p')
     if [ -z "$line" ]; then
-        echo "$p died (exit $rc) before its summary"
-        p_passed=0
-        p_failed=1
-    elif [ "$rc" -ne 0 ] && [ "$p_failed" -eq 0 ]; then
-        echo "$p exited $rc with every check passing"
-        p_failed=1
+        echo "FAIL $label died (exit $rc) before its summary"
+        p=0
+        f=1
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $label exited $rc with every case passing"
+        f=1
     fi
-    passed=$((passed + p_passed))
-    failed=$((failed + p_failed))
-done
-if ! "$SRV" status "$T_TMP/s3" >/dev/null 2>&1; then
-    echo "the S3 server died during the test"
-    failed=$((failed + 1))
+    echo "$label: $p passed, $f failed"
+    T_PASS=$((T_PASS + p))
+    T_FAIL=$((T_FAIL + f))
+    RUN_PASSED=$p
+}
+
+# live_ran LABEL: the live program's last run reached the server
+live_ran() {
+    check "$1: ran against $S3_ENDPOINT (S3_ENDPOINT seen, cases passed)" yes \
+        "$(! grep -q 'S3_ENDPOINT not set' "$T_TMP/$1.out" && [ "$RUN_PASSED" -gt 0 ] && echo yes || echo no)"
+}
+
+run_prog test_ufs_s3 "$BUILD/tests/test_ufs_s3"
+run_prog test_ufs_s3_live "$LIVE"
+live_ran test_ufs_s3_live
+live_cases=$RUN_PASSED
+if grep -aq __asan_init "$LIVE"; then
+    echo "     ($LIVE is built with ASan+UBSan: no valgrind run)"
+elif ! command -v valgrind >/dev/null; then
+    check "valgrind is installed (deploy/deps.sh test)" yes no
+else
+    run_prog valgrind-test_ufs_s3_live "${VALGRIND[@]}" "$LIVE"
+    live_ran valgrind-test_ufs_s3_live
+    check "valgrind: as many cases passed as without it" "$live_cases" "$RUN_PASSED"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check "the S3 server is still up at the end" 0 "$("$SRV" status "$T_TMP/s3" >/dev/null 2>&1; echo $?)"
+finish
