@@ -260,6 +260,13 @@ int gw_ufs_error(int err, const char **code, const char **message)
 void gw_error_ufs(struct gw_req *g, int err)
 {
     const char *code, *message;
+    const struct ufs_error_detail *d = ufs_error_detail();
+    if (d && d->status >= 400 && d->status < 500) {
+        /* S3 answered with an error of its own: its code and message, our
+         * request id */
+        gw_error(g, d->status, d->code, d->message[0] ? d->message : d->code);
+        return;
+    }
     int status = gw_ufs_error(err, &code, &message);
     if (err == UFS_EUNAVAIL) {
         static _Atomic int64_t last_log;

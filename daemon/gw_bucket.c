@@ -38,6 +38,10 @@ static void on_bucket_done(void *arg, int err)
     const char *m = http_req_method(g->r);
     g->op_state = NULL;
     g->op_abort = NULL;
+    if (err && ufs_error_detail()) { /* S3 said which: BucketNotEmpty, InvalidBucketName, ... */
+        gw_error_ufs(g, err);
+        return;
+    }
     if (err == UFS_ECONFLICT && strcmp(m, "DELETE") == 0) {
         gw_error(g, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty.");
         return;

@@ -173,6 +173,13 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
         copy_fail(c, 501, "NotImplemented", why_no_copy(c));
         return;
     }
+    if (err && err != UFS_ENOTSUP && ufs_error_detail()) { /* S3's own code and message */
+        if (err == UFS_ECONFLICT && c->part)
+            gw_mpu_unstage(g);
+        copy_free(c);
+        gw_error_ufs(g, err);
+        return;
+    }
     if (err == UFS_ECONFLICT && c->part) {
         gw_mpu_unstage(g); /* no such upload: nothing to keep */
         copy_fail(c, 404, "NoSuchUpload", "The specified upload does not exist.");

@@ -51,7 +51,9 @@ void gw_error(struct gw_req *g, int status, const char *code, const char *messag
 /* The S3 error a client should see for a ufs error: returns the status,
  * sets the code and message. */
 int gw_ufs_error(int err, const char **code, const char **message);
-/* Maps a ufs error to the S3 error a client should see, and sends it. */
+/* Maps a ufs error to the S3 error a client should see, and sends it; when
+ * S3 answered the failed request with an error of its own (inside the ufs
+ * callback: ufs_error_detail), that code and message go to the client. */
 void gw_error_ufs(struct gw_req *g, int err);
 /* Whether a comma-separated list of ETags (or "*") holds etag (quotes and
  * W/ ignored), for If-Match, If-None-Match and their copy-source forms. */

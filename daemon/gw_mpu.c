@@ -104,7 +104,7 @@ static void mpu_create(struct gw_req *g)
 static void part_done(struct gw_upload *up, int err, const char *etag)
 {
     struct gw_req *g = up->g;
-    if (err == UFS_ECONFLICT || err == UFS_ENOENT) {
+    if ((err == UFS_ECONFLICT || err == UFS_ENOENT) && !ufs_error_detail()) {
         gw_upload_free(up);
         gw_error(g, 404, "NoSuchUpload", "The specified upload does not exist.");
         return;
@@ -242,7 +242,9 @@ static void on_completed(void *arg, int err, const char *etag)
     if (err) {
         gw_mpu_staged_free(s);
         complete_free(c);
-        if (err == UFS_EINVAL)
+        if (ufs_error_detail()) /* S3's own code: EntityTooSmall, InvalidPart, ... */
+            gw_error_ufs(g, err);
+        else if (err == UFS_EINVAL)
             gw_error(g, 400, "InvalidPart",
                      "One or more of the specified parts could not be "
                      "found, or their ETags did not match.");
@@ -354,7 +356,7 @@ static void on_aborted(void *arg, int err)
     g->op_state = NULL;
     g->op_abort = NULL;
     gw_mpu_unstage(g);
-    if (err == UFS_ENOENT || err == UFS_ECONFLICT) {
+    if ((err == UFS_ENOENT || err == UFS_ECONFLICT) && !ufs_error_detail()) {
         gw_error(g, 404, "NoSuchUpload", "The specified upload does not exist.");
         return;
     }

@@ -49,6 +49,7 @@
 #define S3_MAX_HEADERS 24
 #define S3_HEADER_MAX 8192 /* longest request header value we send */
 #define S3_CODE_MAX 64     /* longest S3 error code kept */
+#define S3_MESSAGE_MAX 512 /* an S3 error message kept (cut to this) */
 #define S3_TOKEN_MAX 4096  /* longest continuation token or upload id sent */
 
 struct s3_op;
@@ -180,6 +181,7 @@ struct s3_xfer {
     char keep[UFS_HEADERS_MAX]; /* the object's kept headers (ufs_stat.headers) */
     size_t keep_len;
     char code[S3_CODE_MAX]; /* S3 error code of a failed attempt */
+    char message[S3_MESSAGE_MAX]; /* and its message */
     char *resp;
     size_t resp_len, resp_cap;
     int abort_err; /* set by a callback that stopped the transfer */
@@ -295,6 +297,10 @@ struct ufs_req *ufs_s3_mpu_part(struct ufs *u, const char *key, const char *uplo
 /* <Error><Code>: 0 and CODE filled when the document is an S3 error,
  * UFS_ENOENT when it is some other document, UFS_EPROTO when malformed. */
 int ufs_s3_xml_error_code(const char *xml, size_t len, char *code, size_t code_size);
+/* The same, with <Error><Message> (cut to msg_size) into MSG too ("" when
+ * there is none). */
+int ufs_s3_xml_error(const char *xml, size_t len, char *code, size_t code_size, char *msg,
+                     size_t msg_size);
 /* ListBucketResult (V2). Keys and prefixes that do not start with STRIP
  * are left out; STRIP is removed from the others. */
 int ufs_s3_xml_list(const char *xml, size_t len, const char *strip, struct ufs_list_page *out);

@@ -227,9 +227,9 @@ static void finish_attempt(struct s3_xfer *x, CURLcode res)
         if (err == UFS_EPROTO) /* an unknown code in a 200: treat as transient */
             err = UFS_EUNAVAIL, retry = 1;
     } else {
-        if (x->resp_len &&
-            ufs_s3_xml_error_code(x->resp, x->resp_len, x->code, sizeof(x->code)) != 0)
-            x->code[0] = '\0';
+        if (x->resp_len && ufs_s3_xml_error(x->resp, x->resp_len, x->code, sizeof(x->code),
+                                            x->message, sizeof(x->message)) != 0)
+            x->code[0] = x->message[0] = '\0';
         err = ufs_s3_map_status(x->status, x->code, &retry);
     }
     if (err && retry && x->attempt < u->max_retries &&
@@ -258,6 +258,14 @@ static void finish_attempt(struct s3_xfer *x, CURLcode res)
     }
     if (err)
         u->head.counters.errors++;
+    if (err && x->status >= 400 && x->status < 500 && x->code[0]) {
+        /* S3 said why: the caller may pass that on (ufs_error_detail) */
+        struct ufs_error_detail d = {(int)x->status, x->code, x->message};
+        ufs_error_detail_set(&d);
+        x->hooks->done(x, err);
+        ufs_error_detail_set(NULL);
+        return;
+    }
     x->hooks->done(x, err);
 }
 

@@ -41,6 +41,7 @@ void ufs_s3_reset_response(struct s3_xfer *x)
     x->keep[0] = '\0';
     x->keep_len = 0;
     x->code[0] = '\0';
+    x->message[0] = '\0';
     x->resp_len = 0;
 }
 

@@ -173,8 +173,8 @@ out:
 /* ---- <Error> ---------------------------------------------------------------- */
 
 struct err_ctx {
-    char *code;
-    size_t size;
+    char *code, *msg;
+    size_t size, msize;
     int is_error, have_code;
 };
 
@@ -187,10 +187,11 @@ static int err_start(struct xp *p)
     return 0;
 }
 
-/* err_end: keeps the text of Error/Code. */
+/* err_end: keeps the text of Error/Code, and of Error/Message (cut to fit). */
 static int err_end(struct xp *p, const char *text, size_t len)
 {
     static const char *const code_path[] = {"Error", "Code"};
+    static const char *const msg_path[] = {"Error", "Message"};
     struct err_ctx *c = p->ctx;
 
     if (xp_at(p, 2, code_path) && !c->have_code) {
@@ -198,22 +199,32 @@ static int err_end(struct xp *p, const char *text, size_t len)
             return UFS_EPROTO;
         memcpy(c->code, text, len + 1);
         c->have_code = 1;
+    } else if (c->msg && xp_at(p, 2, msg_path) && !c->msg[0]) {
+        size_t n = len < c->msize - 1 ? len : c->msize - 1;
+        memcpy(c->msg, text, n);
+        c->msg[n] = '\0';
     }
     return 0;
 }
 
-/* ufs_s3_xml_error_code: see s3_int.h; CODE is written only on success. */
-int ufs_s3_xml_error_code(const char *xml, size_t len, char *code, size_t code_size)
+/* ufs_s3_xml_error: see s3_int.h; CODE and MSG are written only on success. */
+int ufs_s3_xml_error(const char *xml, size_t len, char *code, size_t code_size, char *msg,
+                     size_t msg_size)
 {
     struct xp p;
     struct err_ctx c;
-    char buf[S3_CODE_MAX];
+    char buf[S3_CODE_MAX], mbuf[S3_MESSAGE_MAX];
     int rc;
 
     memset(&p, 0, sizeof(p));
     memset(&c, 0, sizeof(c));
     c.code = buf;
     c.size = code_size < sizeof(buf) ? code_size : sizeof(buf);
+    mbuf[0] = '\0';
+    if (msg && msg_size) {
+        c.msg = mbuf;
+        c.msize = msg_size < sizeof(mbuf) ? msg_size : sizeof(mbuf);
+    }
     p.on_start = err_start;
     p.on_end = err_end;
     p.ctx = &c;
@@ -225,7 +236,14 @@ int ufs_s3_xml_error_code(const char *xml, size_t len, char *code, size_t code_s
     if (!c.have_code || c.size == 0)
         return UFS_EPROTO;
     memcpy(code, buf, strlen(buf) + 1);
+    if (c.msg)
+        memcpy(msg, mbuf, strlen(mbuf) + 1);
     return 0;
+}
+
+int ufs_s3_xml_error_code(const char *xml, size_t len, char *code, size_t code_size)
+{
+    return ufs_s3_xml_error(xml, len, code, code_size, NULL, 0);
 }
 
 /* ---- numbers, dates ---------------------------------------------------------- */

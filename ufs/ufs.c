@@ -198,3 +198,15 @@ int ufs_headers_add(char *buf, size_t *len, const char *name, size_t nl, const c
     buf[*len] = '\0';
     return 0;
 }
+
+static _Thread_local const struct ufs_error_detail *error_detail;
+
+const struct ufs_error_detail *ufs_error_detail(void)
+{
+    return error_detail;
+}
+
+void ufs_error_detail_set(const struct ufs_error_detail *d)
+{
+    error_detail = d;
+}

@@ -62,6 +62,17 @@ struct ufs_stat {
     const char *headers;
 };
 
+/* The backend's own answer to the request whose failure a callback is being
+ * told of: S3's status, error code and message (a 4xx S3 error document).
+ * Valid only inside that callback, on its thread; NULL when the failure was
+ * not such an answer (a timeout, a 5xx after the retries, a local error). */
+struct ufs_error_detail {
+    int status;
+    const char *code;
+    const char *message;
+};
+const struct ufs_error_detail *ufs_error_detail(void);
+
 /* Whether S3 keeps a header of this (lower-case) name with an object and
  * returns it on GET and HEAD: x-amz-meta-*, Cache-Control,
  * Content-Disposition, Content-Encoding, Content-Language, Expires. */

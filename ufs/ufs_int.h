@@ -57,4 +57,8 @@ struct ufs_req {
     struct ufs *u;
 };
 
+/* Sets (NULL: clears) what ufs_error_detail returns on this thread, around
+ * a callback that reports a failure. */
+void ufs_error_detail_set(const struct ufs_error_detail *d);
+
 #endif

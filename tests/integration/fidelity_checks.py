@@ -194,6 +194,40 @@ def main():
     check("CreateMultipartUpload's headers reach S3", want, seen(s3.head_object(Bucket="lake", Key="h/mpu.csv")))
     check("and the gateway serves them after Complete", want, seen(gw.get_object(Bucket="lake", Key="h/mpu.csv")))
 
+    # S3's own error codes come through, as S3 answers the same request directly
+    def code(fn):
+        try:
+            fn()
+            return "ok"
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"]["Code"]
+    for bad in ("ab", "Bad_Name"):
+        direct = code(lambda: s3.create_bucket(Bucket=bad))
+        check("CreateBucket %r through the gateway: S3's code (%s)" % (bad, direct), direct,
+              code(lambda: gw.create_bucket(Bucket=bad)))
+
+    def small_parts(cli, key):
+        up = cli.create_multipart_upload(Bucket="lake", Key=key)["UploadId"]
+        parts = [{"PartNumber": n, "ETag": cli.upload_part(Bucket="lake", Key=key, UploadId=up, PartNumber=n,
+                                                           Body=b"p" * 1000)["ETag"]} for n in (1, 2)]
+        try:
+            return code(lambda: cli.complete_multipart_upload(Bucket="lake", Key=key, UploadId=up,
+                                                              MultipartUpload={"Parts": parts}))
+        finally:
+            code(lambda: cli.abort_multipart_upload(Bucket="lake", Key=key, UploadId=up))
+    direct = small_parts(s3, "e/small-direct")
+    check("a part under 5 MiB but the last: S3 says EntityTooSmall", "EntityTooSmall", direct)
+    check("and so does the gateway (was InvalidPart)", direct, small_parts(gw, "e/small-gw"))
+    up = s3.create_multipart_upload(Bucket="lake", Key="e/wrong")["UploadId"]
+    s3.upload_part(Bucket="lake", Key="e/wrong", UploadId=up, PartNumber=1, Body=b"x")
+    wrong = {"Parts": [{"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]}
+    direct = code(lambda: s3.complete_multipart_upload(Bucket="lake", Key="e/wrong", UploadId=up, MultipartUpload=wrong))
+    check("Complete with a wrong ETag: the gateway answers S3's code (%s)" % direct, direct,
+          code(lambda: gw.complete_multipart_upload(Bucket="lake", Key="e/wrong", UploadId=up, MultipartUpload=wrong)))
+    st = request("DELETE", "/lake/e/wrong?uploadId=" + up)
+    st = request("DELETE", "/lake/e/wrong?uploadId=" + up)
+    check("AbortMultipartUpload of an upload gone: 404 NoSuchUpload", (404, "NoSuchUpload"), st[:2])
+
     # an empty metadata value is sent to S3 as it came (the signature covers it)
     r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
     check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])
