@@ -239,7 +239,8 @@ int gw_bucket_route(struct gw_req *g);
 /* An object request the gateway must not serve as GetObject, PutObject,
  * ...: an object subresource (?tagging, ?acl, ...), a given versionId, a
  * GET of one part (?partNumber), or an unknown parameter on PUT, POST or
- * DELETE. 1 after sending 501 NotImplemented; 0: go on. */
+ * DELETE. 1 after sending 501 NotImplemented, or after taking the request
+ * (GET ?tagging: GetObjectTagging); 0: go on. */
 int gw_object_refused(struct gw_req *g);
 
 #endif

@@ -211,6 +211,69 @@ static int in(const char *const *list, size_t n, const char *name)
     return 0;
 }
 
+/* ---- GetObjectTagging -------------------------------------------------------------- */
+
+static void tagging_cancel(struct gw_req *g)
+{
+    ufs_cancel(g->op_state);
+}
+
+static void tagging_reply(struct gw_req *g, const char *xml, size_t len)
+{
+    g->op_state = NULL;
+    g->op_abort = NULL;
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    http_reply(g->r, 200, "application/xml", xml, len);
+    gw_done(g, 200);
+}
+
+static void on_tagging(void *arg, int err, const char *body, size_t len)
+{
+    struct gw_req *g = arg;
+    if (err) {
+        g->op_state = NULL;
+        g->op_abort = NULL;
+        gw_error_ufs(g, err);
+        return;
+    }
+    tagging_reply(g, body, len);
+}
+
+/* file://: the object has no tags, when it exists */
+static void on_tagging_stat(void *arg, int err, const struct ufs_stat *st)
+{
+    static const char empty[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging "
+                                "xmlns=\"" S3_NS "\"><TagSet></TagSet></Tagging>\n";
+    struct gw_req *g = arg;
+    (void)st;
+    if (err) {
+        g->op_state = NULL;
+        g->op_abort = NULL;
+        gw_error_ufs(g, err);
+        return;
+    }
+    tagging_reply(g, empty, sizeof(empty) - 1);
+}
+
+/* GetObjectTagging: passed through to S3 (its answer names no bucket or
+ * key); an object on file:// has an empty TagSet. */
+static void get_tagging(struct gw_req *g)
+{
+    if (!gw_allowed(g, g->mount, g->key, 0)) {
+        gw_error(g, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    if (g->ctx->cfg->mounts[g->mount].ufs.kind == SHD_UFS_FILE)
+        g->op_state = ufs_stat(g->u, g->key, on_tagging_stat, g);
+    else
+        g->op_state = ufs_get_tagging(g->u, g->key, on_tagging, g);
+    if (!g->op_state) {
+        gw_error(g, 400, "InvalidArgument", "The tags could not be read (invalid key).");
+        return;
+    }
+    g->op_abort = tagging_cancel;
+}
+
 int gw_object_refused(struct gw_req *g)
 {
     const char *m = http_req_method(g->r);
@@ -229,6 +292,11 @@ int gw_object_refused(struct gw_req *g)
         why = "versionId"; /* a given version: not the latest */
     if (!why && read && gw_query(g, "partNumber"))
         why = "partNumber"; /* one part of a multipart object, not the whole */
+    if (why && strcmp(why, "tagging") == 0 && strcmp(m, "GET") == 0 &&
+        (!ver || strcmp(ver, "null") == 0)) {
+        get_tagging(g);
+        return 1;
+    }
     if (!why)
         return 0;
     snprintf(msg, sizeof(msg), "%s with ?%s on an object is not implemented by the gateway.", m,

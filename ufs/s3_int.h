@@ -279,6 +279,7 @@ struct ufs_req *ufs_s3_mpu_part_copy(struct ufs *u, const char *key, const char 
                                      const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
                                      void *arg);
 uint64_t ufs_s3_write_memory(const struct ufs *u, uint64_t size, int part);
+struct ufs_req *ufs_s3_get_tagging(struct ufs *u, const char *key, ufs_body_cb cb, void *arg);
 
 struct ufs_req *ufs_s3_read(struct ufs *u, const char *key, uint64_t off, uint64_t len,
                             const char *if_match, const struct ufs_read_cbs *cbs, void *arg);

@@ -22,6 +22,7 @@ enum s3_what {
     S3_W_MPU_ABORT,
     S3_W_COPY,
     S3_W_PART_COPY,
+    S3_W_BODY, /* a document passed on as it came (GetObjectTagging) */
     S3_W_INTERNAL, /* no callback: a background AbortMultipartUpload */
     S3_W_ADOPTED,  /* no callback: a cancelled write's CreateMultipartUpload */
 };
@@ -38,6 +39,7 @@ struct s3_simple {
         ufs_mpu_create_cb create;
         ufs_etag_cb etag;
         ufs_copy_cb copy;
+        ufs_body_cb body;
     } cb;
     void *arg;
     int early_err;
@@ -136,6 +138,11 @@ static void simple_deliver(struct s3_simple *s, int err)
         s->cb.copy(arg, err, err ? NULL : etag, mtime);
         break;
     }
+    case S3_W_BODY:
+        if (!err && ufs_s3_xml_error_code(x->resp, x->resp_len, x->code, sizeof(x->code)) == 0)
+            err = UFS_EPROTO; /* an error document in a 200 */
+        s->cb.body(arg, err, err ? NULL : x->resp ? x->resp : "", err ? 0 : x->resp_len);
+        break;
     case S3_W_INTERNAL:
         break;
     case S3_W_ADOPTED: {
@@ -264,6 +271,29 @@ struct ufs_req *ufs_s3_delete(struct ufs *uu, const char *key, ufs_done_cb cb, v
     if (!u->bucket)
         return simple_fail_soon(s, UFS_ENOTSUP);
     return simple_go(s, UFS_K_DELETE, "DELETE", 0, NULL, key, NULL, NULL);
+}
+
+static int tagging_setup(struct s3_xfer *x, const void *ctx)
+{
+    (void)ctx;
+    return ufs_s3_xfer_query(x, "tagging", "");
+}
+
+/* ufs_s3_get_tagging: GET ?tagging, its body passed on. */
+struct ufs_req *ufs_s3_get_tagging(struct ufs *uu, const char *key, ufs_body_cb cb, void *arg)
+{
+    struct ufs_s3 *u = (struct ufs_s3 *)uu;
+    struct s3_simple *s;
+
+    if (!cb || !ufs_s3_key_ok(u, key))
+        return NULL;
+    s = simple_new(u, S3_W_BODY, arg);
+    if (!s)
+        return NULL;
+    s->cb.body = cb;
+    if (!u->bucket)
+        return simple_fail_soon(s, UFS_ENOTSUP);
+    return simple_go(s, UFS_K_GET, "GET", 0, NULL, key, tagging_setup, NULL);
 }
 
 /* ---- CopyObject and UploadPartCopy ------------------------------------------------ */

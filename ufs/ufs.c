@@ -77,6 +77,11 @@ struct ufs_req *ufs_write_open(struct ufs *u, const char *key, uint64_t size,
     return DISPATCH(write_open, u, key, size, opts, cbs, arg);
 }
 
+struct ufs_req *ufs_get_tagging(struct ufs *u, const char *key, ufs_body_cb cb, void *arg)
+{
+    return DISPATCH(get_tagging, u, key, cb, arg);
+}
+
 uint64_t ufs_write_memory(const struct ufs *u, uint64_t size, int part)
 {
     return u && u->ops->write_memory ? u->ops->write_memory(u, size, part) : 0;

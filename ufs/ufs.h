@@ -186,6 +186,12 @@ struct ufs_req *ufs_mpu_complete(struct ufs *u, const char *key, const char *upl
 struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id, ufs_done_cb cb,
                               void *arg);
 
+/* GetObjectTagging: the object's <Tagging> document as S3 sent it (it names
+ * no bucket or key, so it passes through as is). UFS_ENOTSUP on backends
+ * that keep no tags (file://: the caller answers an empty TagSet). */
+typedef void (*ufs_body_cb)(void *arg, int err, const char *body, size_t len);
+struct ufs_req *ufs_get_tagging(struct ufs *u, const char *key, ufs_body_cb cb, void *arg);
+
 /* DELETE (deleting a missing key succeeds, as on S3). */
 struct ufs_req *ufs_delete(struct ufs *u, const char *key, ufs_done_cb cb, void *arg);
 

@@ -44,6 +44,7 @@ struct ufs_ops {
                                      const struct ufs_part_copy_opts *opts, ufs_copy_cb cb,
                                      void *arg);
     uint64_t (*write_memory)(const struct ufs *u, uint64_t size, int part); /* NULL: 0 */
+    struct ufs_req *(*get_tagging)(struct ufs *u, const char *key, ufs_body_cb cb, void *arg);
 };
 
 /* Every backend's struct ufs starts with this head; so does every request. */
