@@ -215,7 +215,9 @@ static int on_headers_complete(http_parser *p)
             v = r->buf + r->hdrs[i].value;
             r->expect_continue = strcasecmp(v, "100-continue") == 0;
         }
-        te |= strcmp(r->buf + r->hdrs[i].name, "transfer-encoding") == 0;
+        /* a prefix, as http-parser matches it: "Transfer-Encodingx" counts
+         * as Transfer-Encoding there */
+        te |= strncmp(r->buf + r->hdrs[i].name, "transfer-encoding", 17) == 0;
         /* http-parser (not built strict) lets blanks into a name: RFC 9112
          * 5.1 wants a 400, for "Transfer-Encoding : chunked" is the
          * framing to a proxy in front that reads it so, and not to us */

@@ -495,6 +495,14 @@ TEST(transfer_encoding_not_chunked_400)
     CHECK(strstr(rbuf, "hello") == NULL); /* the handler never saw it */
     CHECK(peer_closed(fd) || closed);
     close(fd);
+    /* http-parser takes any name that starts so for Transfer-Encoding */
+    fd = dial();
+    REQUIRE(fd >= 0);
+    send_str(fd, "POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encodingx: chunked\r\n\r\n0\r\n\r\n");
+    recv_responses(fd, rbuf, sizeof(rbuf), 1, &closed);
+    CHECK(strncmp(rbuf, "HTTP/1.1 400 Bad Request", 24) == 0);
+    CHECK(strstr(rbuf, "hello") == NULL);
+    close(fd);
 }
 
 TEST(blank_before_colon_400)
