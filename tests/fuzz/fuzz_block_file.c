@@ -34,6 +34,8 @@
  * replays it. */
 #include "daemon/store_disk.c"
 
+#include <ftw.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[4096];
@@ -45,14 +47,18 @@ static void broken(const char *what)
     abort();
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void cleanup(void)
 {
-    char cmd[4200];
-    if (dir[0]) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "fuzz_block_file: could not remove %s\n", dir);
-    }
+    if (dir[0] && nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "fuzz_block_file: could not remove %s\n", dir);
 }
 
 static void setup(void)
@@ -132,7 +138,7 @@ static uint8_t *read_whole(const char *name, size_t *n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t sizes[] = {4096, 64 << 10, 1 << 20, 4 << 20};
-    uint8_t id[STORE_ID_LEN] = {0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+    uint8_t id[STORE_ID_LEN] = {0,    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
     char name[STORE_NAME_LEN], sub[3];
     struct store_disk d;
@@ -207,7 +213,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (getenv("FUZZ_VERBOSE")) /* what a seed does */
         fprintf(stderr, "store_disk_read: %d, reference: %s\n", rc,
-                ref == 2 ? "valid" : ref ? "data checksum wrong" : "refused");
+                ref == 2 ? "valid"
+                : ref    ? "data checksum wrong"
+                         : "refused");
     if ((rc == 0) != (ref == 2))
         broken("store_disk_read differs from the reference");
     if (rc == 0) {

@@ -98,8 +98,8 @@ static struct outcome decode(int sign, uint64_t declared, int pause_every, const
                              size_t len, const size_t *cuts, size_t ncuts)
 {
     struct gw_chunked *c = gw_chunked_new(sign, key, AMZ_DATE, SCOPE, SEED_SIG, declared);
-    struct sink s = {.declared = declared, .hash = 0xcbf29ce484222325ULL,
-                     .pause_every = pause_every};
+    struct sink s = {
+        .declared = declared, .hash = 0xcbf29ce484222325ULL, .pause_every = pause_every};
     struct outcome o = {0};
     size_t pos = 0;
     int first = 0;
@@ -325,9 +325,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* a built body: the outcome its tampering must have */
     if (tamper >= 0) {
-        int want_rc = tamper == 1   ? GW_CHUNKED_ESIG
-                      : tamper == 2 ? GW_CHUNKED_ESHORT
-                      : tamper == 3 ? GW_CHUNKED_ELONG
+        int want_rc = tamper == 1                                 ? GW_CHUNKED_ESIG
+                      : tamper == 2                               ? GW_CHUNKED_ESHORT
+                      : tamper == 3                               ? GW_CHUNKED_ELONG
                       : tamper == 4 || tamper == 6 || tamper == 7 ? GW_CHUNKED_EMALFORMED
                                                                   : 0;
         int ok = whole.rc == want_rc;
@@ -338,8 +338,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (tamper == 5)
             ok = ok && !whole.done && whole.decoded == b.total;
         if (!ok) {
-            fprintf(stderr, "  tampering %d, declared %" PRIu64 ", want rc %d\n", tamper,
-                    declared, want_rc);
+            fprintf(stderr, "  tampering %d, declared %" PRIu64 ", want rc %d\n", tamper, declared,
+                    want_rc);
             report("got", &whole);
             fprintf(stderr, "  body: %.*s\n", (int)len, (const char *)body);
             fail("a built body did not decode as it must");

@@ -63,8 +63,8 @@ static long ref_decode(const char *s, size_t len, char *out)
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 /* check_coding: encoding S and decoding it gives S back, both ways of
@@ -124,8 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         sprintf(v, "%s%s/%s", data[0] & 2 ? "/" : "", eb, ek);
         rc = parse_source(v, &bucket, &key);
-        if (!slashed && valid && (rc != 0 || strlen(bucket) != bl || memcmp(bucket, data + 1, bl) != 0 ||
-                      strlen(key) != kl || memcmp(key, k, kl) != 0))
+        if (!slashed && valid &&
+            (rc != 0 || strlen(bucket) != bl || memcmp(bucket, data + 1, bl) != 0 ||
+             strlen(key) != kl || memcmp(key, k, kl) != 0))
             broken("an encoded bucket and key did not parse back", v);
         else if (!slashed && !valid && rc == 0)
             broken("an empty or over-long bucket or key, or a NUL, was accepted", v);
@@ -156,8 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         broken("ufs_sigv4_uri_decode differs from the reference decoder", v);
     if (rc == 0) {
         char *slash = rl >= 0 ? memchr(ref, '/', (size_t)rl) : NULL;
-        if (q || rl < 0 || memchr(ref, '\0', (size_t)rl) || !slash || slash == ref ||
-            !slash[1] || strlen(slash + 1) > GW_KEY_MAX)
+        if (q || rl < 0 || memchr(ref, '\0', (size_t)rl) || !slash || slash == ref || !slash[1] ||
+            strlen(slash + 1) > GW_KEY_MAX)
             broken("parse_source accepted a malformed source", v);
         if (strlen(bucket) != (size_t)(slash - ref) || memcmp(bucket, ref, strlen(bucket)) != 0 ||
             strcmp(key, slash + 1) != 0 || strchr(bucket, '/'))

@@ -175,8 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = evbuffer_get_length(b);
     d = parse(&g, (const char *)evbuffer_pullup(b, -1), len);
     if (!!d != valid) {
-        fprintf(stderr, "body (%zu objects, valid %d):\n%.*s\n", n, valid, (int)(len > 4096 ? 4096 : len),
-                (const char *)evbuffer_pullup(b, -1));
+        fprintf(stderr, "body (%zu objects, valid %d):\n%.*s\n", n, valid,
+                (int)(len > 4096 ? 4096 : len), (const char *)evbuffer_pullup(b, -1));
         broken(valid ? "a well-formed body was refused" : "a body outside the limits was accepted");
     }
     if (d) {

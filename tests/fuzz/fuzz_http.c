@@ -43,7 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CUTS_MAX 2048
 
-enum action { ACT_REPLY, ACT_BODY, ACT_BODY_PAUSE, ACT_CHUNKED, ACT_BODY_CHUNKED, ACT_ABORT, ACT_N };
+enum action {
+    ACT_REPLY,
+    ACT_BODY,
+    ACT_BODY_PAUSE,
+    ACT_CHUNKED,
+    ACT_BODY_CHUNKED,
+    ACT_ABORT,
+    ACT_N
+};
 
 struct rq {
     struct http_req *r;
@@ -131,6 +139,7 @@ static void reply(struct rq *q, int chunked)
 static void on_abort(void *arg)
 {
     struct rq *q = arg;
+    run.closed_after = 1; /* the connection is ending */
     pair_buf_printf(&run.log, "abort %d\n", q->idx);
     rq_free(q);
 }
@@ -398,8 +407,7 @@ static void check_responses(const struct pair_buf *out)
 /* ---- one input ---------------------------------------------------------------- */
 
 /* Runs the connection over the input split at CUTS; returns the transcript. */
-static char *one_run(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
-                     uint32_t seed)
+static char *one_run(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts, uint32_t seed)
 {
     struct pair_buf out = {0};
     char *t;
