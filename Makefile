@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test (also under
 #                   ASan+UBSan and valgrind); ends with "N passed, N failed"
 #   make asan       ASan+UBSan build (build/asan/) and its unit tests
+#   make fuzz       libFuzzer targets (clang) in build/fuzz/; make fuzz-run FUZZ_TIME=S
 #   make bench      benchmarks (tests/bench/), figures as ratios to references
 #   make demo       the README's demo
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -122,22 +123,8 @@ install: all
 	install -m 644 client/shoal.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' client/shoal.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shoal.pc
 
-# libFuzzer targets (clang; not part of `all`): tests/fuzz/fuzz_NAME.c links the
-# daemon and ufs sources it needs from the lists below.
-#   make build/fuzz/fuzz_config && build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
-FUZZ_CC ?= clang
-FUZZ_DAEMON_SRC := daemon/config.c daemon/config_check.c daemon/config_parse.c daemon/config_table.c \
-	daemon/config_tree.c daemon/err.c daemon/log.c daemon/xalloc.c
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined $(WARN) -I. $(PKG_CFLAGS)
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(wildcard daemon/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_config.c $(FUZZ_DAEMON_SRC) $(LIBS)
-
-FUZZ_UFS_SRC := ufs/s3_xml.c ufs/s3_parse.c ufs/sigv4.c ufs/ufs.c
-$(BUILD)/fuzz/fuzz_s3_xml: tests/fuzz/fuzz_s3_xml.c $(FUZZ_UFS_SRC) $(wildcard ufs/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_s3_xml.c $(FUZZ_UFS_SRC) $(LIBS)
+# libFuzzer targets (make fuzz, make fuzz-run) and their corpus replays (in `all`)
+include tests/fuzz/fuzz.mk
 
 fmt:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)

@@ -184,6 +184,7 @@ static int on_headers_complete(http_parser *p)
 {
     struct http_conn *c = p->data;
     struct http_req *r = &c->req;
+    int te = 0;
     if (r->nhdrs == 0 && r->len > 0 && r->buf[r->len - 1] != '\0')
         req_terminate(r); /* end of the target when there were no headers */
     else if (r->nhdrs > 0 && !r->last_was_value) {
@@ -214,7 +215,21 @@ static int on_headers_complete(http_parser *p)
             v = r->buf + r->hdrs[i].value;
             r->expect_continue = strcasecmp(v, "100-continue") == 0;
         }
+        /* a prefix, as http-parser matches it: "Transfer-Encodingx" counts
+         * as Transfer-Encoding there */
+        te |= strncmp(r->buf + r->hdrs[i].name, "transfer-encoding", 17) == 0;
+        /* http-parser (not built strict) lets blanks into a name: RFC 9112
+         * 5.1 wants a 400, for "Transfer-Encoding : chunked" is the
+         * framing to a proxy in front that reads it so, and not to us */
+        if (strpbrk(r->buf + r->hdrs[i].name, " \t"))
+            return -1;
     }
+    /* RFC 9112 6.3: a request whose Transfer-Encoding does not end in
+     * chunked has no determinable length: 400, before the handler sees it
+     * (http-parser only refuses it after this callback, when the handler
+     * would already have taken it as a request without a body) */
+    if (te && !(p->flags & F_CHUNKED))
+        return -1;
     c->headers_done = 1;
     http_parser_pause(p, 1);
     return 0;
@@ -311,6 +326,20 @@ static void conn_free(struct http_conn *c)
     free(c);
 }
 
+/* req_gone: the handler's request ends without a response: its abort
+ * callback runs (once; not after the response ended). */
+static void req_gone(struct http_conn *c)
+{
+    struct http_req *r = &c->req;
+    void (*cb)(void *) = r->abort_cb;
+    if (!c->in_request)
+        return;
+    c->in_request = 0;
+    r->abort_cb = NULL;
+    if (cb && !r->resp_ended)
+        cb(r->abort_arg);
+}
+
 /* Feeds buffered input to the parser until it pauses or input runs out. */
 static int feed(struct http_conn *c)
 {
@@ -392,9 +421,14 @@ static void conn_process(struct http_conn *c)
                 else {
                     http_parser_pause(&c->parser, 0);
                     if (feed(c) < 0) {
+                        /* a malformed body: for the handler, the client
+                         * went away (http.h): end(-1), then the abort
+                         * callback, after which the request is not its */
                         r->body_done = 1;
-                        if (!r->resp_ended) /* else the handler answered and is gone */
+                        if (!r->resp_ended) { /* else the handler answered and is gone */
                             r->body_cbs->end(r->body_arg, -1);
+                            req_gone(c);
+                        }
                         c->st = ST_CLOSE;
                         continue;
                     }

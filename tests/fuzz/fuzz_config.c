@@ -2,9 +2,12 @@
  * loader (daemon/config*.c), which reads untrusted bytes.
  *
  * Each input goes through shd_config_load_buffer() whole, and its first
- * bytes through the size and duration parsers. The seed corpus is
- * tests/fuzz/corpus/config/; test_config replays it as an ordinary test.
- * How to build and run: docs/shoald.md, "Fuzzing the configuration parser". */
+ * bytes through the size and duration parsers. Invariants (abort() when
+ * broken): a load that succeeds reports no error, one that fails says why.
+ *
+ * fuzz-args: -max_len=4096
+ * The seed corpus is tests/fuzz/corpus/config/; test_fuzz_config replays it
+ * (tests/fuzz/replay.c). Build and run: docs/testing.md, "Fuzz targets". */
 #include "daemon/config.h"
 
 #include <stdint.h>

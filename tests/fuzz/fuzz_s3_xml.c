@@ -1,19 +1,16 @@
 /* tests/fuzz/fuzz_s3_xml.c: libFuzzer target for the S3 backend's readers
  * of untrusted bytes: the XML parsers of ufs/s3_xml.c (error,
  * ListObjectsV2, ListBuckets, InitiateMultipartUpload,
- * CompleteMultipartUpload) and, in ufs/s3_parse.c, the response header
- * lines (each line of the input) and the two date formats.
+ * CompleteMultipartUpload, CopyObjectResult and CopyPartResult) and, in
+ * ufs/s3_parse.c, the response header lines (each line of the input) and
+ * the two date formats.
  *
  * Every parser must succeed or refuse with UFS_EPROTO (UFS_ENOENT for "not
- * an error document"), never crash, and what it returns must be sound. The
- * seed corpus is tests/fuzz/corpus/s3_xml/; test_ufs_s3_xml replays it as an
- * ordinary test. Build and run (clang):
+ * an error document"), never crash, and what it returns must be sound.
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *       tests/fuzz/fuzz_s3_xml.c ufs/s3_xml.c ufs/s3_parse.c ufs/sigv4.c ufs/ufs.c \
- *       $(pkg-config --cflags --libs expat libcrypto) -o fuzz_s3_xml
- *   mkdir -p tests/fuzz/corpus-new
- *   ./fuzz_s3_xml -max_total_time=600 tests/fuzz/corpus-new tests/fuzz/corpus/s3_xml */
+ * fuzz-args: -max_len=16384
+ * The seed corpus is tests/fuzz/corpus/s3_xml/; test_fuzz_s3_xml replays it
+ * (tests/fuzz/replay.c). Build and run: docs/testing.md, "Fuzz targets". */
 #include "ufs/s3_int.h"
 
 #include <stdint.h>
@@ -72,6 +69,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rc = ufs_s3_xml_complete_etag(xml, size, etag);
     if (rc != 0 && rc != UFS_EPROTO)
+        abort();
+    if (rc == 0 && strnlen(etag, UFS_ETAG_MAX) >= UFS_ETAG_MAX)
+        abort();
+
+    rc = ufs_s3_xml_copy_result(xml, size, etag, &t);
+    if (rc != 0 && rc != UFS_EPROTO)
+        abort();
+    if (rc == 0 && (!etag[0] || strnlen(etag, UFS_ETAG_MAX) >= UFS_ETAG_MAX))
+        abort(); /* the ETag is required */
+    rc = ufs_s3_xml_part_copy_result(xml, size, etag, &t);
+    if (rc != 0 && rc != UFS_EPROTO)
+        abort();
+    if (rc == 0 && (!etag[0] || strnlen(etag, UFS_ETAG_MAX) >= UFS_ETAG_MAX))
         abort();
 
     /* each line as a response header line */

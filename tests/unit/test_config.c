@@ -1,6 +1,7 @@
 /* tests/unit/test_config.c: shoald's configuration loader (daemon/config*.c):
  * a full file checks every field, defaults, quoting, docs/config.md is
- * compared with the generated reference, and the fuzz corpus is replayed.
+ * compared with the generated reference (the fuzz corpus is replayed by
+ * test_fuzz_config, tests/fuzz/).
  * Error paths: test_config_errors.c; value parsers: test_config_values.c.
  * Run from the repository root (tests/run.sh does), or anywhere: paths fall
  * back to the location of this source file. */
@@ -280,40 +281,6 @@ TEST(doc_error_example_is_real)
     shd_diag_free(&d);
 }
 
-/* ---- errors -------------------------------------------------------------- */
-
-TEST(fuzz_corpus_replays)
-{
-    char dir[4096], path[8192];
-    struct dirent *e;
-    DIR *dp;
-    int files = 0;
-
-    snprintf(dir, sizeof(dir), "%s", src_path("tests/fuzz/corpus/config"));
-    dp = opendir(dir);
-    REQUIRE(dp);
-    while ((e = readdir(dp)) != NULL) {
-        struct shd_config *cfg = NULL;
-        struct shd_diag d;
-        int rc;
-
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        shd_diag_init(&d);
-        rc = shd_config_load_file(path, &cfg, &d);
-        CHECK(rc == 0 || rc == SHD_ERR_CONFIG || rc == SHD_ERR_TOOBIG);
-        CHECK(rc != 0 || d.count == 0);
-        CHECK(rc == 0 || d.count > 0);
-        if (rc == 0)
-            shd_config_free(cfg);
-        shd_diag_free(&d);
-        files++;
-    }
-    closedir(dp);
-    CHECK(files >= 10);
-}
-
 int main(void)
 {
     RUN(full_file_round_trips_every_field);
@@ -324,6 +291,5 @@ int main(void)
     RUN(example_in_docs_is_valid);
     RUN(docs_config_md_is_generated_from_table);
     RUN(doc_error_example_is_real);
-    RUN(fuzz_corpus_replays);
     return harness_done();
 }

@@ -1,7 +1,8 @@
 /* tests/unit/test_http.c: the gateway's HTTP/1.1 server over real loopback
  * sockets: keep-alive, pipelining, streamed bodies with pause and resume,
  * chunked bodies and responses, 100-continue, early answers with unread
- * bodies, malformed and oversized requests, HEAD, and clients that leave. */
+ * bodies, malformed and oversized requests (and malformed bodies, whose
+ * handler gets the abort callback), HEAD, and clients that leave. */
 #include "daemon/http.h"
 
 #include "tests/unit/harness.h"
@@ -78,6 +79,34 @@ static void slow_fire(evutil_socket_t fd, short w, void *arg)
     (void)arg; /* never reached in the test: the client leaves first */
 }
 
+/* /malformed_body: reads the body; an error must be followed by the abort
+ * callback (http.h), after which the request is not the handler's. */
+static _Atomic int body_errors;
+
+static void count_abort(void *arg)
+{
+    (void)arg;
+    aborts++;
+}
+
+static int drop_data(void *arg, const void *buf, size_t len)
+{
+    (void)arg;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
+static void drop_end(void *arg, int err)
+{
+    if (err)
+        body_errors++; /* no answer: the abort callback follows */
+    else
+        http_reply(arg, 200, "text/plain", "read", 4);
+}
+
+static const struct http_body_cbs drop_cbs = {drop_data, drop_end};
+
 static void on_request(struct http_req *r, void *arg)
 {
     const char *t = http_req_target(r);
@@ -100,6 +129,9 @@ static void on_request(struct http_req *r, void *arg)
         http_resp_write(r, "abc", 3);
         http_resp_write_ref(r, "defgh", 5, NULL, NULL);
         http_resp_end(r);
+    } else if (strcmp(t, "/malformed_body") == 0) {
+        http_req_on_abort(r, count_abort, NULL);
+        http_req_read_body(r, &drop_cbs, r);
     } else if (strcmp(t, "/early") == 0) {
         http_reply(r, 403, "application/xml", "<Error/>", 8);
     } else if (strcmp(t, "/slow") == 0) {
@@ -437,6 +469,56 @@ TEST(client_leaves_abort_callback)
     CHECK(aborts == before + 1);
 }
 
+TEST(malformed_body_runs_abort_callback)
+{
+    int fd = dial(), before = aborts, errors = body_errors;
+    const char *req = "POST /malformed_body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "\r\n4\r\nabcd\r\nZZ\r\n";
+    REQUIRE(fd >= 0);
+    send_all(fd, req, strlen(req));
+    for (int i = 0; i < 100 && aborts == before; i++)
+        usleep(10000);
+    CHECK(body_errors == errors + 1);
+    CHECK(aborts == before + 1);
+    CHECK(peer_closed(fd));
+    close(fd);
+}
+
+TEST(transfer_encoding_not_chunked_400)
+{
+    int fd = dial(), closed;
+    const char *req = "POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc";
+    REQUIRE(fd >= 0);
+    send_all(fd, req, strlen(req));
+    recv_responses(fd, rbuf, sizeof(rbuf), 1, &closed);
+    CHECK(strncmp(rbuf, "HTTP/1.1 400 Bad Request", 24) == 0);
+    CHECK(strstr(rbuf, "hello") == NULL); /* the handler never saw it */
+    CHECK(peer_closed(fd) || closed);
+    close(fd);
+    /* http-parser takes any name that starts so for Transfer-Encoding */
+    fd = dial();
+    REQUIRE(fd >= 0);
+    send_str(fd, "POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encodingx: chunked\r\n\r\n0\r\n\r\n");
+    recv_responses(fd, rbuf, sizeof(rbuf), 1, &closed);
+    CHECK(strncmp(rbuf, "HTTP/1.1 400 Bad Request", 24) == 0);
+    CHECK(strstr(rbuf, "hello") == NULL);
+    close(fd);
+}
+
+TEST(blank_before_colon_400)
+{
+    int fd = dial(), closed;
+    /* "Transfer-Encoding : chunked" is what it is for; any name shows it */
+    const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Test : one\r\n\r\n";
+    REQUIRE(fd >= 0);
+    send_all(fd, req, strlen(req));
+    recv_responses(fd, rbuf, sizeof(rbuf), 1, &closed);
+    CHECK(strncmp(rbuf, "HTTP/1.1 400 Bad Request", 24) == 0);
+    CHECK(strstr(rbuf, "hello") == NULL);
+    CHECK(peer_closed(fd) || closed);
+    close(fd);
+}
+
 int main(void)
 {
     struct http_server *srv;
@@ -472,6 +554,9 @@ int main(void)
     RUN(connection_close_honoured);
     RUN(http10_closes);
     RUN(client_leaves_abort_callback);
+    RUN(malformed_body_runs_abort_callback);
+    RUN(transfer_encoding_not_chunked_400);
+    RUN(blank_before_colon_400);
     event_base_loopbreak(base);
     pthread_join(th, NULL);
     http_server_free(srv);

@@ -1,8 +1,9 @@
 /* tests/unit/test_ufs_s3_xml.c: the S3 backend's parsers without a network:
  * the HTTP status mapping, S3's XML error, list, bucket, multipart and copy
- * documents (with their ceilings), HTTP dates, response header lines, and
- * the fuzz corpus of tests/fuzz replayed. The backend's requests:
- * test_ufs_s3.c (no server) and test_ufs_s3_live.c (a real one). */
+ * documents (with their ceilings), HTTP dates and response header lines
+ * (their fuzz corpus is replayed by test_fuzz_s3_xml, tests/fuzz/). The
+ * backend's requests: test_ufs_s3.c (no server) and test_ufs_s3_live.c (a
+ * real one). */
 #include "ufs/s3_int.h"
 #include "ufs/ufs.h"
 #include "tests/unit/harness.h"
@@ -11,7 +12,6 @@
 #include <openssl/evp.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -272,105 +272,6 @@ TEST(header_lines)
     CHECK(hdr(&x, "HTTP/1.1 2x0 Odd") && x.status == 0);
 }
 
-/* src_path: REL (from the repository root) as a path that opens from here. */
-static const char *src_path(const char *rel)
-{
-    static char buf[4096];
-    const char *me = __FILE__, *tail = strstr(me, "tests/unit/test_ufs_s3.c");
-
-    if (access("tests/unit/harness.h", F_OK) == 0 || !tail)
-        snprintf(buf, sizeof(buf), "%s", rel);
-    else
-        snprintf(buf, sizeof(buf), "%.*s%s", (int)(tail - me), me, rel);
-    return buf;
-}
-
-/* replay_one: every parser over one input; each must succeed or say
- * EPROTO (ENOMEM cannot happen here), and free what it returned. */
-static int replay_one(const char *data, size_t len)
-{
-    struct ufs_list_page pg;
-    struct ufs_bucket *b;
-    size_t n;
-    char *id, etag[UFS_ETAG_MAX], code[S3_CODE_MAX];
-    int ok = 1, rc;
-
-    rc = ufs_s3_xml_error_code(data, len, code, sizeof(code));
-    ok &= rc == 0 || rc == UFS_ENOENT || rc == UFS_EPROTO;
-    rc = ufs_s3_xml_list(data, len, "p/", &pg);
-    ok &= rc == 0 || rc == UFS_EPROTO;
-    if (rc == 0)
-        ufs_s3_list_page_free(&pg);
-    rc = ufs_s3_xml_buckets(data, len, &b, &n);
-    ok &= rc == 0 || rc == UFS_EPROTO;
-    if (rc == 0)
-        ufs_s3_buckets_free(b, n);
-    rc = ufs_s3_xml_upload_id(data, len, &id);
-    ok &= rc == 0 || rc == UFS_EPROTO;
-    if (rc == 0)
-        free(id);
-    rc = ufs_s3_xml_complete_etag(data, len, etag);
-    ok &= rc == 0 || rc == UFS_EPROTO;
-    {
-        int64_t t;
-
-        rc = ufs_s3_xml_copy_result(data, len, etag, &t);
-        ok &= rc == 0 || rc == UFS_EPROTO;
-    }
-    {
-        static struct s3_xfer x;
-        const char *p = data, *end = data + len;
-
-        memset(&x, 0, sizeof(x));
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t ll = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-
-            x.abort_err = 0;
-            if (!ufs_s3_header_line(&x, p, ll))
-                ok &= x.abort_err == UFS_EPROTO;
-            ok &= !x.has_cr || x.cr_first <= x.cr_last;
-            p += ll;
-        }
-    }
-    return ok;
-}
-
-TEST(fuzz_corpus_replays)
-{
-    char dir[4096], path[8192];
-    struct dirent *e;
-    DIR *dp;
-    int files = 0;
-
-    snprintf(dir, sizeof(dir), "%s", src_path("tests/fuzz/corpus/s3_xml"));
-    dp = opendir(dir);
-    REQUIRE(dp);
-    while ((e = readdir(dp)) != NULL) {
-        FILE *f;
-        char *data;
-        long n;
-
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        f = fopen(path, "rb");
-        if (!f)
-            continue;
-        fseek(f, 0, SEEK_END);
-        n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        data = malloc((size_t)n + 1);
-        if (data && fread(data, 1, (size_t)n, f) == (size_t)n)
-            CHECK(replay_one(data, (size_t)n));
-        free(data);
-        fclose(f);
-        files++;
-    }
-    closedir(dp);
-    CHECK(files >= 8);
-}
-
 int main(void)
 {
     RUN(status_mapping);
@@ -381,6 +282,5 @@ int main(void)
     RUN(xml_copy_result);
     RUN(dates);
     RUN(header_lines);
-    RUN(fuzz_corpus_replays);
     return harness_done();
 }
