@@ -181,6 +181,11 @@ void gw_copy_object(struct gw_req *g);
  * x-amz-copy-source); gw_multipart checked the write permission and the
  * part number. */
 void gw_part_copy(struct gw_req *g, unsigned number);
+/* gw_mpu_list.c: ListParts (GET ?uploadId) and ListMultipartUploads (GET
+ * ?uploads), passed to S3 */
+void gw_list_parts(struct gw_req *g);
+void gw_list_uploads(struct gw_req *g);
+
 /* gw_mpu_xml.c: the CompleteMultipartUpload body. 0 with the parts in out
  * (gw_part_list_free), -1 malformed (nothing in out), -2 parts out of
  * order. */

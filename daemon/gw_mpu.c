@@ -384,6 +384,10 @@ void gw_multipart(struct gw_req *g)
 {
     const char *m = http_req_method(g->r);
     int post = strcmp(m, "POST") == 0;
+    if (strcmp(m, "GET") == 0 && gw_query(g, "uploadId")) {
+        gw_list_parts(g); /* a read: gw_mpu_list.c checks it */
+        return;
+    }
     if (!gw_allowed(g, g->mount, g->key, 1)) {
         gw_error(g, 403, "AccessDenied", "Access Denied");
         return;
@@ -401,6 +405,6 @@ void gw_multipart(struct gw_req *g)
     else if (strcmp(m, "DELETE") == 0 && gw_query(g, "uploadId"))
         mpu_abort(g);
     else
-        gw_error(g, 501, "NotImplemented",
-                 "Listing multipart uploads and parts is not implemented by the gateway.");
+        gw_error(g, 405, "MethodNotAllowed",
+                 "The specified method is not allowed against this resource.");
 }

@@ -29,6 +29,7 @@ enum subres_kind {
     SR_VERSIONING, /* GET: GetBucketVersioning, never enabled */
     SR_VERSIONS,  /* GET: ListObjectVersions, every object its "null" version */
     SR_DELETE,    /* POST: DeleteObjects */
+    SR_UPLOADS,   /* GET: ListMultipartUploads, passed to S3 */
 };
 
 struct subres {
@@ -63,7 +64,7 @@ static const struct subres subresources[] = {
     {"requestPayment", SR_501, SR_501},
     {"session", SR_501, SR_501},
     {"tagging", SR_501, SR_501},
-    {"uploads", SR_501, SR_501},
+    {"uploads", SR_UPLOADS, SR_501},
     {"versioning", SR_VERSIONING, SR_501},
     {"versions", SR_VERSIONS, SR_501},
     {"website", SR_501, SR_501},
@@ -160,7 +161,7 @@ int gw_bucket_route(struct gw_req *g)
         return 0; /* a listing, HeadBucket, CreateBucket or DeleteBucket */
     }
     enum subres_kind k = is_get ? sr->get : is_post ? sr->post : SR_501;
-    if (k != SR_501 && k != SR_DELETE && !gw_allowed(g, g->mount, "", 0)) {
+    if (k != SR_501 && k != SR_DELETE && k != SR_UPLOADS && !gw_allowed(g, g->mount, "", 0)) {
         gw_error(g, 403, "AccessDenied", "Access Denied");
         return 1;
     }
@@ -176,6 +177,9 @@ int gw_bucket_route(struct gw_req *g)
         break;
     case SR_DELETE:
         gw_delete_objects(g); /* permissions are per key */
+        break;
+    case SR_UPLOADS:
+        gw_list_uploads(g); /* permissions by prefix */
         break;
     case SR_501: {
         char msg[160];

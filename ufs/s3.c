@@ -345,6 +345,8 @@ static const struct ufs_ops s3_ops = {
     ufs_s3_mpu_part_copy,
     ufs_s3_write_memory,
     ufs_s3_get_tagging,
+    ufs_s3_list_parts,
+    ufs_s3_list_uploads,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

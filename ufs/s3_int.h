@@ -280,6 +280,10 @@ struct ufs_req *ufs_s3_mpu_part_copy(struct ufs *u, const char *key, const char 
                                      void *arg);
 uint64_t ufs_s3_write_memory(const struct ufs *u, uint64_t size, int part);
 struct ufs_req *ufs_s3_get_tagging(struct ufs *u, const char *key, ufs_body_cb cb, void *arg);
+struct ufs_req *ufs_s3_list_parts(struct ufs *u, const char *key, const char *upload_id,
+                                  unsigned max_parts, unsigned marker, ufs_parts_cb cb, void *arg);
+struct ufs_req *ufs_s3_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o,
+                                    ufs_uploads_cb cb, void *arg);
 
 struct ufs_req *ufs_s3_read(struct ufs *u, const char *key, uint64_t off, uint64_t len,
                             const char *if_match, const struct ufs_read_cbs *cbs, void *arg);
@@ -298,6 +302,15 @@ struct ufs_req *ufs_s3_mpu_part(struct ufs *u, const char *key, const char *uplo
 /* <Error><Code>: 0 and CODE filled when the document is an S3 error,
  * UFS_ENOENT when it is some other document, UFS_EPROTO when malformed. */
 int ufs_s3_xml_error_code(const char *xml, size_t len, char *code, size_t code_size);
+/* ListPartsResult: 0 with *out (ufs_s3_parts_page_free), or UFS_EPROTO. */
+int ufs_s3_xml_parts(const char *xml, size_t len, struct ufs_parts_page *out);
+void ufs_s3_parts_page_free(struct ufs_parts_page *pg);
+/* ListMultipartUploadsResult: keys, prefixes and markers that start with
+ * STRIP, with it taken off (others dropped); 0 with *out
+ * (ufs_s3_uploads_page_free), or UFS_EPROTO. */
+int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip,
+                       struct ufs_uploads_page *out);
+void ufs_s3_uploads_page_free(struct ufs_uploads_page *pg);
 /* The same, with <Error><Message> (cut to msg_size) into MSG too ("" when
  * there is none). */
 int ufs_s3_xml_error(const char *xml, size_t len, char *code, size_t code_size, char *msg,

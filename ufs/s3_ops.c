@@ -23,6 +23,8 @@ enum s3_what {
     S3_W_COPY,
     S3_W_PART_COPY,
     S3_W_BODY, /* a document passed on as it came (GetObjectTagging) */
+    S3_W_PARTS,
+    S3_W_UPLOADS,
     S3_W_INTERNAL, /* no callback: a background AbortMultipartUpload */
     S3_W_ADOPTED,  /* no callback: a cancelled write's CreateMultipartUpload */
 };
@@ -40,6 +42,8 @@ struct s3_simple {
         ufs_etag_cb etag;
         ufs_copy_cb copy;
         ufs_body_cb body;
+        ufs_parts_cb parts;
+        ufs_uploads_cb uploads;
     } cb;
     void *arg;
     int early_err;
@@ -143,6 +147,26 @@ static void simple_deliver(struct s3_simple *s, int err)
             err = UFS_EPROTO; /* an error document in a 200 */
         s->cb.body(arg, err, err ? NULL : x->resp ? x->resp : "", err ? 0 : x->resp_len);
         break;
+    case S3_W_PARTS: {
+        struct ufs_parts_page pg;
+
+        memset(&pg, 0, sizeof(pg));
+        if (!err)
+            err = ufs_s3_xml_parts(x->resp, x->resp_len, &pg);
+        s->cb.parts(arg, err, err ? NULL : &pg);
+        ufs_s3_parts_page_free(&pg);
+        break;
+    }
+    case S3_W_UPLOADS: {
+        struct ufs_uploads_page pg;
+
+        memset(&pg, 0, sizeof(pg));
+        if (!err)
+            err = ufs_s3_xml_uploads(x->resp, x->resp_len, s->op.u->prefix, &pg);
+        s->cb.uploads(arg, err, err ? NULL : &pg);
+        ufs_s3_uploads_page_free(&pg);
+        break;
+    }
     case S3_W_INTERNAL:
         break;
     case S3_W_ADOPTED: {
@@ -294,6 +318,114 @@ struct ufs_req *ufs_s3_get_tagging(struct ufs *uu, const char *key, ufs_body_cb 
     if (!u->bucket)
         return simple_fail_soon(s, UFS_ENOTSUP);
     return simple_go(s, UFS_K_GET, "GET", 0, NULL, key, tagging_setup, NULL);
+}
+
+/* ---- ListParts, ListMultipartUploads --------------------------------------------- */
+
+struct parts_args {
+    const char *upload_id;
+    unsigned max, marker;
+};
+
+static int parts_setup(struct s3_xfer *x, const void *ctx)
+{
+    const struct parts_args *a = ctx;
+    char num[16];
+    int rc = ufs_s3_xfer_query(x, "uploadId", a->upload_id);
+
+    snprintf(num, sizeof(num), "%u", a->max ? (a->max > 1000 ? 1000 : a->max) : 1000);
+    if (!rc)
+        rc = ufs_s3_xfer_query(x, "max-parts", num);
+    if (!rc && a->marker) {
+        snprintf(num, sizeof(num), "%u", a->marker);
+        rc = ufs_s3_xfer_query(x, "part-number-marker", num);
+    }
+    return rc;
+}
+
+static int upload_id_ok(const char *id);
+
+/* ufs_s3_list_parts: GET KEY?uploadId=ID. */
+struct ufs_req *ufs_s3_list_parts(struct ufs *uu, const char *key, const char *upload_id,
+                                  unsigned max_parts, unsigned marker, ufs_parts_cb cb, void *arg)
+{
+    struct ufs_s3 *u = (struct ufs_s3 *)uu;
+    struct parts_args a = {upload_id, max_parts, marker};
+    struct s3_simple *s;
+
+    if (!cb || !ufs_s3_key_ok(u, key) || !upload_id_ok(upload_id) || marker > 10000)
+        return NULL;
+    s = simple_new(u, S3_W_PARTS, arg);
+    if (!s)
+        return NULL;
+    s->cb.parts = cb;
+    if (!u->bucket)
+        return simple_fail_soon(s, UFS_ENOTSUP);
+    return simple_go(s, UFS_K_MPU, "GET", 0, NULL, key, parts_setup, &a);
+}
+
+/* with_prefix: the backend's prefix before V, as the query parameter NAME. */
+static int with_prefix(struct s3_xfer *x, const char *name, const char *v)
+{
+    struct ufs_s3 *u = x->u;
+    size_t vl = v ? strlen(v) : 0;
+    char *p;
+    int rc;
+
+    if (!u->prefix_len && !vl)
+        return 0;
+    p = malloc(u->prefix_len + vl + 1);
+    if (!p)
+        return UFS_ENOMEM;
+    memcpy(p, u->prefix, u->prefix_len);
+    memcpy(p + u->prefix_len, v ? v : "", vl + 1);
+    rc = ufs_s3_xfer_query(x, name, p);
+    free(p);
+    return rc;
+}
+
+static int uploads_setup(struct s3_xfer *x, const void *ctx)
+{
+    const struct ufs_uploads_opts *o = ctx;
+    char num[16];
+    unsigned max = o->max_uploads ? (o->max_uploads > 1000 ? 1000 : o->max_uploads) : 1000;
+    int rc = ufs_s3_xfer_query(x, "uploads", "");
+
+    snprintf(num, sizeof(num), "%u", max);
+    if (!rc)
+        rc = ufs_s3_xfer_query(x, "max-uploads", num);
+    if (!rc)
+        rc = with_prefix(x, "prefix", o->prefix);
+    if (!rc && o->delimiter && *o->delimiter)
+        rc = ufs_s3_xfer_query(x, "delimiter", o->delimiter);
+    if (!rc && o->key_marker && *o->key_marker) {
+        rc = with_prefix(x, "key-marker", o->key_marker);
+        if (!rc && o->upload_id_marker && *o->upload_id_marker)
+            rc = ufs_s3_xfer_query(x, "upload-id-marker", o->upload_id_marker);
+    }
+    return rc;
+}
+
+/* ufs_s3_list_uploads: GET ?uploads, within the backend's prefix. */
+struct ufs_req *ufs_s3_list_uploads(struct ufs *uu, const struct ufs_uploads_opts *o,
+                                    ufs_uploads_cb cb, void *arg)
+{
+    struct ufs_s3 *u = (struct ufs_s3 *)uu;
+    struct s3_simple *s;
+
+    if (!cb || !o ||
+        (o->prefix && u->prefix_len + strnlen(o->prefix, UFS_KEY_MAX + 1) > UFS_KEY_MAX) ||
+        (o->key_marker && u->prefix_len + strnlen(o->key_marker, UFS_KEY_MAX + 1) > UFS_KEY_MAX) ||
+        (o->delimiter && strnlen(o->delimiter, UFS_KEY_MAX + 1) > UFS_KEY_MAX) ||
+        (o->upload_id_marker && strnlen(o->upload_id_marker, S3_TOKEN_MAX + 1) > S3_TOKEN_MAX))
+        return NULL;
+    s = simple_new(u, S3_W_UPLOADS, arg);
+    if (!s)
+        return NULL;
+    s->cb.uploads = cb;
+    if (!u->bucket)
+        return simple_fail_soon(s, UFS_ENOTSUP);
+    return simple_go(s, UFS_K_MPU, "GET", 0, NULL, NULL, uploads_setup, o);
 }
 
 /* ---- CopyObject and UploadPartCopy ------------------------------------------------ */

@@ -779,3 +779,327 @@ int ufs_s3_xml_part_copy_result(const char *xml, size_t len, char etag[UFS_ETAG_
 {
     return copy_result(xml, len, "CopyPartResult", etag, mtime);
 }
+
+/* ---- ListPartsResult ----------------------------------------------------------- */
+
+#define S3_PARTS_PAGE_MAX 10000 /* parts in one ListParts page, at most */
+
+struct parts_ctx {
+    struct ufs_parts_page pg;
+    size_t cap;
+    int have_root, have_number;
+    struct ufs_part_entry cur;
+};
+
+static int parts_start(struct xp *p)
+{
+    static const char *const part[] = {"ListPartsResult", "Part"};
+    struct parts_ctx *c = p->ctx;
+
+    if (p->depth == 1) {
+        if (strcmp(p->names[0], "ListPartsResult") != 0)
+            return UFS_EPROTO;
+        c->have_root = 1;
+    }
+    if (xp_at(p, 2, part)) {
+        memset(&c->cur, 0, sizeof(c->cur));
+        c->have_number = 0;
+    }
+    return 0;
+}
+
+/* parse_part_number: 1..10000. */
+static int parse_part_number(const char *text, size_t len, unsigned *out)
+{
+    uint64_t v;
+    if (parse_u64(text, len, &v) != 0 || v > 10000)
+        return UFS_EPROTO;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parts_end(struct xp *p, const char *text, size_t len)
+{
+    static const char *const part[] = {"ListPartsResult", "Part"};
+    static const char *const num[] = {"ListPartsResult", "Part", "PartNumber"};
+    static const char *const etag[] = {"ListPartsResult", "Part", "ETag"};
+    static const char *const size[] = {"ListPartsResult", "Part", "Size"};
+    static const char *const mtime[] = {"ListPartsResult", "Part", "LastModified"};
+    static const char *const trunc[] = {"ListPartsResult", "IsTruncated"};
+    static const char *const next[] = {"ListPartsResult", "NextPartNumberMarker"};
+    struct parts_ctx *c = p->ctx;
+
+    if (xp_at(p, 3, num)) {
+        if (parse_part_number(text, len, &c->cur.number) != 0 || c->cur.number == 0)
+            return UFS_EPROTO;
+        c->have_number = 1;
+    } else if (xp_at(p, 3, etag)) {
+        if (len >= UFS_ETAG_MAX)
+            return UFS_EPROTO;
+        memcpy(c->cur.etag, text, len + 1);
+    } else if (xp_at(p, 3, size)) {
+        if (parse_u64(text, len, &c->cur.size) != 0)
+            return UFS_EPROTO;
+    } else if (xp_at(p, 3, mtime)) {
+        if (ufs_s3_parse_iso8601(text, &c->cur.mtime) != 0)
+            return UFS_EPROTO;
+    } else if (xp_at(p, 2, part)) {
+        if (!c->have_number || c->pg.n >= S3_PARTS_PAGE_MAX)
+            return UFS_EPROTO;
+        if (c->pg.n == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : 16;
+            struct ufs_part_entry *e = realloc(c->pg.parts, cap * sizeof(*e));
+            if (!e)
+                return UFS_ENOMEM;
+            c->pg.parts = e;
+            c->cap = cap;
+        }
+        c->pg.parts[c->pg.n++] = c->cur;
+    } else if (xp_at(p, 2, trunc)) {
+        if (len == 4 && memcmp(text, "true", 4) == 0)
+            c->pg.truncated = 1;
+        else if (len == 5 && memcmp(text, "false", 5) == 0)
+            c->pg.truncated = 0;
+        else
+            return UFS_EPROTO;
+    } else if (xp_at(p, 2, next)) {
+        if (parse_part_number(text, len, &c->pg.next_marker) != 0)
+            return UFS_EPROTO;
+    }
+    return 0;
+}
+
+int ufs_s3_xml_parts(const char *xml, size_t len, struct ufs_parts_page *out)
+{
+    struct xp p;
+    struct parts_ctx c;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&c, 0, sizeof(c));
+    p.on_start = parts_start;
+    p.on_end = parts_end;
+    p.ctx = &c;
+    rc = xp_run(&p, xml, len);
+    if (!rc && !c.have_root)
+        rc = UFS_EPROTO;
+    if (rc) {
+        ufs_s3_parts_page_free(&c.pg);
+        return rc;
+    }
+    if (!c.pg.truncated)
+        c.pg.next_marker = 0;
+    *out = c.pg;
+    return 0;
+}
+
+void ufs_s3_parts_page_free(struct ufs_parts_page *pg)
+{
+    free(pg->parts);
+    memset(pg, 0, sizeof(*pg));
+}
+
+/* ---- ListMultipartUploadsResult --------------------------------------------------- */
+
+struct uploads_ctx {
+    struct ufs_uploads_page pg;
+    size_t cap_u, cap_p;
+    int have_root, url_encoded;
+    struct ufs_upload_entry cur;
+};
+
+static int uploads_start(struct xp *p)
+{
+    static const char *const up[] = {"ListMultipartUploadsResult", "Upload"};
+    struct uploads_ctx *c = p->ctx;
+
+    if (p->depth == 1) {
+        if (strcmp(p->names[0], "ListMultipartUploadsResult") != 0)
+            return UFS_EPROTO;
+        c->have_root = 1;
+    }
+    if (xp_at(p, 2, up)) {
+        free(c->cur.key);
+        free(c->cur.upload_id);
+        memset(&c->cur, 0, sizeof(c->cur));
+    }
+    return 0;
+}
+
+/* dup_text: a copy of TEXT into *dst, which must be empty (a repeated
+ * element is malformed). */
+static int dup_text(char **dst, const char *text, size_t len)
+{
+    if (*dst)
+        return UFS_EPROTO;
+    *dst = malloc(len + 1);
+    if (!*dst)
+        return UFS_ENOMEM;
+    memcpy(*dst, text, len + 1);
+    return 0;
+}
+
+static int uploads_end(struct xp *p, const char *text, size_t len)
+{
+    static const char *const up[] = {"ListMultipartUploadsResult", "Upload"};
+    static const char *const key[] = {"ListMultipartUploadsResult", "Upload", "Key"};
+    static const char *const id[] = {"ListMultipartUploadsResult", "Upload", "UploadId"};
+    static const char *const init[] = {"ListMultipartUploadsResult", "Upload", "Initiated"};
+    static const char *const cp[] = {"ListMultipartUploadsResult", "CommonPrefixes", "Prefix"};
+    static const char *const trunc[] = {"ListMultipartUploadsResult", "IsTruncated"};
+    static const char *const nkm[] = {"ListMultipartUploadsResult", "NextKeyMarker"};
+    static const char *const nim[] = {"ListMultipartUploadsResult", "NextUploadIdMarker"};
+    static const char *const enc[] = {"ListMultipartUploadsResult", "EncodingType"};
+    struct uploads_ctx *c = p->ctx;
+
+    if (xp_at(p, 3, key))
+        return dup_text(&c->cur.key, text, len);
+    if (xp_at(p, 3, id)) {
+        if (len == 0 || len > S3_TOKEN_MAX)
+            return UFS_EPROTO;
+        return dup_text(&c->cur.upload_id, text, len);
+    }
+    if (xp_at(p, 3, init))
+        return ufs_s3_parse_iso8601(text, &c->cur.initiated) != 0 ? UFS_EPROTO : 0;
+    if (xp_at(p, 2, up)) {
+        if (!c->cur.key || !c->cur.upload_id || c->pg.n + c->pg.n_prefixes >= S3_LIST_MAX)
+            return UFS_EPROTO;
+        if (c->pg.n == c->cap_u) {
+            size_t cap = c->cap_u ? c->cap_u * 2 : 16;
+            struct ufs_upload_entry *e = realloc(c->pg.uploads, cap * sizeof(*e));
+            if (!e)
+                return UFS_ENOMEM;
+            c->pg.uploads = e;
+            c->cap_u = cap;
+        }
+        c->pg.uploads[c->pg.n++] = c->cur;
+        memset(&c->cur, 0, sizeof(c->cur));
+        return 0;
+    }
+    if (xp_at(p, 3, cp)) {
+        if (c->pg.n + c->pg.n_prefixes >= S3_LIST_MAX)
+            return UFS_EPROTO;
+        if (c->pg.n_prefixes == c->cap_p) {
+            size_t cap = c->cap_p ? c->cap_p * 2 : 16;
+            char **v = realloc(c->pg.prefixes, cap * sizeof(*v));
+            if (!v)
+                return UFS_ENOMEM;
+            c->pg.prefixes = v;
+            c->cap_p = cap;
+        }
+        c->pg.prefixes[c->pg.n_prefixes] = NULL;
+        int rc = dup_text(&c->pg.prefixes[c->pg.n_prefixes], text, len);
+        if (!rc)
+            c->pg.n_prefixes++;
+        return rc;
+    }
+    if (xp_at(p, 2, trunc)) {
+        if (len == 4 && memcmp(text, "true", 4) == 0)
+            c->pg.truncated = 1;
+        else if (len == 5 && memcmp(text, "false", 5) == 0)
+            c->pg.truncated = 0;
+        else
+            return UFS_EPROTO;
+        return 0;
+    }
+    if (xp_at(p, 2, nkm))
+        return len ? dup_text(&c->pg.next_key_marker, text, len) : 0;
+    if (xp_at(p, 2, nim)) {
+        if (len > S3_TOKEN_MAX)
+            return UFS_EPROTO;
+        return len ? dup_text(&c->pg.next_upload_id_marker, text, len) : 0;
+    }
+    if (xp_at(p, 2, enc))
+        c->url_encoded = len == 3 && memcmp(text, "url", 3) == 0;
+    return 0;
+}
+
+void ufs_s3_uploads_page_free(struct ufs_uploads_page *pg)
+{
+    for (size_t i = 0; i < pg->n; i++) {
+        free(pg->uploads[i].key);
+        free(pg->uploads[i].upload_id);
+    }
+    free(pg->uploads);
+    for (size_t i = 0; i < pg->n_prefixes; i++)
+        free(pg->prefixes[i]);
+    free(pg->prefixes);
+    free(pg->next_key_marker);
+    free(pg->next_upload_id_marker);
+    memset(pg, 0, sizeof(*pg));
+}
+
+int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip,
+                       struct ufs_uploads_page *out)
+{
+    struct xp p;
+    struct uploads_ctx c;
+    size_t i, k;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&c, 0, sizeof(c));
+    p.on_start = uploads_start;
+    p.on_end = uploads_end;
+    p.ctx = &c;
+    rc = xp_run(&p, xml, len);
+    free(c.cur.key);
+    free(c.cur.upload_id);
+    if (!rc && !c.have_root)
+        rc = UFS_EPROTO;
+    /* decode and strip, dropping what falls outside */
+    for (i = k = 0; !rc && i < c.pg.n; i++) {
+        int keep = relative(&c.pg.uploads[i].key, c.url_encoded, strip);
+        if (keep < 0) {
+            rc = keep;
+        } else if (keep && c.pg.uploads[i].key[0]) {
+            if (k != i) {
+                c.pg.uploads[k] = c.pg.uploads[i];
+                memset(&c.pg.uploads[i], 0, sizeof(c.pg.uploads[i]));
+            }
+            k++;
+        } else {
+            free(c.pg.uploads[i].key);
+            free(c.pg.uploads[i].upload_id);
+            memset(&c.pg.uploads[i], 0, sizeof(c.pg.uploads[i]));
+        }
+    }
+    if (!rc) {
+        for (size_t j = k; j < c.pg.n; j++) /* moved or freed: nothing left to free */
+            memset(&c.pg.uploads[j], 0, sizeof(c.pg.uploads[j]));
+        c.pg.n = k;
+    }
+    for (i = k = 0; !rc && i < c.pg.n_prefixes; i++) {
+        int keep = relative(&c.pg.prefixes[i], c.url_encoded, strip);
+        if (keep < 0) {
+            rc = keep;
+        } else if (keep && c.pg.prefixes[i][0]) {
+            if (k != i) {
+                c.pg.prefixes[k] = c.pg.prefixes[i];
+                c.pg.prefixes[i] = NULL;
+            }
+            k++;
+        } else {
+            free(c.pg.prefixes[i]);
+            c.pg.prefixes[i] = NULL;
+        }
+    }
+    if (!rc)
+        c.pg.n_prefixes = k;
+    if (!rc && c.pg.next_key_marker &&
+        relative(&c.pg.next_key_marker, c.url_encoded, strip) != 1) {
+        free(c.pg.next_key_marker); /* outside the prefix: none to go on from */
+        c.pg.next_key_marker = NULL;
+    }
+    if (!rc && !c.pg.truncated) {
+        free(c.pg.next_key_marker);
+        free(c.pg.next_upload_id_marker);
+        c.pg.next_key_marker = c.pg.next_upload_id_marker = NULL;
+    }
+    if (rc) {
+        ufs_s3_uploads_page_free(&c.pg);
+        return rc;
+    }
+    *out = c.pg;
+    return 0;
+}

@@ -82,6 +82,18 @@ struct ufs_req *ufs_get_tagging(struct ufs *u, const char *key, ufs_body_cb cb, 
     return DISPATCH(get_tagging, u, key, cb, arg);
 }
 
+struct ufs_req *ufs_list_parts(struct ufs *u, const char *key, const char *upload_id,
+                               unsigned max_parts, unsigned marker, ufs_parts_cb cb, void *arg)
+{
+    return DISPATCH(list_parts, u, key, upload_id, max_parts, marker, cb, arg);
+}
+
+struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o,
+                                 ufs_uploads_cb cb, void *arg)
+{
+    return DISPATCH(list_uploads, u, o, cb, arg);
+}
+
 uint64_t ufs_write_memory(const struct ufs *u, uint64_t size, int part)
 {
     return u && u->ops->write_memory ? u->ops->write_memory(u, size, part) : 0;

@@ -186,6 +186,46 @@ struct ufs_req *ufs_mpu_complete(struct ufs *u, const char *key, const char *upl
 struct ufs_req *ufs_mpu_abort(struct ufs *u, const char *key, const char *upload_id, ufs_done_cb cb,
                               void *arg);
 
+/* ListParts of a client's multipart upload (S3 backends; others
+ * UFS_ENOTSUP): up to max_parts (0: 1000) parts after part number marker. */
+struct ufs_part_entry {
+    unsigned number;
+    char etag[UFS_ETAG_MAX];
+    uint64_t size;
+    int64_t mtime;
+};
+struct ufs_parts_page {
+    struct ufs_part_entry *parts;
+    size_t n;
+    int truncated;
+    unsigned next_marker; /* when truncated */
+};
+typedef void (*ufs_parts_cb)(void *arg, int err, const struct ufs_parts_page *pg);
+struct ufs_req *ufs_list_parts(struct ufs *u, const char *key, const char *upload_id,
+                               unsigned max_parts, unsigned marker, ufs_parts_cb cb, void *arg);
+
+/* ListMultipartUploads (S3 backends; others UFS_ENOTSUP): keys, markers and
+ * prefixes relative to the backend's prefix. */
+struct ufs_uploads_opts {
+    const char *prefix, *delimiter, *key_marker, *upload_id_marker; /* NULL: none */
+    unsigned max_uploads;                                           /* 0: 1000 */
+};
+struct ufs_upload_entry {
+    char *key, *upload_id;
+    int64_t initiated;
+};
+struct ufs_uploads_page {
+    struct ufs_upload_entry *uploads;
+    size_t n;
+    char **prefixes;
+    size_t n_prefixes;
+    int truncated;
+    char *next_key_marker, *next_upload_id_marker; /* when truncated, or NULL */
+};
+typedef void (*ufs_uploads_cb)(void *arg, int err, const struct ufs_uploads_page *pg);
+struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o,
+                                 ufs_uploads_cb cb, void *arg);
+
 /* GetObjectTagging: the object's <Tagging> document as S3 sent it (it names
  * no bucket or key, so it passes through as is). UFS_ENOTSUP on backends
  * that keep no tags (file://: the caller answers an empty TagSet). */

@@ -45,6 +45,10 @@ struct ufs_ops {
                                      void *arg);
     uint64_t (*write_memory)(const struct ufs *u, uint64_t size, int part); /* NULL: 0 */
     struct ufs_req *(*get_tagging)(struct ufs *u, const char *key, ufs_body_cb cb, void *arg);
+    struct ufs_req *(*list_parts)(struct ufs *u, const char *key, const char *upload_id,
+                                  unsigned max_parts, unsigned marker, ufs_parts_cb cb, void *arg);
+    struct ufs_req *(*list_uploads)(struct ufs *u, const struct ufs_uploads_opts *o,
+                                    ufs_uploads_cb cb, void *arg);
 };
 
 /* Every backend's struct ufs starts with this head; so does every request. */

@@ -257,6 +257,53 @@ def main():
     check("and the copy holds the bytes", True,
           s3.get_object(Bucket="lake", Key="t/big-copy.bin")["Body"].read() == big)
 
+    # ListMultipartUploads and ListParts, passed through, keys relative to the mount
+    ups = {}
+    for key in ("u/a.bin", "u/b.bin", "u/sub/c.bin"):
+        ups[key] = gw.create_multipart_upload(Bucket="pre", Key=key)["UploadId"]
+    etags = [gw.upload_part(Bucket="pre", Key="u/a.bin", UploadId=ups["u/a.bin"], PartNumber=n,
+                            Body=bytes([n]) * (1000 * n))["ETag"] for n in (1, 2, 3)]
+    r = gw.list_multipart_uploads(Bucket="pre", Prefix="u/")
+    check("ListMultipartUploads: the mount's uploads, its prefix taken off",
+          sorted(ups.items()), sorted((u["Key"], u["UploadId"]) for u in r.get("Uploads", [])))
+    direct = s3.list_multipart_uploads(Bucket="lake", Prefix="pre/u/")
+    check("the same uploads S3 lists under the mount's prefix",
+          sorted((u["Key"], u["UploadId"]) for u in direct.get("Uploads", [])),
+          sorted(("pre/" + u["Key"], u["UploadId"]) for u in r.get("Uploads", [])))
+    r = gw.list_multipart_uploads(Bucket="pre", Prefix="u/", Delimiter="/")
+    check("ListMultipartUploads with a delimiter: common prefixes", (["u/sub/"], ["u/a.bin", "u/b.bin"]),
+          ([p["Prefix"] for p in r.get("CommonPrefixes", [])], sorted(u["Key"] for u in r.get("Uploads", []))))
+    r = gw.list_multipart_uploads(Bucket="pre", Prefix="u/", MaxUploads=1)
+    check("ListMultipartUploads, one at a time: truncated, with a next key marker", (True, 1, "u/a.bin"),
+          (r["IsTruncated"], len(r.get("Uploads", [])), r.get("NextKeyMarker")))
+    seen_keys, km, im = [], None, None
+    for _ in range(5):  # the pages, one upload each, by the markers
+        kw = {"KeyMarker": km, "UploadIdMarker": im} if km else {}
+        r = gw.list_multipart_uploads(Bucket="pre", Prefix="u/", MaxUploads=1, **kw)
+        seen_keys += [u["Key"] for u in r.get("Uploads", [])]
+        if not r["IsTruncated"]:
+            break
+        km, im = r["NextKeyMarker"], r["NextUploadIdMarker"]
+    check("ListMultipartUploads paged by its markers: each upload once", sorted(ups), seen_keys)
+    r = gw.list_parts(Bucket="pre", Key="u/a.bin", UploadId=ups["u/a.bin"])
+    d = s3.list_parts(Bucket="lake", Key="pre/u/a.bin", UploadId=ups["u/a.bin"])
+    check("ListParts: S3's parts", [(p["PartNumber"], p["ETag"], p["Size"]) for p in d["Parts"]],
+          [(p["PartNumber"], p["ETag"], p["Size"]) for p in r.get("Parts", [])])
+    check("ListParts: the ETags UploadPart returned", etags, [p["ETag"] for p in r.get("Parts", [])])
+    r = gw.list_parts(Bucket="pre", Key="u/a.bin", UploadId=ups["u/a.bin"], MaxParts=2)
+    check("ListParts, two at a time: truncated at 2", (True, [1, 2], 2),
+          (r["IsTruncated"], [p["PartNumber"] for p in r["Parts"]], r.get("NextPartNumberMarker")))
+    r = gw.list_parts(Bucket="pre", Key="u/a.bin", UploadId=ups["u/a.bin"], PartNumberMarker=2)
+    check("ListParts after marker 2", [3], [p["PartNumber"] for p in r.get("Parts", [])])
+    check("ListParts of an upload that is not: NoSuchUpload",
+          code(lambda: s3.list_parts(Bucket="lake", Key="pre/u/a.bin", UploadId="nope")),
+          code(lambda: gw.list_parts(Bucket="pre", Key="u/a.bin", UploadId="nope")))
+    for key, up in ups.items():
+        gw.abort_multipart_upload(Bucket="pre", Key=key, UploadId=up)
+    check("after the aborts: none listed", [], gw.list_multipart_uploads(Bucket="pre", Prefix="u/").get("Uploads", []))
+    st = request("GET", "/local?uploads")
+    check("ListMultipartUploads on file://: 501", (501, "NotImplemented"), st[:2])
+
     # an empty metadata value is sent to S3 as it came (the signature covers it)
     r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
     check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])

@@ -42,6 +42,10 @@ mounts:
     ufs: s3://lake/
     endpoint: $S3_ENDPOINT
     region: us-east-1
+  - name: pre
+    ufs: s3://lake/pre/
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
   - name: local
     ufs: file://$D/local
   - name: "*"
