@@ -202,10 +202,11 @@ int ufs_headers_add(char *buf, size_t *len, const char *name, size_t nl, const c
     for (size_t i = 0; i < vl; i++)
         if ((unsigned char)value[i] < 0x20 && value[i] != '\t')
             return -1;
+    for (size_t i = 0; i < nl; i++) /* all checked before a byte is appended */
+        if ((unsigned char)name[i] <= 0x20 || name[i] == ':' || name[i] == 0x7f)
+            return -1;
     for (size_t i = 0; i < nl; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c <= 0x20 || c == ':' || c == 0x7f)
-            return -1;
         buf[(*len)++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     memcpy(buf + *len, ": ", 2);

@@ -105,8 +105,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (x.status < 0 || x.status > 999)
                 abort();
+            /* the kept headers: whole "name: value\r\n" lines, lower-case
+             * names, no control bytes, within their ceiling */
+            if (x.keep_len >= UFS_HEADERS_MAX || strlen(x.keep) != x.keep_len)
+                abort();
+            for (size_t k = 0; k < x.keep_len; k++)
+                if ((unsigned char)x.keep[k] < 0x20 && x.keep[k] != '\t' &&
+                    !(x.keep[k] == '\r' && x.keep[k + 1] == '\n') &&
+                    !(x.keep[k] == '\n' && k && x.keep[k - 1] == '\r'))
+                    abort();
+            if (x.keep_len && (x.keep[x.keep_len - 2] != '\r' || x.keep[x.keep_len - 1] != '\n'))
+                abort();
             p += len;
         }
+    }
+
+    {
+        char emsg[S3_MESSAGE_MAX];
+        rc = ufs_s3_xml_error(xml, size, code, sizeof(code), emsg, sizeof(emsg));
+        if (rc == 0 && (strlen(code) >= sizeof(code) || strlen(emsg) >= sizeof(emsg)))
+            abort();
+    }
+
+    struct ufs_parts_page pp;
+    rc = ufs_s3_xml_parts(xml, size, &pp);
+    if (rc == 0) {
+        for (i = 0; i < pp.n; i++)
+            if (pp.parts[i].number < 1 || pp.parts[i].number > 10000 ||
+                strlen(pp.parts[i].etag) >= UFS_ETAG_MAX)
+                abort();
+        if (!pp.truncated && pp.next_marker)
+            abort();
+        ufs_s3_parts_page_free(&pp);
+    } else if (rc != UFS_EPROTO && rc != UFS_ENOMEM) {
+        abort();
+    }
+
+    struct ufs_uploads_page up;
+    rc = ufs_s3_xml_uploads(xml, size, "p/", &up);
+    if (rc == 0) {
+        for (i = 0; i < up.n; i++)
+            if (!up.uploads[i].key || !up.uploads[i].key[0] || !up.uploads[i].upload_id ||
+                !up.uploads[i].upload_id[0] || strlen(up.uploads[i].upload_id) > S3_TOKEN_MAX)
+                abort();
+        for (i = 0; i < up.n_prefixes; i++)
+            if (!up.prefixes[i] || !up.prefixes[i][0])
+                abort();
+        if (!up.truncated && (up.next_key_marker || up.next_upload_id_marker))
+            abort();
+        ufs_s3_uploads_page_free(&up);
+    } else if (rc != UFS_EPROTO && rc != UFS_ENOMEM) {
+        abort();
     }
 
     n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;

@@ -97,6 +97,8 @@ TEST(kept_headers)
     CHECK(ufs_headers_add(hdrs, &hl, "X-Amz-Meta-Owner", 16, "etl", 3) == 0);
     CHECK(ufs_headers_add(hdrs, &hl, "cache-control", 13, "max-age=60", 10) == 0);
     CHECK(ufs_headers_add(hdrs, &hl, "x-amz-meta-bad", 14, "a\r\nb", 4) == -1);
+    size_t before = hl; /* a bad byte late in the name: nothing of it appended */
+    CHECK(ufs_headers_add(hdrs, &hl, "x-amz-meta-nul\0x", 16, "v", 1) == -1 && hl == before);
     CHECK_STR(hdrs, "x-amz-meta-owner: etl\r\ncache-control: max-age=60\r\n");
     st = mk_stat(10, "\"v1\"", "text/csv");
     meta_put(mc, 0, "k", &st);
