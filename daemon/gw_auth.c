@@ -342,6 +342,13 @@ int gw_authenticate(struct gw_req *g)
             gw_error(g, 403, "AccessDenied", "Request has expired");
             return -1;
         }
+        /* signed for later: a URL dated ahead would stay valid past the
+         * 7-day limit from its signing */
+        if (when > now + GW_SKEW_MAX_S) {
+            SHD_METRIC_INC(auth_failures);
+            gw_error(g, 403, "AccessDenied", "Request is not valid yet");
+            return -1;
+        }
     } else if (when > now + GW_SKEW_MAX_S || when < now - GW_SKEW_MAX_S) {
         SHD_METRIC_INC(auth_failures);
         gw_error(g, 403, "RequestTimeTooSkewed",

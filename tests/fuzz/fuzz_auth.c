@@ -31,9 +31,8 @@
  *     to what HTTP carries)
  *   Invariants (abort() when broken): an untampered request is accepted
  *   exactly when its time is within 15 minutes (header form) or its
- *   X-Amz-Expires is 1..604800 s and not passed (presigned; as gw_auth.c
- *   is, an X-Amz-Date in the future is accepted, so a URL can be valid
- *   for longer than 7 days from its signing: reported), else refused
+ *   X-Amz-Expires is 1..604800 s, not passed, and its X-Amz-Date not more
+ *   than 15 minutes ahead (presigned), else refused
  *   with RequestTimeTooSkewed, AuthorizationQueryParametersError or
  *   AccessDenied; an ECDSA mode gets 501; every tampering is refused with
  *   its code (SignatureDoesNotMatch, InvalidAccessKeyId,
@@ -561,6 +560,8 @@ static int built(const uint8_t *data, size_t size)
             want = "AuthorizationQueryParametersError";
         else if (presigned && FUZZ_NOW > when + (int64_t)expires)
             want = "AccessDenied";
+        else if (presigned && when > FUZZ_NOW + GW_SKEW_MAX_S)
+            want = "AccessDenied"; /* not valid yet */
         else if (!presigned && (when > FUZZ_NOW + GW_SKEW_MAX_S || when < FUZZ_NOW - GW_SKEW_MAX_S))
             want = "RequestTimeTooSkewed";
         else if (tamper >= 1 && tamper <= 6)
