@@ -52,6 +52,8 @@ struct s3_write {
     uint64_t size, written;
     enum w_mode mode;
     int closed, full, err, held, completed;
+    int estatus;                /* S3's answer to the failed transfer, when it gave one */
+    char ecode[S3_CODE_MAX], emsg[S3_MESSAGE_MAX];
     char etag[UFS_ETAG_MAX];
     char *upload_id;      /* our upload, or the client's for a passthrough part */
     unsigned part_number; /* passthrough part: its number; 0 otherwise */
@@ -133,20 +135,30 @@ static void write_destroy(struct s3_op *op, int canceled)
 
 static void write_deliver(struct s3_write *w, int err)
 {
+    struct ufs_error_detail d = {w->estatus, w->ecode, w->emsg};
     ufs_s3_op_finish(&w->op);
     if (!err)
         w->completed = 1;
     teardown(w, err != 0);
+    if (err && w->estatus)
+        ufs_error_detail_set(&d); /* S3's own answer, kept from the failed transfer */
     w->cbs.done(w->arg, err, err ? NULL : w->etag);
+    ufs_error_detail_set(NULL);
     write_destroy(&w->op, 0);
 }
 
 /* write_fail: the write has failed; done() follows from the loop. */
 static void write_fail(struct s3_write *w, int err)
 {
+    const struct ufs_error_detail *d = ufs_error_detail();
     if (w->err)
         return;
     w->err = err;
+    if (d) { /* a transfer's failure, S3 saying why: kept for done() */
+        w->estatus = d->status;
+        snprintf(w->ecode, sizeof(w->ecode), "%s", d->code);
+        snprintf(w->emsg, sizeof(w->emsg), "%s", d->message);
+    }
     ufs_s3_op_defer(&w->op, S3_PEND_FAIL);
 }
 

@@ -580,8 +580,12 @@ elif phase == "copy-delete":
           code_of(lambda: gw.copy_object(Bucket="localfs", Key="f/d", CopySource="localfs/f/a", CopySourceIfMatch='"00"')))
     check("CopyObject file:// -> S3: 501", ("NotImplemented", True),
           why(lambda: gw.copy_object(Bucket=B, Key="cp/x", CopySource="localfs/f/a"), "between a file:// mount and an S3 mount"))
-    check("GetObjectTagging: 501, not the object's bytes", "NotImplemented",
-          code_of(lambda: gw.get_object_tagging(Bucket=B, Key="cp/src")))
+    check("GetObjectTagging: S3's TagSet, not the object's bytes",
+          s3.get_object_tagging(Bucket=B, Key="cp/src")["TagSet"],
+          gw.get_object_tagging(Bucket=B, Key="cp/src")["TagSet"])
+    check("PutObjectTagging: 501, the object not overwritten", ("NotImplemented", src),
+          (code_of(lambda: gw.put_object_tagging(Bucket=B, Key="cp/src", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})),
+           s3.get_object(Bucket=B, Key="cp/src")["Body"].read()))
     check("PutObjectAcl: 501, the object not overwritten", ("NotImplemented", src),
           (code_of(lambda: gw.put_object_acl(Bucket=B, Key="cp/src", ACL="private")), s3.get_object(Bucket=B, Key="cp/src")["Body"].read()))
     # ---- UploadPartCopy (S3 wants parts of 5 MiB at least, but the last)

@@ -4,7 +4,9 @@
 # and subresource as docs/gateway.md's table says (walked cell by cell, on a
 # "*" bucket and a named mount, and the bucket survives), ListObjectVersions,
 # GetBucketLocation, GetBucketVersioning, listing details and metadata, with
-# boto3 and raw requests against one shoald in front of the real S3 server.
+# boto3 and raw requests against one shoald in front of the real S3 server;
+# then a conformance run (conformance_checks.py): the same scenarios straight
+# against S3 and through the gateway, observed the same.
 . "$(dirname "$0")/lib.sh"
 S3SRV=$ROOT/tests/s3/s3-server
 PY=/usr/bin/python3
@@ -56,6 +58,12 @@ YAML
 start_shoald fid "$T_TMP/shoald.yaml"
 check "shoald starts" 0 $?
 out=$(GW="http://$SHOALD_S3" DOC="$ROOT/docs/gateway.md" "$PY" "$ROOT/tests/integration/fidelity_checks.py" 2>&1)
+echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+T_PASS=$((T_PASS + ${p:-0}))
+T_FAIL=$((T_FAIL + ${f:-1}))
+out=$(GW="http://$SHOALD_S3" "$PY" "$ROOT/tests/integration/conformance_checks.py" 2>&1)
 echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
 p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
