@@ -360,6 +360,42 @@ void ufs_dir_stat_fill(const struct stat *sb, int fd, const char *path, struct u
         st->content_type[0] = '\0';
 }
 
+void ufs_dir_headers_block(const char *const *hdrs, char *out)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; hdrs && hdrs[i]; i++) {
+        const char *colon = strchr(hdrs[i], ':'), *v;
+        if (!colon || !ufs_kept_header(hdrs[i], (size_t)(colon - hdrs[i])))
+            continue;
+        for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+            ;
+        ufs_headers_add(out, &len, hdrs[i], (size_t)(colon - hdrs[i]), v, strlen(v));
+    }
+}
+
+void ufs_dir_headers_read(int fd, const char *path, char *out)
+{
+    char raw[UFS_HEADERS_MAX];
+    ssize_t n = fd >= 0 ? fgetxattr(fd, UFS_DIR_XATTR_HEADERS, raw, sizeof(raw) - 1)
+                        : getxattr(path, UFS_DIR_XATTR_HEADERS, raw, sizeof(raw) - 1);
+    size_t len = 0;
+    out[0] = '\0';
+    if (n <= 0)
+        return; /* none, no xattr support, or one too long for us */
+    raw[n] = '\0';
+    /* written by us, but on a disk anyone may edit: taken line by line */
+    for (char *p = raw, *eol; (eol = strstr(p, "\r\n")) != NULL; p = eol + 2) {
+        char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (!colon || colon[1] != ' ' || !ufs_kept_header(p, (size_t)(colon - p)) ||
+            ufs_headers_add(out, &len, p, (size_t)(colon - p), colon + 2,
+                            (size_t)(eol - colon - 2)) != 0) {
+            out[0] = '\0';
+            return;
+        }
+    }
+}
+
 int ufs_dir_ctype_check(const char *ctype)
 {
     size_t n;
@@ -466,12 +502,16 @@ out:
 }
 
 int ufs_dir_commit(int fd, const char *tmp, const char *path, const char *ctype,
-                   char etag[UFS_ETAG_MAX])
+                   const char *headers, char etag[UFS_ETAG_MAX])
 {
     struct timespec now[2];
     struct stat sb;
 
     if (ctype && ctype[0] && fsetxattr(fd, UFS_DIR_XATTR_CTYPE, ctype, strlen(ctype), 0) != 0 &&
+        errno != ENOTSUP)
+        return ufs_dir_errno(errno);
+    if (headers && headers[0] &&
+        fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 &&
         errno != ENOTSUP)
         return ufs_dir_errno(errno);
     clock_gettime(CLOCK_REALTIME, &now[0]);
@@ -516,6 +556,7 @@ struct dir_stat {
     ufs_stat_cb cb;
     void *arg;
     struct ufs_stat st;
+    char headers[UFS_HEADERS_MAX]; /* st.headers points here */
 };
 
 static void dir_stat_work(struct ufs_dir_req *r)
@@ -528,8 +569,11 @@ static void dir_stat_work(struct ufs_dir_req *r)
         r->err = ufs_dir_errno(errno);
     else if (!S_ISREG(sb.st_mode))
         r->err = UFS_ENOENT; /* directories are not objects */
-    else
+    else {
         ufs_dir_stat_fill(&sb, -1, r->path, &s->st);
+        ufs_dir_headers_read(-1, r->path, s->headers);
+        s->st.headers = s->headers[0] ? s->headers : NULL;
+    }
 }
 
 static void dir_stat_fire(struct ufs_dir_req *r)

@@ -29,6 +29,7 @@ struct dir_cp {
     char *src;                   /* the source's file */
     char if_match[UFS_ETAG_MAX]; /* "" = none */
     char ctype[UFS_DIR_CTYPE_MAX];
+    char headers[UFS_HEADERS_MAX]; /* REPLACE: the request's; else the source's, read */
     int replace;
     char etag[UFS_ETAG_MAX]; /* the result */
     int64_t mtime;
@@ -102,9 +103,11 @@ static int dir_cp_run(struct dir_cp *c)
     rc = ufs_dir_tmp_create(d, c->r.path, !part, &out, &tmp);
     if (!rc)
         rc = ufs_dir_copy_bytes(in, out, len);
-    if (!rc) /* a part has no content type of its own */
+    if (!rc && !part && !c->replace) /* COPY: the source's headers go with it */
+        ufs_dir_headers_read(in, NULL, c->headers);
+    if (!rc) /* a part has no content type or headers of its own */
         rc = ufs_dir_commit(out, tmp, c->r.path, part || c->replace ? c->ctype : st.content_type,
-                            c->etag);
+                            part ? NULL : c->headers, c->etag);
     if (!rc && fstat(out, &sb) == 0)
         c->mtime = (int64_t)sb.st_mtim.tv_sec;
     if (rc && tmp) {
@@ -178,6 +181,8 @@ static int dir_cp_setup(struct dir_cp *c, const char *dst_key, const struct ufs 
     if (ctype)
         strcpy(c->ctype, ctype);
     c->replace = opts && opts->replace;
+    if (c->replace && opts->put)
+        ufs_dir_headers_block(opts->put->headers, c->headers);
     return 0;
 }
 

@@ -51,6 +51,7 @@
 #define UFS_DIR_TMP ".shoal-tmp-"        /* temporary files, renamed over the key when complete */
 #define UFS_DIR_UPLOADS ".shoal-uploads" /* multipart uploads, one directory each */
 #define UFS_DIR_XATTR_CTYPE "user.shoal.content_type"
+#define UFS_DIR_XATTR_HEADERS "user.shoal.headers" /* the kept headers (ufs_stat.headers) */
 #define UFS_DIR_CTYPE_MAX 128    /* sizeof(struct ufs_stat.content_type) */
 #define UFS_DIR_PARTS_MAX 10000  /* S3's limit on part numbers */
 #define UFS_DIR_UPLOAD_ID_LEN 32 /* lowercase hex */
@@ -135,6 +136,13 @@ void ufs_dir_stat_fill(const struct stat *sb, int fd, const char *path, struct u
 /* Checks an optional content type: 0, or UFS_EINVAL when too long for
  * struct ufs_stat or holding control characters. */
 int ufs_dir_ctype_check(const char *ctype);
+/* The kept headers among "Name: value" strings (NULL-ended; NULL: none) as a
+ * ufs_stat.headers block into out (UFS_HEADERS_MAX bytes). */
+void ufs_dir_headers_block(const char *const *hdrs, char *out);
+/* The kept headers stored with the file open as fd (or at path when fd < 0)
+ * into out (UFS_HEADERS_MAX bytes; "" when none, unreadable or malformed:
+ * the xattr is checked line by line as a ufs_stat.headers block). */
+void ufs_dir_headers_read(int fd, const char *path, char *out);
 /* Worker: creates the directories of PATH's parent below the root (mkdir -p;
  * existing ones are fine). 0 or a ufs error (UFS_ECONFLICT: a file is in the
  * way). */
@@ -149,10 +157,11 @@ int ufs_dir_tmp_create(const struct ufs_dir *d, const char *path, int mkparents,
                        char **tmp);
 /* Worker: makes the file behind FD durable and final: sets its mtime to now
  * (ns precision, so a rewrite always gets a new ETag), the content type
- * xattr (CTYPE may be "" or NULL), fsync, then renames TMP over PATH and
+ * xattr (CTYPE may be "" or NULL) and the kept headers' (HEADERS, a
+ * ufs_stat.headers block, likewise), fsync, then renames TMP over PATH and
  * reports its ETag. 0 or a ufs error (TMP is left for the caller). */
 int ufs_dir_commit(int fd, const char *tmp, const char *path, const char *ctype,
-                   char etag[UFS_ETAG_MAX]);
+                   const char *headers, char etag[UFS_ETAG_MAX]);
 /* Worker: write(2) all of BUF at the file position, retrying short writes.
  * 0 or a ufs error. */
 int ufs_dir_write_all(int fd, const void *buf, size_t len);

@@ -261,6 +261,7 @@ struct dir_write {
     void *arg;
     uint64_t size; /* declared, or UFS_SIZE_UNKNOWN */
     char ctype[UFS_DIR_CTYPE_MAX];
+    char headers[UFS_HEADERS_MAX]; /* kept with the file (ufs_stat.headers) */
     int mkparents;
     char *key, *upload_id; /* a part: the upload it belongs to */
     int check_md5;
@@ -332,7 +333,7 @@ static void dir_write_commit(struct dir_write *w)
         dir_write_fail_io(w, UFS_EINVAL); /* as S3's BadDigest */
         return;
     }
-    rc = ufs_dir_commit(w->fd, w->tmp, w->r.path, w->ctype, w->etag);
+    rc = ufs_dir_commit(w->fd, w->tmp, w->r.path, w->ctype, w->headers, w->etag);
     if (rc) {
         dir_write_fail_io(w, rc);
         return;
@@ -493,6 +494,7 @@ static struct dir_write *dir_write_new(struct ufs_dir *d, enum ufs_kind k, uint6
         else
             strcpy(w->ctype, opts->content_type);
     }
+    ufs_dir_headers_block(opts ? opts->headers : NULL, w->headers);
     if (!w->r.err && opts && opts->content_md5) {
         w->check_md5 = 1;
         if (dir_md5_parse(opts->content_md5, w->md5_want) != 0)

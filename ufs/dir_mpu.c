@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,7 +143,7 @@ out:
 
 /* dir_upload_new: creates a new upload for KEY; its id into ID_OUT. */
 static int dir_upload_new(const struct ufs_dir *d, const char *key, const char *ctype,
-                          char id_out[UFS_DIR_UPLOAD_ID_LEN + 1])
+                          const char *headers, char id_out[UFS_DIR_UPLOAD_ID_LEN + 1])
 {
     static _Atomic uint64_t seq;
     char *top = dir_upload_path(d, NULL, NULL), *dir = NULL, *info = NULL;
@@ -191,6 +192,10 @@ static int dir_upload_new(const struct ufs_dir *d, const char *key, const char *
     } else if (!(rc = ufs_dir_write_all(fd, ctype, strlen(ctype) + 1))) {
         rc = ufs_dir_write_all(fd, key, strlen(key));
     }
+    /* the headers to keep with the object, until Complete */
+    if (!rc && headers[0] && fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 &&
+        errno != ENOTSUP)
+        rc = ufs_dir_errno(errno);
     if (fd >= 0 && close(fd) != 0 && !rc)
         rc = ufs_dir_errno(errno);
     if (rc)
@@ -264,6 +269,7 @@ struct dir_mpu {
     char *key;
     char id[UFS_DIR_UPLOAD_ID_LEN + 1];
     char ctype[UFS_DIR_CTYPE_MAX];
+    char headers[UFS_HEADERS_MAX]; /* Create's, kept with the upload's info file */
     struct dir_mpu_part *parts;
     size_t nparts;
     char etag[UFS_ETAG_MAX]; /* complete's result */
@@ -290,6 +296,11 @@ static int dir_mpu_complete_work(struct dir_mpu *m)
 
     if ((rc = ufs_dir_upload_check(d, m->id, m->key, m->ctype)) != 0)
         return rc;
+    char *info = dir_upload_path(d, m->id, "info");
+    if (!info)
+        return UFS_ENOMEM;
+    ufs_dir_headers_read(-1, info, m->headers);
+    free(info);
     if ((rc = ufs_dir_tmp_create(d, m->r.path, 1, &out, &tmp)) != 0)
         return rc;
     for (size_t i = 0; i < m->nparts && !rc; i++) {
@@ -325,7 +336,7 @@ static int dir_mpu_complete_work(struct dir_mpu *m)
         close(in);
     }
     if (!rc)
-        rc = ufs_dir_commit(out, tmp, m->r.path, m->ctype, m->etag);
+        rc = ufs_dir_commit(out, tmp, m->r.path, m->ctype, m->headers, m->etag);
     close(out);
     if (rc) {
         unlink(tmp);
@@ -344,7 +355,7 @@ static void dir_mpu_work(struct ufs_dir_req *r)
     r->want_fire = 1;
     switch (m->what) {
     case DIR_MPU_CREATE:
-        r->err = dir_upload_new(r->d, m->key, m->ctype, m->id);
+        r->err = dir_upload_new(r->d, m->key, m->ctype, m->headers, m->id);
         break;
     case DIR_MPU_COMPLETE:
         r->err = dir_mpu_complete_work(m);
@@ -438,6 +449,7 @@ struct ufs_req *ufs_dir_mpu_create(struct ufs *u, const char *key, const struct 
         else
             strcpy(m->ctype, opts->content_type);
     }
+    ufs_dir_headers_block(opts ? opts->headers : NULL, m->headers);
     return dir_mpu_start(m);
 }
 

@@ -304,6 +304,24 @@ def main():
     st = request("GET", "/local?uploads")
     check("ListMultipartUploads on file://: 501", (501, "NotImplemented"), st[:2])
 
+    # file:// mounts keep the headers too (xattrs), through a HEAD of the file
+    gw.put_object(Bucket="local", Key="h/put.csv", Body=b"a,b\n", **kept)
+    check("file://: PutObject's headers", want, seen(gw.head_object(Bucket="local", Key="h/put.csv")))
+    gw.copy_object(Bucket="local", Key="h/copy.csv", CopySource={"Bucket": "local", "Key": "h/put.csv"})
+    check("file://: CopyObject (COPY) carries them, read back from the file", want,
+          seen(gw.head_object(Bucket="local", Key="h/copy.csv")))
+    gw.copy_object(Bucket="local", Key="h/repl.csv", CopySource={"Bucket": "local", "Key": "h/put.csv"},
+                   MetadataDirective="REPLACE", Metadata={"new": "1"}, ContentType="text/x-r")
+    check("file://: CopyObject (REPLACE) has the request's", ({"new": "1"}, None, "text/x-r"),
+          (lambda r: (r.get("Metadata"), r.get("CacheControl"), r.get("ContentType")))(
+              gw.head_object(Bucket="local", Key="h/repl.csv")))
+    up = gw.create_multipart_upload(Bucket="local", Key="h/mpu.csv", **kept)["UploadId"]
+    e1 = gw.upload_part(Bucket="local", Key="h/mpu.csv", UploadId=up, PartNumber=1, Body=b"m" * 100)["ETag"]
+    gw.complete_multipart_upload(Bucket="local", Key="h/mpu.csv", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
+    check("file://: CreateMultipartUpload's headers, after Complete", want,
+          seen(gw.get_object(Bucket="local", Key="h/mpu.csv")))
+
     # an empty metadata value is sent to S3 as it came (the signature covers it)
     r = gw.put_object(Bucket="lake", Key="meta/empty.txt", Body=b"x", Metadata={"a": "", "b": "2"})
     check("PUT with an empty x-amz-meta value: 200", 200, r["ResponseMetadata"]["HTTPStatusCode"])
