@@ -102,6 +102,13 @@ struct shd_grant {
     enum shd_access access;
 };
 
+/* The S3 identity a tenant's requests to one mount use, instead of the
+ * mount's own. */
+struct shd_backend {
+    char *mount; /* an s3:// mount's name, or "*" (the pass-through mount) */
+    struct shd_credentials credentials;
+};
+
 struct shd_tenant {
     char *name;
     char *access_key;
@@ -111,6 +118,8 @@ struct shd_tenant {
     char *secret_file;              /* SHD_SECRET_FILE: path */
     struct shd_grant *allow;
     size_t n_allow;
+    struct shd_backend *backend; /* none: the mounts' own credentials */
+    size_t n_backend;
 };
 
 /* Strings are malloc'd and owned by the config; optional strings that are

@@ -219,11 +219,57 @@ static void cfg_check_grants(struct shd_cfg_ctx *c, const struct shd_config *cfg
     }
 }
 
+/* cfg_check_backends: each names an s3:// mount (or "*", when there is
+ * one), once per tenant. */
+static void cfg_check_backends(struct shd_cfg_ctx *c, const struct shd_config *cfg)
+{
+    const struct shd_cfg_node *seq = shd_cfg_map_get(c->root, "tenants");
+    char path[SHD_CFG_PATH_MAX], show[SHD_CFG_SHOW_BUF];
+
+    for (size_t i = 0; i < cfg->n_tenants; i++) {
+        const struct shd_tenant *t = &cfg->tenants[i];
+        const struct shd_cfg_node *list = shd_cfg_map_get(shd_cfg_seq_item(seq, i), "backend");
+        for (size_t j = 0; j < t->n_backend; j++) {
+            const char *name = t->backend[j].mount;
+            const struct shd_cfg_node *item = shd_cfg_seq_item(list, j);
+            unsigned line = shd_cfg_line_of(item, "mount", item ? item->line : 1);
+            size_t m;
+            if (!name)
+                continue;
+            shd_cfg_fmt(path, sizeof(path), "tenants[%zu].backend[%zu].mount", i, j);
+            shd_cfg_show(name, strlen(name), show, sizeof(show));
+            for (m = 0; m < cfg->n_mounts; m++)
+                if (cfg->mounts[m].name && strcmp(cfg->mounts[m].name, name) == 0)
+                    break;
+            if (m == cfg->n_mounts) {
+                shd_cfg_err(c, line, path, "no mount named \"%s\"%s", show,
+                            strcmp(name, "*") == 0 ? " (there is no pass-through mount \"*\")"
+                                                   : "");
+                continue;
+            }
+            if (cfg->mounts[m].ufs.kind != SHD_UFS_S3) {
+                shd_cfg_err(c, line, path,
+                            "mount \"%s\" is not an s3:// mount: it takes no credentials", show);
+                continue;
+            }
+            for (size_t k = 0; k < j; k++)
+                if (t->backend[k].mount && strcmp(t->backend[k].mount, name) == 0) {
+                    shd_cfg_err(c, line, path,
+                                "mount \"%s\" is named twice for this tenant (first at line %u)",
+                                show,
+                                shd_cfg_line_of(shd_cfg_seq_item(list, k), "mount", 1));
+                    break;
+                }
+        }
+    }
+}
+
 void shd_cfg_check_all(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
     cfg_check_listen(c, cfg);
     cfg_check_disks(c, cfg);
     cfg_check_request_memory(c, cfg);
+    cfg_check_backends(c, cfg);
     cfg_check_unique(c, "mounts", cfg->mounts, cfg->n_mounts, sizeof(struct shd_mount),
                      offsetof(struct shd_mount, name), "name", "mount name");
     cfg_check_unique(c, "tenants", cfg->tenants, cfg->n_tenants, sizeof(struct shd_tenant),

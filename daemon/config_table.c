@@ -22,6 +22,7 @@
 #define CFG_CRED(f) offsetof(struct shd_credentials, f)
 #define CFG_TEN(f) offsetof(struct shd_tenant, f)
 #define CFG_GRANT(f) offsetof(struct shd_grant, f)
+#define CFG_BACK(f) offsetof(struct shd_backend, f)
 
 /* SHD_CFG_ENUM stores an int: the enums must be int-sized. */
 _Static_assert(sizeof(enum shd_log_level) == sizeof(int), "enum size");
@@ -418,6 +419,55 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .choices = "read|write|readwrite",
      .off = CFG_GRANT(access),
      .doc = "`read` (GET, HEAD, list), `write` (PUT, DELETE, multipart uploads) or `readwrite`."},
+    {.path = "tenants[].backend",
+     .type = SHD_CFG_LIST,
+     .max = 64,
+     .off = CFG_TEN(backend),
+     .off_n = CFG_TEN(n_backend),
+     .elem_size = sizeof(struct shd_backend),
+     .doc = "The S3 identity this tenant's requests to a mount use, instead of the mount's "
+            "own credentials, so tenants of one gateway keep their own S3 accounts: S3 "
+            "decides what each may read, write, list and copy. Their cached data is kept apart "
+            "too (a tenant never reads from the cache what its own credentials could not read "
+            "from S3). Empty: the mounts' credentials."},
+    {.path = "tenants[].backend[].mount",
+     .type = SHD_CFG_STR,
+     .flags = SHD_CFG_F_REQUIRED,
+     .min = 1,
+     .max = 63,
+     .off = CFG_BACK(mount),
+     .doc = "An `s3://` mount's name, or `*` for the pass-through mount."},
+    {.path = "tenants[].backend[].credentials",
+     .type = SHD_CFG_CREDENTIALS,
+     .flags = SHD_CFG_F_REQUIRED,
+     .off = CFG_BACK(credentials),
+     .doc = "As `mounts[].credentials`: `env`, or a map with `file` (and `profile`), or with "
+            "`access_key_env` and `secret_key_env`."},
+    {.path = "tenants[].backend[].credentials.file",
+     .type = SHD_CFG_PATH,
+     .min = 1,
+     .max = 4095,
+     .off = CFG_CRED(file),
+     .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},
+    {.path = "tenants[].backend[].credentials.profile",
+     .type = SHD_CFG_NAME,
+     .min = 1,
+     .max = 64,
+     .def = "default",
+     .off = CFG_CRED(profile),
+     .doc = "Profile (section) of `file` to use."},
+    {.path = "tenants[].backend[].credentials.access_key_env",
+     .type = SHD_CFG_ENVVAR,
+     .min = 1,
+     .max = 255,
+     .off = CFG_CRED(access_key_env),
+     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},
+    {.path = "tenants[].backend[].credentials.secret_key_env",
+     .type = SHD_CFG_ENVVAR,
+     .min = 1,
+     .max = 255,
+     .off = CFG_CRED(secret_key_env),
+     .doc = "Environment variable holding the secret access key."},
 };
 
 const size_t shd_cfg_n_keys = sizeof(shd_cfg_keys) / sizeof(shd_cfg_keys[0]);

@@ -72,8 +72,13 @@ static int read_ini(const char *file, const char *profile, struct shd_creds *c)
 
 int shd_creds_resolve(const struct shd_mount *m, struct shd_creds *out)
 {
+    return shd_creds_resolve_for(&m->credentials, m->name, m->ufs.kind == SHD_UFS_S3, out);
+}
+
+int shd_creds_resolve_for(const struct shd_credentials *cr, const char *who, int s3,
+                          struct shd_creds *out)
+{
     struct shd_creds c = {NULL, NULL, NULL};
-    const struct shd_credentials *cr = &m->credentials;
     int err = SHD_OK;
     switch (cr->kind) {
     case SHD_CRED_ENV:
@@ -93,18 +98,18 @@ int shd_creds_resolve(const struct shd_mount *m, struct shd_creds *out)
         shd_error("creds",
                   "mount has half a key pair mount=%s what=\"set both the access key "
                   "and the secret key\"",
-                  m->name);
+                  who);
         err = SHD_ERR_CONFIG;
     }
     if (err) {
         shd_creds_free(&c);
         return err;
     }
-    if (!c.access_key && m->ufs.kind == SHD_UFS_S3)
+    if (!c.access_key && s3)
         shd_warn("creds",
                  "no S3 credentials: requests to S3 are anonymous mount=%s what=\"set "
                  "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or mounts[].credentials\"",
-                 m->name);
+                 who);
     *out = c;
     return SHD_OK;
 }

@@ -14,6 +14,10 @@ struct shd_creds {
 /* Resolves m's credentials. Returns 0, or SHD_ERR_CONFIG after logging what
  * is missing and how to provide it. */
 int shd_creds_resolve(const struct shd_mount *m, struct shd_creds *out);
+/* The same for credentials cr, named who in messages (s3: warn when they
+ * come out anonymous). */
+int shd_creds_resolve_for(const struct shd_credentials *cr, const char *who, int s3,
+                          struct shd_creds *out);
 void shd_creds_free(struct shd_creds *c);
 
 #endif

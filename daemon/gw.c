@@ -176,7 +176,45 @@ static void gw_free(struct gw_req *g)
     free(g->bucket);
     free(g->key);
     free(g->mkey);
+    free(g->mname_own);
     free(g);
+}
+
+char *gw_meta_key(const struct gw_req *g, const char *key)
+{
+    int star = g->mount == g->ctx->star && g->ctx->star >= 0;
+    const char *t = g->who >= 0 ? g->ctx->tb[g->who].tenant->name : NULL;
+    if (t)
+        return star ? shd_xasprintf("@%s/%s/%s", t, g->bucket, key)
+                    : shd_xasprintf("@%s/%s", t, key);
+    return star ? shd_xasprintf("%s/%s", g->bucket, key) : shd_xstrdup(key);
+}
+
+/* use_identity: after authentication, a tenant with its own S3 identity for
+ * the mount (tenants[].backend) gets that identity's backend, and the cache
+ * keeps what it reads apart from what others read. 0, or -1 after an error
+ * was sent. */
+static int use_identity(struct gw_req *g)
+{
+    int k = g->mount >= 0 ? shd_tenant_backend(g->ctx, gw_tenant_cfg(g), g->mount) : -1;
+    if (k < 0)
+        return 0;
+    g->who = k;
+    if (g->mount == g->ctx->star) {
+        g->svc = g->l->tufs[k];
+        g->u = *g->bucket ? shd_bucket_ufs_as(g->l, g->bucket, k) : NULL;
+        if (*g->bucket && !g->u) {
+            gw_error(g, 503, "SlowDown", "Too many buckets in use through the pass-through mount.");
+            return -1;
+        }
+    } else {
+        g->u = g->l->tufs[k];
+    }
+    g->mname_own = shd_xasprintf("%s@%s", g->mname, gw_tenant_name(g));
+    g->mname = g->mname_own;
+    free(g->mkey);
+    g->mkey = gw_meta_key(g, g->key);
+    return 0;
 }
 
 void gw_done(struct gw_req *g, int status)
@@ -344,6 +382,7 @@ void gw_on_request(struct http_req *r, void *arg)
     g->l = l;
     g->ctx = l->ctx;
     g->mount = -1;
+    g->who = -1;
     g->op = SHD_OP_OTHER;
     snprintf(g->request_id, sizeof(g->request_id), "%016llX",
              (unsigned long long)atomic_fetch_add(&request_seq, 1) ^ 0x5b0a1ULL);
@@ -388,7 +427,7 @@ void gw_on_request(struct http_req *r, void *arg)
     }
     if (*g->key == '\0') {
         g->op = is_get ? SHD_OP_LIST : SHD_OP_BUCKET;
-        if (gw_authenticate(g))
+        if (gw_authenticate(g) || use_identity(g))
             return;
         if (g->mount < 0) {
             gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");
@@ -409,7 +448,7 @@ void gw_on_request(struct http_req *r, void *arg)
                                        : SHD_OP_OTHER;
     if (gw_query(g, "uploads") || gw_query(g, "uploadId"))
         g->op = SHD_OP_MPU;
-    if (gw_authenticate(g))
+    if (gw_authenticate(g) || use_identity(g))
         return;
     if (g->mount < 0) {
         gw_error(g, 404, "NoSuchBucket", "The specified bucket does not exist.");

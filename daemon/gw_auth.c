@@ -87,6 +87,11 @@ void gw_auth_fini(struct shd_ctx *ctx)
     ntenants = 0;
 }
 
+const struct shd_tenant *gw_tenant_cfg(const struct gw_req *g)
+{
+    return g->tenant ? g->tenant->cfg : NULL;
+}
+
 const char *gw_tenant_name(const struct gw_req *g)
 {
     return g->tenant ? g->tenant->cfg->name : "shoal";

@@ -103,14 +103,14 @@ void gw_bucket_op(struct gw_req *g)
             reply_empty(g, 200);
             return;
         }
-        g->op_state = ufs_create_bucket(g->l->svc, g->bucket, on_bucket_done, g);
+        g->op_state = ufs_create_bucket(g->svc ? g->svc : g->l->svc, g->bucket, on_bucket_done, g);
     } else if (strcmp(m, "DELETE") == 0) {
         if (!is_passthrough(g)) {
             gw_error(g, 403, "AccessDenied",
                      "This bucket is a configured mount; remove it from the configuration.");
             return;
         }
-        g->op_state = ufs_delete_bucket(g->l->svc, g->bucket, on_bucket_done, g);
+        g->op_state = ufs_delete_bucket(g->svc ? g->svc : g->l->svc, g->bucket, on_bucket_done, g);
     } else {
         gw_error(g, 501, "NotImplemented",
                  "This bucket operation is not implemented by the gateway.");

@@ -45,6 +45,7 @@ struct copy {
     char *skey;         /* relative to the source's backend */
     char *smkey;        /* its metadata cache key */
     const char *smname; /* the source's name in block ids: the mount, or the bucket for "*" */
+    char *smname_own;   /* smname, when built for the tenant's own S3 identity */
     int replace;
     unsigned part;        /* UploadPartCopy: the part number; 0 for CopyObject */
     uint64_t first, last; /* its range; last UFS_SIZE_UNKNOWN: the whole source */
@@ -57,6 +58,7 @@ static void copy_free(struct copy *c)
     free(c->sbucket);
     free(c->skey);
     free(c->smkey);
+    free(c->smname_own);
     c->g->op_state = NULL;
     c->g->op_abort = NULL;
     free(c);
@@ -110,21 +112,32 @@ static int resolve_source(struct copy *c)
 {
     struct gw_req *g = c->g;
     int star = strcmp(c->sbucket, "*") == 0;
-    int m = star ? -1 : shd_mount_find(g->ctx, c->sbucket);
+    int m = star ? -1 : shd_mount_find(g->ctx, c->sbucket), k;
+    const char *t = gw_tenant_name(g);
     if (m >= 0) {
+        /* read as the tenant's own S3 identity when it has one there */
+        k = shd_tenant_backend(g->ctx, gw_tenant_cfg(g), m);
         c->smount = m;
-        c->su = g->l->ufs[m];
+        c->su = k >= 0 ? g->l->tufs[k] : g->l->ufs[m];
         c->smname = g->ctx->cfg->mounts[m].name;
-        c->smkey = shd_xstrdup(c->skey);
-        return c->su ? 0 : -1;
-    }
-    if (star || g->ctx->star < 0)
+        c->smkey = k >= 0 ? shd_xasprintf("@%s/%s", t, c->skey) : shd_xstrdup(c->skey);
+    } else if (star || g->ctx->star < 0) {
         return -1;
-    c->smount = g->ctx->star;
-    c->smname = c->sbucket;
-    c->smkey = shd_xasprintf("%s/%s", c->sbucket, c->skey);
-    c->su = shd_bucket_ufs(g->l, c->sbucket);
-    return c->su ? 0 : -2;
+    } else {
+        k = shd_tenant_backend(g->ctx, gw_tenant_cfg(g), g->ctx->star);
+        c->smount = g->ctx->star;
+        c->smname = c->sbucket;
+        c->smkey = k >= 0 ? shd_xasprintf("@%s/%s/%s", t, c->sbucket, c->skey)
+                          : shd_xasprintf("%s/%s", c->sbucket, c->skey);
+        c->su = shd_bucket_ufs_as(g->l, c->sbucket, k);
+        if (!c->su)
+            return -2;
+    }
+    if (k >= 0) {
+        c->smname_own = shd_xasprintf("%s@%s", c->smname, t);
+        c->smname = c->smname_own;
+    }
+    return c->su ? 0 : -1;
 }
 
 /* ---- x-amz-copy-source-if-* ------------------------------------------------ */

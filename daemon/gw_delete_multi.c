@@ -242,8 +242,7 @@ static int parse_delete(struct delm *d)
  * its metadata, as DeleteObject does. */
 static void drop_cached(struct gw_req *g, const char *key)
 {
-    char *mkey =
-        g->mount == g->ctx->star ? shd_xasprintf("%s/%s", g->bucket, key) : shd_xstrdup(key);
+    char *mkey = gw_meta_key(g, key);
     struct ufs_stat st;
     if (meta_lookup(g->ctx->meta, g->mount, mkey, &st) == 0 && g->ctx->store) {
         uint64_t bs = g->ctx->block_size;

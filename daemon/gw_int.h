@@ -31,8 +31,13 @@ struct gw_req {
     size_t nq;
     int mount;         /* index, or -1 */
     struct ufs *u;     /* the backend serving bucket on this loop */
-    const char *mname; /* the name block ids use: the mount, or the bucket for "*" */
-    char *mkey;        /* the metadata cache key: key, or "bucket/key" for "*" */
+    const char *mname; /* the name block ids use: the mount, or the bucket for "*";
+                        * "NAME@TENANT" with the tenant's own S3 identity */
+    char *mkey;        /* the metadata cache key: key, or "bucket/key" for "*";
+                        * "@TENANT/" before it with the tenant's own identity */
+    int who;           /* ctx->tb index of the S3 identity used, -1: the mount's */
+    char *mname_own;   /* mname, when it is built */
+    struct ufs *svc;   /* for "*": the service-level backend (buckets) of that identity */
     const struct gw_tenant_rt *tenant; /* NULL: anonymous (no tenants configured) */
     char payload_sha256[65];           /* the body hash the client signed, "" when unsigned */
     int streaming;                     /* aws-chunked body: 1 signed chunks, 2 unsigned */
@@ -77,6 +82,11 @@ void gw_headers_free(char **hdrs);
 /* gw_auth.c: 0 when the request may go on (g->tenant set); otherwise the
  * error response was sent and the caller returns. */
 int gw_authenticate(struct gw_req *g);
+/* The tenant's configuration, or NULL when anonymous. */
+const struct shd_tenant *gw_tenant_cfg(const struct gw_req *g);
+/* gw.c: the metadata cache key of key in g's bucket, for g's S3 identity
+ * (malloc'd). */
+char *gw_meta_key(const struct gw_req *g, const char *key);
 /* The tenant's name, "shoal" when anonymous (owners in listings). */
 const char *gw_tenant_name(const struct gw_req *g);
 /* Whether the tenant may read (write=0) or write (write=1) key in mount. */

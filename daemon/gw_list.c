@@ -80,11 +80,14 @@ static void buckets_cancel(struct gw_req *g)
 
 void gw_list_buckets(struct gw_req *g)
 {
-    if (g->ctx->star < 0 || !g->l->svc) {
+    /* the "*" mount's buckets as the tenant's own S3 identity sees them */
+    int k = g->ctx->star >= 0 ? shd_tenant_backend(g->ctx, gw_tenant_cfg(g), g->ctx->star) : -1;
+    struct ufs *svc = k >= 0 ? g->l->tufs[k] : g->l->svc;
+    if (g->ctx->star < 0 || !svc) {
         buckets_reply(g, NULL, 0);
         return;
     }
-    g->op_state = ufs_list_buckets(g->l->svc, on_buckets, g);
+    g->op_state = ufs_list_buckets(svc, on_buckets, g);
     if (!g->op_state) {
         buckets_reply(g, NULL, 0);
         return;

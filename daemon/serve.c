@@ -133,6 +133,9 @@ static void loops_stop(struct shd_server *srv)
             free(l->pt[b].bucket);
         }
         free(l->pt);
+        for (size_t b = 0; l->tufs && b < ctx->ntb; b++)
+            ufs_close(l->tufs[b]);
+        free(l->tufs);
         ufs_close(l->svc);
         if (l->stop_ev)
             event_free(l->stop_ev);
@@ -212,6 +215,65 @@ static int mounts_open(struct shd_server *srv)
         }
         if (mt->ufs.kind == SHD_UFS_S3)
             shd_creds_free(&cr);
+    }
+    return SHD_OK;
+}
+
+/* Opens every tenant's own S3 identity (tenants[].backend) on every loop:
+ * for a named mount its backend, for "*" the service-level one (buckets
+ * open on first use, as the mount's). */
+static int tenant_backends_open(struct shd_server *srv)
+{
+    const struct shd_config *cfg = srv->cfg;
+    struct shd_ctx *ctx = &srv->ctx;
+    size_t n = 0;
+    for (size_t t = 0; t < cfg->n_tenants; t++)
+        n += cfg->tenants[t].n_backend;
+    if (!n)
+        return SHD_OK;
+    ctx->tb = shd_xcalloc(n, sizeof(*ctx->tb));
+    for (unsigned i = 0; i < ctx->nloops; i++)
+        ctx->loops[i].tufs = shd_xcalloc(n, sizeof(*ctx->loops[i].tufs));
+    for (size_t t = 0; t < cfg->n_tenants; t++) {
+        const struct shd_tenant *tn = &cfg->tenants[t];
+        for (size_t j = 0; j < tn->n_backend; j++) {
+            const struct shd_backend *be = &tn->backend[j];
+            struct shd_tenant_backend *b = &ctx->tb[ctx->ntb];
+            struct shd_creds cr;
+            char who[160];
+            int m = shd_mount_find(ctx, be->mount), err;
+            if (m < 0)
+                return SHD_ERR_CONFIG; /* the config check names these */
+            const struct shd_mount *mt = &cfg->mounts[m];
+            snprintf(who, sizeof(who), "%s (tenant %s)", mt->name, tn->name);
+            if ((err = shd_creds_resolve_for(&be->credentials, who, 1, &cr)) != 0)
+                return err;
+            b->tenant = tn;
+            b->mount = m;
+            b->ak = cr.access_key;
+            b->sk = cr.secret_key;
+            b->token = cr.session_token;
+            ctx->ntb++;
+            for (unsigned i = 0; i < ctx->nloops; i++) {
+                struct ufs_s3_config sc = {
+                    .endpoint = mt->endpoint,
+                    .region = mt->region,
+                    .bucket = m == ctx->star ? NULL : mt->ufs.bucket,
+                    .prefix = m == ctx->star ? NULL : mt->ufs.prefix,
+                    .access_key = b->ak,
+                    .secret_key = b->sk,
+                    .session_token = b->token,
+                    .path_style = mt->path_style,
+                    .max_connections = cfg->cache.max_fills,
+                };
+                err = ufs_s3_open(ctx->loops[i].base, &sc, &ctx->loops[i].tufs[ctx->ntb - 1]);
+                if (err) {
+                    shd_error("serve", "cannot open a tenant's backend mount=%s tenant=%s err=\"%s\"",
+                              mt->name, tn->name, ufs_strerror(err));
+                    return SHD_ERR_IO;
+                }
+            }
+        }
     }
     return SHD_OK;
 }
@@ -470,25 +532,39 @@ static void metrics_ufs(struct evbuffer *o, void *arg)
                         (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out);
 }
 
+int shd_tenant_backend(const struct shd_ctx *ctx, const struct shd_tenant *t, int m)
+{
+    for (size_t i = 0; t && i < ctx->ntb; i++)
+        if (ctx->tb[i].tenant == t && ctx->tb[i].mount == m)
+            return (int)i;
+    return -1;
+}
+
 struct ufs *shd_bucket_ufs(struct shd_loop *l, const char *bucket)
+{
+    return shd_bucket_ufs_as(l, bucket, -1);
+}
+
+struct ufs *shd_bucket_ufs_as(struct shd_loop *l, const char *bucket, int who)
 {
     const struct shd_ctx *ctx = l->ctx;
     const struct shd_mount *mt;
     struct ufs *u = NULL;
     for (size_t i = 0; i < l->npt; i++)
-        if (strcmp(l->pt[i].bucket, bucket) == 0)
+        if (l->pt[i].who == who && strcmp(l->pt[i].bucket, bucket) == 0)
             return l->pt[i].u;
     if (ctx->star < 0 || l->npt >= SHD_PASSTHROUGH_BUCKETS_MAX)
         return NULL;
     mt = &ctx->cfg->mounts[ctx->star];
+    const struct shd_tenant_backend *b = who >= 0 ? &ctx->tb[who] : NULL;
     struct ufs_s3_config sc = {
         .endpoint = mt->endpoint,
         .region = mt->region,
         .bucket = bucket,
         .prefix = "",
-        .access_key = ctx->star_ak,
-        .secret_key = ctx->star_sk,
-        .session_token = ctx->star_token,
+        .access_key = b ? b->ak : ctx->star_ak,
+        .secret_key = b ? b->sk : ctx->star_sk,
+        .session_token = b ? b->token : ctx->star_token,
         .path_style = mt->path_style,
         .max_connections = ctx->cfg->cache.max_fills,
     };
@@ -498,6 +574,7 @@ struct ufs *shd_bucket_ufs(struct shd_loop *l, const char *bucket)
         l->pt = shd_xcalloc(SHD_PASSTHROUGH_BUCKETS_MAX, sizeof(*l->pt));
     size_t n = atomic_load_explicit(&l->npt, memory_order_relaxed);
     l->pt[n].bucket = shd_xstrdup(bucket);
+    l->pt[n].who = who;
     l->pt[n].u = u;
     atomic_store_explicit(&l->npt, n + 1, memory_order_release);
     return u;
@@ -708,6 +785,8 @@ int shd_serve(const struct shd_config *cfg)
     if (!err)
         err = mounts_open(srv);
     if (!err)
+        err = tenant_backends_open(srv);
+    if (!err)
         err = gateway_start(srv);
     if (!err)
         err = admin_start(srv);
@@ -740,6 +819,12 @@ out:
     free(ctx->star_ak);
     free(ctx->star_sk);
     free(ctx->star_token);
+    for (size_t b = 0; b < ctx->ntb; b++) {
+        free(ctx->tb[b].ak);
+        free(ctx->tb[b].sk);
+        free(ctx->tb[b].token);
+    }
+    free(ctx->tb);
     if (ctx->store)
         store_close(ctx->store);
     if (srv->admin)

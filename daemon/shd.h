@@ -40,12 +40,22 @@ struct shd_loop {
     struct ufs *svc;  /* the "*" mount's service-level backend (buckets) */
     struct {
         char *bucket;
+        int who; /* -1: the mount's credentials; else ctx->tb[who]'s */
         struct ufs *u;
     } * pt;                      /* the "*" mount's backends, opened per bucket on demand */
+    struct ufs **tufs;           /* per ctx->tb: that mount's backend with the tenant's
+                                  * identity; for "*" the service-level one (buckets) */
     _Atomic size_t npt;          /* entries of pt in use: published after the entry is
                                   * filled, so /metrics may read them from another thread */
     struct http_server *gateway; /* S3 gateway connections of this loop */
     struct event *fill_kick;     /* starts queued fills (fill.c) */
+};
+
+/* A tenant's own S3 identity for one mount (tenants[].backend). */
+struct shd_tenant_backend {
+    const struct shd_tenant *tenant;
+    int mount;
+    char *ak, *sk, *token;
 };
 
 struct shd_ctx {
@@ -58,6 +68,8 @@ struct shd_ctx {
     struct shd_budget reqmem; /* cache.request_memory; atomic, any thread */
     int star;                             /* the pass-through mount "*", or -1 */
     char *star_ak, *star_sk, *star_token; /* its credentials */
+    struct shd_tenant_backend *tb;        /* every tenant's backend identities */
+    size_t ntb;
     struct shd_loop loops[SHD_LOOPS_MAX];
     unsigned nloops;
 };
@@ -69,5 +81,9 @@ int shd_mount_find(const struct shd_ctx *ctx, const char *name);
  * NULL when the loop already has SHD_PASSTHROUGH_BUCKETS_MAX open or the
  * open failed. Loop thread only. */
 struct ufs *shd_bucket_ufs(struct shd_loop *l, const char *bucket);
+/* The same with the identity of ctx->tb[who] (who -1: the mount's own). */
+struct ufs *shd_bucket_ufs_as(struct shd_loop *l, const char *bucket, int who);
+/* The index in ctx->tb of tenant t's identity for mount m, or -1. */
+int shd_tenant_backend(const struct shd_ctx *ctx, const struct shd_tenant *t, int m);
 
 #endif

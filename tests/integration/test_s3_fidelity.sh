@@ -71,4 +71,57 @@ T_PASS=$((T_PASS + ${p:-0}))
 T_FAIL=$((T_FAIL + ${f:-1}))
 stop_shoald "$SHOALD_PID" TERM
 check "clean exit" 0 "$STOP_STATUS"
+
+# two tenants, each with its own S3 account behind one "*" mount
+cat >"$T_TMP/accounts.yaml" <<YAML
+node:
+  name: acc
+  data_dir: $T_TMP/acc/data
+listen:
+  s3: 127.0.0.1:0
+  admin: 127.0.0.1:0
+  peer: 127.0.0.1:0
+cluster:
+  block_size: 1MiB
+cache:
+  memory: 32MiB
+mounts:
+  - name: "*"
+    ufs: s3://
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
+tenants:
+  - name: alice
+    access_key: AKIDALICE
+    secret_key: alice-secret
+    allow:
+      - mount: "*"
+        access: readwrite
+    backend:
+      - mount: "*"
+        credentials:
+          access_key_env: AWS_ACCESS_KEY_ID
+          secret_key_env: AWS_SECRET_ACCESS_KEY
+  - name: bob
+    access_key: AKIDBOB
+    secret_key: bob-secret
+    allow:
+      - mount: "*"
+        access: readwrite
+    backend:
+      - mount: "*"
+        credentials:
+          access_key_env: S3_USER2_ACCESS_KEY_ID
+          secret_key_env: S3_USER2_SECRET_ACCESS_KEY
+YAML
+start_shoald acc "$T_TMP/accounts.yaml"
+check "shoald with two tenants' accounts starts" 0 $?
+out=$(GW="http://$SHOALD_S3" "$PY" "$ROOT/tests/integration/accounts_checks.py" 2>&1)
+echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+T_PASS=$((T_PASS + ${p:-0}))
+T_FAIL=$((T_FAIL + ${f:-1}))
+stop_shoald "$SHOALD_PID" TERM
+check "two tenants' accounts: clean exit" 0 "$STOP_STATUS"
 finish
