@@ -69,7 +69,8 @@ static void delm_free(struct delm *d)
     free(d->cur_key);
     free(d->cur_version);
     free(d->body);
-    shd_budget_give(&d->g->ctx->reqmem, SHD_MEM_BODY, d->mem);
+    if (d->mem)
+        shd_budget_give(&d->g->ctx->reqmem, SHD_MEM_BODY, d->mem);
     gw_chunked_free(d->dec);
     d->g->op_state = NULL;
     d->g->op_abort = NULL;

@@ -176,7 +176,8 @@ static void complete_free(struct complete *c)
 {
     gw_part_list_free(&c->pl);
     free(c->body);
-    shd_budget_give(&c->g->ctx->reqmem, SHD_MEM_BODY, c->mem);
+    if (c->mem)
+        shd_budget_give(&c->g->ctx->reqmem, SHD_MEM_BODY, c->mem);
     c->g->op_state = NULL;
     c->g->op_abort = NULL;
     free(c);
