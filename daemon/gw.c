@@ -18,6 +18,7 @@
 
 #include "daemon/http.h"
 #include "daemon/log.h"
+#include "daemon/meta.h"
 #include "daemon/shd.h"
 #include "daemon/xalloc.h"
 #include "ufs/sigv4.h"
@@ -183,10 +184,6 @@ static void gw_free(struct gw_req *g)
 char *gw_meta_key(const struct gw_req *g, const char *key)
 {
     int star = g->mount == g->ctx->star && g->ctx->star >= 0;
-    const char *t = g->who >= 0 ? g->ctx->tb[g->who].tenant->name : NULL;
-    if (t)
-        return star ? shd_xasprintf("@%s/%s/%s", t, g->bucket, key)
-                    : shd_xasprintf("@%s/%s", t, key);
     return star ? shd_xasprintf("%s/%s", g->bucket, key) : shd_xstrdup(key);
 }
 
@@ -210,10 +207,11 @@ static int use_identity(struct gw_req *g)
     } else {
         g->u = g->l->tufs[k];
     }
+    /* its own cache: blocks under "NAME@TENANT" (no mount or bucket name
+     * holds an '@'), metadata in its own namespace */
     g->mname_own = shd_xasprintf("%s@%s", g->mname, gw_tenant_name(g));
     g->mname = g->mname_own;
-    free(g->mkey);
-    g->mkey = gw_meta_key(g, g->key);
+    g->mns = META_NS(g->mount, k);
     return 0;
 }
 
@@ -425,6 +423,7 @@ void gw_on_request(struct http_req *r, void *arg)
         g->mkey = shd_xstrdup(g->key);
         g->u = l->ufs[g->mount];
     }
+    g->mns = g->mount;
     if (*g->key == '\0') {
         g->op = is_get ? SHD_OP_LIST : SHD_OP_BUCKET;
         if (gw_authenticate(g) || use_identity(g))

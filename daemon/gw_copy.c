@@ -40,6 +40,7 @@
 struct copy {
     struct gw_req *g;
     int smount;         /* the source's mount */
+    int smns;           /* its metadata cache namespace (META_NS) */
     struct ufs *su;     /* its backend on this loop */
     char *sbucket;      /* as the client named it */
     char *skey;         /* relative to the source's backend */
@@ -120,19 +121,19 @@ static int resolve_source(struct copy *c)
         c->smount = m;
         c->su = k >= 0 ? g->l->tufs[k] : g->l->ufs[m];
         c->smname = g->ctx->cfg->mounts[m].name;
-        c->smkey = k >= 0 ? shd_xasprintf("@%s/%s", t, c->skey) : shd_xstrdup(c->skey);
+        c->smkey = shd_xstrdup(c->skey);
     } else if (star || g->ctx->star < 0) {
         return -1;
     } else {
         k = shd_tenant_backend(g->ctx, gw_tenant_cfg(g), g->ctx->star);
         c->smount = g->ctx->star;
         c->smname = c->sbucket;
-        c->smkey = k >= 0 ? shd_xasprintf("@%s/%s/%s", t, c->sbucket, c->skey)
-                          : shd_xasprintf("%s/%s", c->sbucket, c->skey);
+        c->smkey = shd_xasprintf("%s/%s", c->sbucket, c->skey);
         c->su = shd_bucket_ufs_as(g->l, c->sbucket, k);
         if (!c->su)
             return -2;
     }
+    c->smns = META_NS(c->smount, k);
     if (k >= 0) {
         c->smname_own = shd_xasprintf("%s@%s", c->smname, t);
         c->smname = c->smname_own;
@@ -214,7 +215,7 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
     }
     const char *root = c->part ? "CopyPartResult" : "CopyObjectResult";
     if (!c->part) /* a part changes nothing until Complete, which drops it */
-        meta_invalidate(g->ctx->meta, g->mount, g->mkey);
+        meta_invalidate(g->ctx->meta, g->mns, g->mkey);
     struct evbuffer *b = evbuffer_new();
     if (!b)
         shd_oom(0);
@@ -376,11 +377,11 @@ static void copy_begin(struct copy *c)
                   "location or encryption attributes.");
         return;
     }
-    if (meta_get(g->ctx->meta, c->su, c->smount, c->smkey, c->skey, &st) == 0) {
+    if (meta_get(g->ctx->meta, c->su, c->smns, c->smkey, c->skey, &st) == 0) {
         start_copy(c, &st);
         return;
     }
-    c->mw = meta_fetch(g->ctx->meta, g->l, c->su, c->smount, c->smkey, c->skey, on_source_meta, c);
+    c->mw = meta_fetch(g->ctx->meta, g->l, c->su, c->smns, c->smkey, c->skey, on_source_meta, c);
 }
 
 /* A decimal number of at most 19 digits (no sign, no space); 0 or -1. */

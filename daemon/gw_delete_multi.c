@@ -245,7 +245,7 @@ static void drop_cached(struct gw_req *g, const char *key)
 {
     char *mkey = gw_meta_key(g, key);
     struct ufs_stat st;
-    if (meta_lookup(g->ctx->meta, g->mount, mkey, &st) == 0 && g->ctx->store) {
+    if (meta_lookup(g->ctx->meta, g->mns, mkey, &st) == 0 && g->ctx->store) {
         uint64_t bs = g->ctx->block_size;
         for (uint64_t i = 0; i * bs < st.size; i++) {
             uint8_t id[RING_ID_LEN];
@@ -253,7 +253,7 @@ static void drop_cached(struct gw_req *g, const char *key)
                 store_remove(g->ctx->store, id);
         }
     }
-    meta_invalidate(g->ctx->meta, g->mount, mkey);
+    meta_invalidate(g->ctx->meta, g->mns, mkey);
     free(mkey);
 }
 

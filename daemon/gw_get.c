@@ -334,7 +334,7 @@ static void on_fill(void *arg, struct store_block *b, size_t avail, int done, in
     if (err) {
         s->fw = NULL;
         if (err == UFS_EPRECOND) { /* the object changed under us */
-            meta_invalidate(s->g->ctx->meta, s->g->mount, s->g->mkey);
+            meta_invalidate(s->g->ctx->meta, s->g->mns, s->g->mkey);
             if (!s->started && !s->retried) {
                 retry_meta(s);
                 return;
@@ -432,7 +432,7 @@ static void on_meta(void *arg, int err, const struct ufs_stat *st)
 static void retry_meta(struct get *s)
 {
     s->retried = 1;
-    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mount, s->g->mkey, s->g->key,
+    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mns, s->g->mkey, s->g->key,
                        on_meta, s);
 }
 
@@ -490,12 +490,12 @@ void gw_get_object(struct gw_req *g)
     s->g = g;
     g->op_state = s;
     g->op_abort = get_abort;
-    if (meta_get(g->ctx->meta, g->u, g->mount, g->mkey, g->key, &s->st) == 0) {
+    if (meta_get(g->ctx->meta, g->u, g->mns, g->mkey, g->key, &s->st) == 0) {
         char h[UFS_HEADERS_MAX];
-        if (meta_headers(g->ctx->meta, g->mount, g->mkey, s->st.etag, h, sizeof(h)) > 0)
+        if (meta_headers(g->ctx->meta, g->mns, g->mkey, s->st.etag, h, sizeof(h)) > 0)
             s->headers = shd_xstrdup(h);
         got_meta(s);
         return;
     }
-    s->mw = meta_fetch(g->ctx->meta, g->l, g->u, g->mount, g->mkey, g->key, on_meta, s);
+    s->mw = meta_fetch(g->ctx->meta, g->l, g->u, g->mns, g->mkey, g->key, on_meta, s);
 }

@@ -33,9 +33,9 @@ struct gw_req {
     struct ufs *u;     /* the backend serving bucket on this loop */
     const char *mname; /* the name block ids use: the mount, or the bucket for "*";
                         * "NAME@TENANT" with the tenant's own S3 identity */
-    char *mkey;        /* the metadata cache key: key, or "bucket/key" for "*";
-                        * "@TENANT/" before it with the tenant's own identity */
+    char *mkey;        /* the metadata cache key: key, or "bucket/key" for "*" */
     int who;           /* ctx->tb index of the S3 identity used, -1: the mount's */
+    int mns;           /* the metadata cache namespace: META_NS(mount, who) */
     char *mname_own;   /* mname, when it is built */
     struct ufs *svc;   /* for "*": the service-level backend (buckets) of that identity */
     const struct gw_tenant_rt *tenant; /* NULL: anonymous (no tenants configured) */
@@ -84,8 +84,8 @@ void gw_headers_free(char **hdrs);
 int gw_authenticate(struct gw_req *g);
 /* The tenant's configuration, or NULL when anonymous. */
 const struct shd_tenant *gw_tenant_cfg(const struct gw_req *g);
-/* gw.c: the metadata cache key of key in g's bucket, for g's S3 identity
- * (malloc'd). */
+/* gw.c: the metadata cache key of key in g's bucket (malloc'd), in the
+ * namespace g->mns. */
 char *gw_meta_key(const struct gw_req *g, const char *key);
 /* The tenant's name, "shoal" when anonymous (owners in listings). */
 const char *gw_tenant_name(const struct gw_req *g);

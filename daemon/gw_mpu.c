@@ -261,7 +261,7 @@ static void on_completed(void *arg, int err, const char *etag)
     /* the next read learns the object with one HEAD (its Content-Type and
      * headers were given at Create, to S3); its blocks, cached above under
      * the final ETag, are hits */
-    meta_invalidate(g->ctx->meta, g->mount, g->mkey);
+    meta_invalidate(g->ctx->meta, g->mns, g->mkey);
     struct evbuffer *b = xml_start("CompleteMultipartUploadResult");
     char loc[512];
     snprintf(loc, sizeof(loc), "/%s/%s", g->bucket, g->key);

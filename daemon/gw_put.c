@@ -61,7 +61,7 @@ static void put_done(struct gw_upload *up, int err, const char *etag)
     st.headers = up->kept && *up->kept ? up->kept : NULL;
     if (up->stage.ctx && up->stage.len == up->size)
         cache_blocks(up, etag);
-    meta_put(g->ctx->meta, g->mount, g->mkey, &st);
+    meta_put(g->ctx->meta, g->mns, g->mkey, &st);
     http_resp_header(g->r, "ETag", etag);
     http_resp_header(g->r, "x-amz-request-id", g->request_id);
     http_resp_start(g->r, 200, 0);
@@ -167,7 +167,7 @@ static void on_deleted(void *arg, int err)
         return;
     }
     /* drop the cached blocks of the version we knew */
-    if (meta_lookup(g->ctx->meta, g->mount, g->mkey, &st) == 0 && g->ctx->store) {
+    if (meta_lookup(g->ctx->meta, g->mns, g->mkey, &st) == 0 && g->ctx->store) {
         uint64_t bs = g->ctx->block_size;
         for (uint64_t i = 0; i * bs < st.size; i++) {
             uint8_t id[RING_ID_LEN];
@@ -175,7 +175,7 @@ static void on_deleted(void *arg, int err)
                 store_remove(g->ctx->store, id);
         }
     }
-    meta_invalidate(g->ctx->meta, g->mount, g->mkey);
+    meta_invalidate(g->ctx->meta, g->mns, g->mkey);
     http_resp_header(g->r, "x-amz-request-id", g->request_id);
     http_resp_start(g->r, 204, 0);
     http_resp_end(g->r);

@@ -230,7 +230,7 @@ static void trim(struct meta_cache *mc, const struct meta_entry *keep)
 
 static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
 {
-    uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
+    uint64_t ttl = mc->ctx->cfg->mounts[META_MOUNT(e->mount)].metadata_ttl_ms;
     return e->valid && now - e->fetched_ms < ttl;
 }
 
@@ -240,7 +240,7 @@ static int fresh(const struct meta_cache *mc, const struct meta_entry *e, uint64
  * together do not all send their HEADs at the same moment. */
 static int due(const struct meta_cache *mc, const struct meta_entry *e, uint64_t now)
 {
-    uint64_t ttl = mc->ctx->cfg->mounts[e->mount].metadata_ttl_ms;
+    uint64_t ttl = mc->ctx->cfg->mounts[META_MOUNT(e->mount)].metadata_ttl_ms;
     uint64_t spread = ttl / 8;
     return now - e->fetched_ms >= ttl - ttl / 4 + (spread ? (e->hash >> 32) % spread : 0);
 }

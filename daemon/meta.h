@@ -18,6 +18,14 @@ struct shd_loop;
 struct meta_cache;
 struct meta_wait;
 
+/* The mount argument of every call below is a namespace: the mount's index
+ * for what its own S3 identity reads, META_NS(mount, who) for what tenant
+ * backend identity `who` (ctx->tb) reads, so no entry is ever seen by
+ * another identity. */
+#define META_NS_SPAN 65536 /* more than the mounts a config may have */
+#define META_NS(mount, who) ((who) < 0 ? (mount) : (mount) + ((who) + 1) * META_NS_SPAN)
+#define META_MOUNT(ns) ((ns) % META_NS_SPAN)
+
 /* A cache holding about max_bytes (entries, keys and values, with malloc's
  * overhead); the oldest entries go first when it is over. */
 int meta_cache_new(struct shd_ctx *ctx, uint64_t max_bytes, struct meta_cache **out);

@@ -85,6 +85,19 @@ def main():
     check("bob cannot delete alice's bucket", code(lambda: s3b.delete_bucket(Bucket="alice-data")),
           code(lambda: bob.delete_bucket(Bucket="alice-data")))
     check("alice's bucket is still there", True, "alice-data" in names(s3a))
+    # a named mount both use: alice with her own identity, bob with the
+    # mount's (the same account here); their cache entries never meet, even
+    # for a key that spells out another identity's namespace
+    s3a.put_object(Bucket="lake", Key="secret", Body=b"alice's view", Metadata={"who": "alice"})
+    check("alice reads shared/secret", b"alice's view", alice.get_object(Bucket="shared", Key="secret")["Body"].read())
+    check("bob HEADs shared/@alice/secret: not alice's cached entry", "404",
+          code(lambda: bob.head_object(Bucket="shared", Key="@alice/secret")))
+    bob.put_object(Bucket="shared", Key="@alice/secret", Body=b"bob's object")
+    h = alice.head_object(Bucket="shared", Key="secret")
+    check("bob's PUT of @alice/secret leaves alice's view of secret alone", ({"who": "alice"}, 12),
+          (h["Metadata"], h["ContentLength"]))
+    check("and bob's object is his", b"bob's object",
+          bob.get_object(Bucket="shared", Key="@alice/secret")["Body"].read())
     # within one account, copies still work server-side
     alice.copy_object(Bucket="alice-data", Key="copy.txt", CopySource={"Bucket": "alice-data", "Key": "secret.txt"})
     check("alice copies within her account", b"alice only", s3a.get_object(Bucket="alice-data", Key="copy.txt")["Body"].read())

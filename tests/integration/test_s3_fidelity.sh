@@ -90,6 +90,10 @@ mounts:
     ufs: s3://
     endpoint: $S3_ENDPOINT
     region: us-east-1
+  - name: shared
+    ufs: s3://lake/
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
 tenants:
   - name: alice
     access_key: AKIDALICE
@@ -99,6 +103,10 @@ tenants:
         access: readwrite
     backend:
       - mount: "*"
+        credentials:
+          access_key_env: AWS_ACCESS_KEY_ID
+          secret_key_env: AWS_SECRET_ACCESS_KEY
+      - mount: shared
         credentials:
           access_key_env: AWS_ACCESS_KEY_ID
           secret_key_env: AWS_SECRET_ACCESS_KEY
