@@ -62,6 +62,7 @@ struct s3_write {
     char *buf;
     size_t cap, alloc, len, rpos; /* bytes [rpos, len) wait for curl */
     int retained, discarded, send_paused;
+    uint64_t pulled; /* body bytes curl took in this attempt */
     /* MPU */
     struct s3_xfer *create, *complete;
     char *complete_body;
@@ -166,7 +167,10 @@ static void write_fail(struct s3_write *w, int err)
 
 /* single_pull: curl wants body bytes: what is buffered, CURL_READFUNC_PAUSE
  * when nothing is (the next write unpauses), the end after the close.
- * Drain is due when the buffer is back to half. */
+ * Drain is due when the buffer is back to half. The object's last byte is
+ * held back until the close: with all of its bytes S3 completes the object,
+ * and the caller may still refuse the body (a bad last chunk signature, a
+ * payload hash that does not match) and cancel. */
 static size_t single_pull(struct s3_xfer *x, char *dst, size_t n)
 {
     struct s3_write *w = (struct s3_write *)x->op;
@@ -174,6 +178,9 @@ static size_t single_pull(struct s3_xfer *x, char *dst, size_t n)
 
     if (w->err)
         return CURL_READFUNC_ABORT;
+    if (!w->closed && w->size != UFS_SIZE_UNKNOWN && w->size > 0 &&
+        avail > w->size - 1 - w->pulled)
+        avail = (size_t)(w->size - 1 - w->pulled); /* not the last byte yet */
     if (avail == 0) {
         if (w->closed)
             return 0;
@@ -184,6 +191,7 @@ static size_t single_pull(struct s3_xfer *x, char *dst, size_t n)
         n = avail;
     memcpy(dst, w->buf + w->rpos, n);
     w->rpos += n;
+    w->pulled += n;
     if (!w->retained && w->rpos == w->len) {
         w->rpos = w->len = 0;
         w->discarded = 1;
@@ -202,6 +210,7 @@ static int single_rewind(struct s3_xfer *x)
     if (w->discarded)
         return -1;
     w->rpos = 0;
+    w->pulled = 0;
     return 0;
 }
 

@@ -274,8 +274,56 @@ def signed_chunked_part(key, up, number, data, tamper=False, chunk=65536):
     return request("PUT", "/lake/%s?%s" % (key, query), body, hdrs)
 
 
+def signed_chunked_put_two_steps(key, data):
+    """PutObject with signed chunks whose data arrives first and whose last
+    (zero-size) chunk, with a wrong signature, half a second later: (status,
+    code)."""
+    import socket
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz = now.strftime("%Y%m%dT%H%M%SZ")
+    payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    hdrs = {"host": HOST, "x-amz-date": amz, "x-amz-content-sha256": payload,
+            "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
+    auth, prev, k, scope = sign_v4("PUT", "/lake/" + key, "", hdrs, payload,
+                                   os.environ["TENANT_KEY"], os.environ["TENANT_SECRET"], now)
+    sts = "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n%s\n%s" % (
+        amz, scope, prev, hashlib.sha256(b"").hexdigest(), hashlib.sha256(data).hexdigest())
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    first = b"%x;chunk-signature=%s\r\n" % (len(data), sig.encode()) + data + b"\r\n"
+    last = b"0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n"
+    hdrs["authorization"] = auth
+    hdrs["content-length"] = str(len(first) + len(last))
+    head = "PUT /lake/%s HTTP/1.1\r\n" % key + "".join("%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
+    host, port = HOST.rsplit(":", 1)
+    sk = socket.create_connection((host, int(port)), timeout=30)
+    sk.sendall(head.encode() + first)
+    time.sleep(0.5)  # the data is with the gateway, and on its way to S3
+    sk.sendall(last)
+    resp = b""
+    while b"\r\n\r\n" not in resp or (b"</Error>" not in resp and b" 200 " not in resp.split(b"\r\n")[0]):
+        chunk = sk.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+    sk.close()
+    status = int(resp.split(b" ")[1]) if resp else 0
+    m = re.search(rb"<Code>([^<]*)</Code>", resp)
+    return status, m.group(1).decode() if m else ""
+
+
 def phase_tenant():
     cli = s3()
+    # the last chunk's signature is checked before S3 may complete the object
+    st = signed_chunked_put_two_steps("t/late-bad-sig.bin", os.urandom(100000))
+    check("signed chunks, a bad last chunk arriving late: 403 SignatureDoesNotMatch",
+          (403, "SignatureDoesNotMatch"), st)
+    time.sleep(0.5)
+    try:
+        cli.head_object(Bucket="lake", Key="t/late-bad-sig.bin")
+        observed = "stored in S3"
+    except botocore.exceptions.ClientError as e:
+        observed = e.response["Error"]["Code"]
+    check("and S3 did not complete the object", "404", observed)
     key = "t/signed.bin"
     up = cli.create_multipart_upload(Bucket="lake", Key=key)["UploadId"]
     data = os.urandom(200000)
