@@ -95,17 +95,21 @@ static void cfg_check_listen(struct shd_cfg_ctx *c, const struct shd_config *cfg
     }
 }
 
-/* cfg_check_request_memory: the budget holds at least two blocks, so a
- * fill can always start. */
+/* cfg_check_request_memory: the budget holds the largest fill run (4
+ * blocks: one ranged GET) and the largest upload's S3 buffers (6 parts of
+ * 8 MiB), so each can start on an idle node. */
 static void cfg_check_request_memory(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
     const struct shd_cfg_node *cache = shd_cfg_map_get(c->root, "cache");
     char need[32];
     uint64_t m = cfg->cache.request_memory;
-    if (m && m / 2 < cfg->cluster.block_size)
+    uint64_t min = 4 * cfg->cluster.block_size + 48 * (1ULL << 20);
+    if (m && cfg->cluster.block_size && m < min)
         shd_cfg_err(c, shd_cfg_line_of(cache, "request_memory", cache ? cache->line : 1),
-                    "cache.request_memory", "must be at least 2 x cluster.block_size (%s)",
-                    shd_format_size(2 * cfg->cluster.block_size, need, sizeof(need)));
+                    "cache.request_memory",
+                    "must be at least 4 x cluster.block_size + 48MiB (%s): a fill of 4 blocks "
+                    "and an upload's buffers must each fit",
+                    shd_format_size(min, need, sizeof(need)));
 }
 
 /* cfg_check_disks: each disk holds at least two blocks; paths differ. */

@@ -215,7 +215,7 @@ const struct shd_cfg_key shd_cfg_keys[] = {
             "read."},
     {.path = "cache.request_memory",
      .type = SHD_CFG_SIZE,
-     .min = 8 * CFG_MIB,
+     .min = 48 * CFG_MIB,
      .max = CFG_TIB,
      .def = "256MiB",
      .off = CFG_OFF(cache.request_memory),
@@ -224,7 +224,8 @@ const struct shd_cfg_key shd_cfg_keys[] = {
             "uploads kept to cache them on write, request bodies read whole. A request whose "
             "memory is not to be had is refused with 503 `SlowDown` (clients retry); fills "
             "wait for memory while others run; uploads are cached on write only while half of "
-            "it is free. At least 2 x `cluster.block_size`."},
+            "it is free. At least 4 x `cluster.block_size` + 48 MiB (a fill of 4 blocks and the S3 "
+            "buffers of one large upload)."},
     {.path = "cache.multipart_staging_ttl",
      .type = SHD_CFG_DURATION,
      .min = CFG_SEC,

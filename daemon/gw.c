@@ -235,10 +235,9 @@ void gw_error(struct gw_req *g, int status, const char *code, const char *messag
     struct evbuffer *b = evbuffer_new();
     if (!b)
         shd_oom(0);
-    evbuffer_add_printf(b,
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
-                        "<Message>",
-                        code);
+    evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+    gw_xml_escape(b, code); /* it may be S3's own (gw_error_ufs) */
+    evbuffer_add_printf(b, "</Code><Message>");
     gw_xml_escape(b, message);
     evbuffer_add_printf(b, "</Message><Resource>");
     gw_xml_escape(b, g->path ? g->path : "/");

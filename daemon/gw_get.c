@@ -479,11 +479,29 @@ static void got_meta(struct get *s)
     get_next(s);
 }
 
+/* Whether a response-* override holds a control byte: it becomes a
+ * response header, so a CR LF in it would start another one. */
+static int bad_override(const struct gw_req *g)
+{
+    for (size_t i = 0; i < g->nq; i++) {
+        if (strncmp(g->q[i].name, "response-", 9) != 0 || !g->q[i].value)
+            continue;
+        for (const unsigned char *p = (const unsigned char *)g->q[i].value; *p; p++)
+            if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+                return 1;
+    }
+    return 0;
+}
+
 void gw_get_object(struct gw_req *g)
 {
     struct get *s;
     if (!gw_allowed(g, g->mount, g->key, 0)) {
         gw_error(g, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    if (bad_override(g)) {
+        gw_error(g, 400, "InvalidArgument", "A response-* parameter holds a control character.");
         return;
     }
     s = shd_xcalloc(1, sizeof(*s));

@@ -294,7 +294,8 @@ void http_conn_abort(struct http_conn *c)
     struct http_req *r = &c->req;
     if (c->in_request) {
         c->in_request = 0;
-        if (r->body_cbs && r->body_reading && !r->body_done) {
+        /* not after the response ended: the handler answered and is gone */
+        if (r->body_cbs && r->body_reading && !r->body_done && !r->resp_ended) {
             r->body_done = 1;
             r->body_cbs->end(r->body_arg, -1);
         }
@@ -440,6 +441,8 @@ static void conn_process(struct http_conn *c)
                     r->body_cbs->end(r->body_arg, 0);
                     continue;
                 }
+                if (c->message_done)
+                    r->body_done = 1; /* answered from a body callback: no end */
             }
             if (r->resp_ended && evbuffer_get_length(r->resp_hdrs) == 0) {
                 if (!r->keep_alive) {

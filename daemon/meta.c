@@ -120,6 +120,13 @@ static void entry_stat(const struct meta_entry *e, struct ufs_stat *out)
     out->headers = NULL;
 }
 
+/* entry_headers: E's kept headers (inside its val), "" when none. */
+static const char *entry_headers(const struct meta_entry *e)
+{
+    const char *ct = e->val + strlen(e->val) + 1;
+    return ct + strlen(ct) + 1;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -254,7 +261,7 @@ int meta_headers(struct meta_cache *mc, int mount, const char *key, const char *
     pthread_rwlock_rdlock(&mc->lock);
     struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
     if (e && e->valid && strcmp(e->val, etag) == 0) {
-        const char *ct = e->val + strlen(e->val) + 1, *h = ct + strlen(ct) + 1;
+        const char *h = entry_headers(e);
         size_t hl = strlen(h);
         if (hl < cap) {
             memcpy(buf, h, hl + 1);
@@ -354,6 +361,7 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
             trim(mc, e);
         } else if (err == UFS_EUNAVAIL && e->valid) {
             entry_stat(e, &stale); /* S3 is down: the last known metadata still serves */
+            stale.headers = entry_headers(e); /* copied by fetch_finish, under the lock */
             use_stale = 1;
         } else if (err == UFS_ENOENT) {
             e->valid = 0;
@@ -382,6 +390,8 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
     struct meta_entry *e = entry_get(mc, mount, key);
     if (fresh(mc, e, now_ms())) { /* filled since the caller looked */
         entry_stat(e, &w->st);
+        if (*entry_headers(e))
+            w->headers = shd_xstrdup(entry_headers(e));
         event_active(w->ev, 0, 0);
         pthread_rwlock_unlock(&mc->lock);
         SHD_METRIC_INC(meta_hits);

@@ -160,6 +160,13 @@ def main():
         st = request(meth, "/lake/o/keep.bin?" + q, b"changed" if meth == "PUT" else b"")
         check("%s /object?%s: 501" % (meth, q), 501, st[0])
     check("and the object is as it was", b"original", s3.get_object(Bucket="lake", Key="o/keep.bin")["Body"].read())
+    c = http.client.HTTPConnection(HOST, timeout=30)
+    c.request("GET", "/lake/o/keep.bin?response-content-type=text/html%0D%0ASet-Cookie:%20x=1")
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    check("response-* with CR LF: 400 InvalidArgument, no header injected",
+          (400, b"InvalidArgument", None), (r.status, re.search(rb"<Code>([^<]*)</Code>", body).group(1), r.getheader("Set-Cookie")))
     st = request("GET", "/lake/o/keep.bin?versionId=null")
     check("GET ?versionId=null: the object (its one version)", (200, b"original"), (st[0], st[2]))
     st = request("GET", "/lake/o/keep.bin?x-id=GetObject&response-content-type=text/x-test")

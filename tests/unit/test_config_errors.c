@@ -341,6 +341,28 @@ TEST(tenant_rules)
            "t.yaml:20: tenants[2].secret_key: must not be empty");
 }
 
+TEST(tenant_backends_and_request_memory)
+{
+    EXPECT(BASE "  - {name: local, ufs: \"file:///srv/x\"}\ncache:\n  request_memory: 60MiB\n"
+                "cluster:\n  block_size: 4MiB\ntenants:\n"
+                "  - name: t1\n    access_key: AKIA1\n    secret_key: s\n    backend:\n"
+                "      - {mount: mnt1, credentials: env}\n"
+                "      - {mount: mnt1, credentials: env}\n"
+                "      - {mount: local, credentials: env}\n"
+                "      - {mount: \"*\", credentials: env}\n"
+                "      - {mount: nope}\n",
+           "t.yaml:8: cache.request_memory: must be at least 4 x cluster.block_size + 48MiB "
+           "(64MiB): a fill of 4 blocks and an upload's buffers must each fit",
+           "t.yaml:17: tenants[0].backend[1].mount: mount \"mnt1\" is named twice for this "
+           "tenant (first at line 16)",
+           "t.yaml:18: tenants[0].backend[2].mount: mount \"local\" is not an s3:// mount: it "
+           "takes no credentials",
+           "t.yaml:19: tenants[0].backend[3].mount: no mount named \"*\" (there is no "
+           "pass-through mount \"*\")",
+           "t.yaml:20: tenants[0].backend[4].credentials: missing required key",
+           "t.yaml:20: tenants[0].backend[4].mount: no mount named \"nope\"");
+}
+
 TEST(tenants_may_come_before_mounts)
 {
     struct shd_config *cfg = load_ok("tenants:\n  - name: t\n    access_key: abc\n"
@@ -582,6 +604,7 @@ int main(void)
     RUN(duplicate_mounts);
     RUN(credentials_forms);
     RUN(tenant_rules);
+    RUN(tenant_backends_and_request_memory);
     RUN(tenants_may_come_before_mounts);
     RUN(many_errors_all_reported);
     RUN(diag_is_capped);
