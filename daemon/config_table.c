@@ -24,6 +24,35 @@
 #define CFG_GRANT(f) offsetof(struct shd_grant, f)
 #define CFG_BACK(f) offsetof(struct shd_backend, f)
 
+/* The keys of a credentials map (SHD_CFG_CREDENTIALS) at path P: the same
+ * wherever credentials are given (mounts, tenants' backends). */
+#define CFG_CREDENTIAL_KEYS(P)                                                                     \
+    {.path = P ".file",                                                                            \
+     .type = SHD_CFG_PATH,                                                                         \
+     .min = 1,                                                                                     \
+     .max = 4095,                                                                                  \
+     .off = CFG_CRED(file),                                                                        \
+     .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},                      \
+    {.path = P ".profile",                                                                         \
+     .type = SHD_CFG_NAME,                                                                         \
+     .min = 1,                                                                                     \
+     .max = 64,                                                                                    \
+     .def = "default",                                                                             \
+     .off = CFG_CRED(profile),                                                                     \
+     .doc = "Profile (section) of `file` to use."},                                                \
+    {.path = P ".access_key_env",                                                                  \
+     .type = SHD_CFG_ENVVAR,                                                                       \
+     .min = 1,                                                                                     \
+     .max = 255,                                                                                   \
+     .off = CFG_CRED(access_key_env),                                                              \
+     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},        \
+    {.path = P ".secret_key_env",                                                                  \
+     .type = SHD_CFG_ENVVAR,                                                                       \
+     .min = 1,                                                                                     \
+     .max = 255,                                                                                   \
+     .off = CFG_CRED(secret_key_env),                                                              \
+     .doc = "Environment variable holding the secret access key."}
+
 /* SHD_CFG_ENUM stores an int: the enums must be int-sized. */
 _Static_assert(sizeof(enum shd_log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum shd_eviction) == sizeof(int), "enum size");
@@ -298,31 +327,7 @@ const struct shd_cfg_key shd_cfg_keys[] = {
             "`AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`. Or a map with `file` (and "
             "`profile`), or with `access_key_env` and `secret_key_env`. A `file://` mount "
             "takes none (or `env`, ignored)."},
-    {.path = "mounts[].credentials.file",
-     .type = SHD_CFG_PATH,
-     .min = 1,
-     .max = 4095,
-     .off = CFG_CRED(file),
-     .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},
-    {.path = "mounts[].credentials.profile",
-     .type = SHD_CFG_NAME,
-     .min = 1,
-     .max = 64,
-     .def = "default",
-     .off = CFG_CRED(profile),
-     .doc = "Profile (section) of `file` to use."},
-    {.path = "mounts[].credentials.access_key_env",
-     .type = SHD_CFG_ENVVAR,
-     .min = 1,
-     .max = 255,
-     .off = CFG_CRED(access_key_env),
-     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},
-    {.path = "mounts[].credentials.secret_key_env",
-     .type = SHD_CFG_ENVVAR,
-     .min = 1,
-     .max = 255,
-     .off = CFG_CRED(secret_key_env),
-     .doc = "Environment variable holding the secret access key."},
+    CFG_CREDENTIAL_KEYS("mounts[].credentials"),
     {.path = "mounts[].metadata_ttl",
      .type = SHD_CFG_DURATION,
      .min = 0,
@@ -444,31 +449,7 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .off = CFG_BACK(credentials),
      .doc = "As `mounts[].credentials`: `env`, or a map with `file` (and `profile`), or with "
             "`access_key_env` and `secret_key_env`."},
-    {.path = "tenants[].backend[].credentials.file",
-     .type = SHD_CFG_PATH,
-     .min = 1,
-     .max = 4095,
-     .off = CFG_CRED(file),
-     .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},
-    {.path = "tenants[].backend[].credentials.profile",
-     .type = SHD_CFG_NAME,
-     .min = 1,
-     .max = 64,
-     .def = "default",
-     .off = CFG_CRED(profile),
-     .doc = "Profile (section) of `file` to use."},
-    {.path = "tenants[].backend[].credentials.access_key_env",
-     .type = SHD_CFG_ENVVAR,
-     .min = 1,
-     .max = 255,
-     .off = CFG_CRED(access_key_env),
-     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},
-    {.path = "tenants[].backend[].credentials.secret_key_env",
-     .type = SHD_CFG_ENVVAR,
-     .min = 1,
-     .max = 255,
-     .off = CFG_CRED(secret_key_env),
-     .doc = "Environment variable holding the secret access key."},
+    CFG_CREDENTIAL_KEYS("tenants[].backend[].credentials"),
 };
 
 const size_t shd_cfg_n_keys = sizeof(shd_cfg_keys) / sizeof(shd_cfg_keys[0]);

@@ -424,6 +424,32 @@ static int relative(char **str, int url_encoded, const char *strip)
     return 1;
 }
 
+/* relative_names: relative() on each of NAMES[0..*n), keeping in order
+ * those inside STRIP and not empty after it (the others freed); *n becomes
+ * how many are kept. 0, or the first error (names then left to the
+ * caller's free). */
+static int relative_names(char **names, size_t *n, int url_encoded, const char *strip)
+{
+    size_t i, k;
+    for (i = k = 0; i < *n; i++) {
+        int keep = relative(&names[i], url_encoded, strip);
+        if (keep < 0)
+            return keep;
+        if (keep && names[i][0]) {
+            if (k != i) {
+                names[k] = names[i];
+                names[i] = NULL;
+            }
+            k++;
+        } else {
+            free(names[i]);
+            names[i] = NULL;
+        }
+    }
+    *n = k;
+    return 0;
+}
+
 /* ufs_s3_list_page_free: frees the contents of a page and zeroes it. */
 void ufs_s3_list_page_free(struct ufs_list_page *pg)
 {
@@ -478,24 +504,8 @@ int ufs_s3_xml_list(const char *xml, size_t len, const char *strip, struct ufs_l
     }
     if (!rc)
         c.pg.n_entries = k;
-    for (i = k = 0; !rc && i < c.pg.n_prefixes; i++) {
-        int keep = relative(&c.pg.common_prefixes[i], c.url_encoded, strip);
-
-        if (keep < 0) {
-            rc = keep;
-        } else if (keep && c.pg.common_prefixes[i][0]) {
-            if (k != i) {
-                c.pg.common_prefixes[k] = c.pg.common_prefixes[i];
-                c.pg.common_prefixes[i] = NULL;
-            }
-            k++;
-        } else {
-            free(c.pg.common_prefixes[i]);
-            c.pg.common_prefixes[i] = NULL;
-        }
-    }
     if (!rc)
-        c.pg.n_prefixes = k;
+        rc = relative_names(c.pg.common_prefixes, &c.pg.n_prefixes, c.url_encoded, strip);
     if (!rc && !c.pg.truncated) {
         free(c.pg.next_token);
         c.pg.next_token = NULL;
@@ -1069,23 +1079,8 @@ int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip,
             memset(&c.pg.uploads[j], 0, sizeof(c.pg.uploads[j]));
         c.pg.n = k;
     }
-    for (i = k = 0; !rc && i < c.pg.n_prefixes; i++) {
-        int keep = relative(&c.pg.prefixes[i], c.url_encoded, strip);
-        if (keep < 0) {
-            rc = keep;
-        } else if (keep && c.pg.prefixes[i][0]) {
-            if (k != i) {
-                c.pg.prefixes[k] = c.pg.prefixes[i];
-                c.pg.prefixes[i] = NULL;
-            }
-            k++;
-        } else {
-            free(c.pg.prefixes[i]);
-            c.pg.prefixes[i] = NULL;
-        }
-    }
     if (!rc)
-        c.pg.n_prefixes = k;
+        rc = relative_names(c.pg.prefixes, &c.pg.n_prefixes, c.url_encoded, strip);
     if (!rc && c.pg.next_key_marker &&
         relative(&c.pg.next_key_marker, c.url_encoded, strip) != 1) {
         free(c.pg.next_key_marker); /* outside the prefix: none to go on from */

@@ -8,37 +8,8 @@ the other, whose account cannot read it).
 Env: GW, S3_ENDPOINT and the S3 server's keys (AWS_* for account test,
 S3_USER2_* for account test2). Prints ok/FAIL lines and "N passed, N failed"."""
 import os
-import sys
 
-import boto3
-import botocore
-from botocore.config import Config
-
-PASS = FAIL = 0
-
-
-def check(name, expected, observed):
-    global PASS, FAIL
-    if expected == observed:
-        PASS += 1
-        print("ok   " + name)
-    else:
-        FAIL += 1
-        print("FAIL %s\n     expected: %r\n     observed: %r" % (name, expected, observed))
-    sys.stdout.flush()
-
-
-def client(url, key, secret):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, region_name="us-east-1")
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id=key, aws_secret_access_key=secret, config=cfg)
-
-
-def code(fn):
-    try:
-        fn()
-        return "ok"
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"].get("Code") or str(e.response["ResponseMetadata"]["HTTPStatusCode"])
+from s3check import check, client, code, finish
 
 
 def names(c):
@@ -104,5 +75,4 @@ def main():
 
 
 main()
-print("%d passed, %d failed" % (PASS, FAIL))
-sys.exit(1 if FAIL else 0)
+finish()

@@ -12,39 +12,8 @@ Env: GW, S3_ENDPOINT and the S3 server's keys. Prints ok/FAIL lines and
 import base64
 import hashlib
 import os
-import sys
 
-import boto3
-import botocore
-from botocore.config import Config
-
-PASS = FAIL = 0
-
-
-def check(name, expected, observed):
-    global PASS, FAIL
-    if expected == observed:
-        PASS += 1
-        print("ok   " + name)
-    else:
-        FAIL += 1
-        print("FAIL %s\n     S3 directly:     %r\n     through shoal:   %r" % (name, expected, observed))
-    sys.stdout.flush()
-
-
-def client(url, unsigned=False):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, region_name="us-east-1",
-                 signature_version=botocore.UNSIGNED if unsigned else "s3v4")
-    return boto3.client("s3", endpoint_url=url, config=cfg)
-
-
-def err(fn):
-    """The error code (or the HTTP status for a bodiless answer) of fn()."""
-    try:
-        fn()
-        return "ok"
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"].get("Code") or str(e.response["ResponseMetadata"]["HTTPStatusCode"])
+from s3check import check, client, code as err, finish
 
 
 B = "lake"
@@ -206,9 +175,8 @@ def main():
             through = fn(gw, "conf/gw/%s/" % name)
         except Exception as e:  # noqa: BLE001
             through = "raised %s: %s" % (type(e).__name__, e)
-        check("conformance: %s as S3 does it" % name, direct, through)
+        check("conformance: %s as S3 does it" % name, direct, through, ("S3 directly", "through shoal"))
 
 
 main()
-print("%d passed, %d failed" % (PASS, FAIL))
-sys.exit(1 if FAIL else 0)
+finish()

@@ -10,45 +10,19 @@ import http.client
 import os
 import re
 import subprocess
-import sys
 import urllib.parse
 
-import boto3
 import botocore
-from botocore.config import Config
 
-PASS = FAIL = 0
+from s3check import check, client, code, finish
+from s3check import request as _request
+
 GW = os.environ["GW"]
 HOST = urllib.parse.urlparse(GW).netloc
 
 
-def check(name, expected, observed):
-    global PASS, FAIL
-    if expected == observed:
-        PASS += 1
-        print("ok   " + name)
-    else:
-        FAIL += 1
-        print("FAIL %s\n     expected: %r\n     observed: %r" % (name, expected, observed))
-    sys.stdout.flush()
-
-
-def client(url, unsigned=False):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, region_name="us-east-1",
-                 signature_version=botocore.UNSIGNED if unsigned else "s3v4")
-    return boto3.client("s3", endpoint_url=url, config=cfg)
-
-
 def request(method, path, body=b"", headers=None):
-    c = http.client.HTTPConnection(HOST, timeout=60)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-    finally:
-        c.close()
-    m = re.search(rb"<Code>([^<]*)</Code>", data) if r.status >= 300 else None
-    return r.status, m.group(1).decode() if m else "", data
+    return _request(HOST, method, path, body, headers)
 
 
 def bucket_exists(s3, name):
@@ -90,9 +64,9 @@ def main():
                 if meth == "POST" and name == "delete":
                     body = b"<Delete><Object><Key>nothing-here</Key></Object></Delete>"
                 st = request(meth, "/%s?%s" % (bucket, name), body, {"Content-Length": str(len(body))})
-                code = st[1] if st[0] >= 300 else ""
-                if st[0] != want or (want == 501 and code != "NotImplemented"):
-                    wrong.append("%s ?%s: %d %s (doc: %d)" % (meth, name, st[0], code, want))
+                ecode = st[1] if st[0] >= 300 else ""
+                if st[0] != want or (want == 501 and ecode != "NotImplemented"):
+                    wrong.append("%s ?%s: %d %s (doc: %d)" % (meth, name, st[0], ecode, want))
         check("every cell of the table holds on %s" % bucket, [], wrong)
     check("the bucket survived DELETE of every subresource (in S3)", True, bucket_exists(s3, "walk"))
     check("and its object", b"kept", s3.get_object(Bucket="walk", Key="keep.txt")["Body"].read())
@@ -203,12 +177,6 @@ def main():
     check("and the gateway serves them after Complete", want, seen(gw.get_object(Bucket="lake", Key="h/mpu.csv")))
 
     # S3's own error codes come through, as S3 answers the same request directly
-    def code(fn):
-        try:
-            fn()
-            return "ok"
-        except botocore.exceptions.ClientError as e:
-            return e.response["Error"]["Code"]
     for bad in ("ab", "Bad_Name"):
         direct = code(lambda: s3.create_bucket(Bucket=bad))
         check("CreateBucket %r through the gateway: S3's code (%s)" % (bad, direct), direct,
@@ -337,5 +305,4 @@ def main():
 
 
 main()
-print("%d passed, %d failed" % (PASS, FAIL))
-sys.exit(1 if FAIL else 0)
+finish()

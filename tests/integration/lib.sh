@@ -171,6 +171,46 @@ stop_shoald() {
     STOP_STATUS=hung
 }
 
+# start_s3_server: starts the test S3 server (tests/s3/s3-server) in
+# $T_TMP/s3, stopped at exit, and exports its S3_ENDPOINT and keys. On
+# failure it counts a failed check, shows why and ends the test (finish).
+start_s3_server() {
+    local srv=$ROOT/tests/s3/s3-server
+    T_CLEANUP+=("$(printf '%q stop %q' "$srv" "$T_TMP/s3")")
+    if ! "$srv" start "$T_TMP/s3" >"$T_TMP/s3.env" 2>"$T_TMP/s3.err"; then
+        check "S3 server starts" 0 1
+        cat "$T_TMP/s3.err"
+        finish
+    fi
+    set -a
+    . "$T_TMP/s3.env"
+    set +a
+}
+
+# s3_create_bucket NAME: creates bucket NAME on the test S3 server (account
+# test), as a check.
+s3_create_bucket() {
+    /usr/bin/python3 -c 'import os, sys, boto3; from botocore.config import Config
+boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
+             config=Config(s3={"addressing_style": "path"})).create_bucket(Bucket=sys.argv[1])' "$1"
+    check "bucket $1 created in S3" 0 $?
+}
+
+# run_checks SCRIPT [ARG...]: runs a Python check script (tests/integration/
+# SCRIPT, with s3check.py beside it) with the environment as it is, shows
+# its lines and adds its "N passed, N failed" to this test's counts; a
+# script that printed no summary (it crashed) counts as one failure.
+run_checks() {
+    local script=$1 out p f
+    shift
+    out=$(PYTHONPATH=$ROOT/tests/integration /usr/bin/python3 "$ROOT/tests/integration/$script" "$@" 2>&1)
+    echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    T_PASS=$((T_PASS + ${p:-0}))
+    T_FAIL=$((T_FAIL + ${f:-1}))
+}
+
 # min_config DIR OUT: a one-node config on free loopback ports with data in
 # DIR/data and one mount, "lakehouse", of the directory DIR/ufs (made here).
 min_config() {

@@ -9,22 +9,8 @@ S3SRV=$ROOT/tests/s3/s3-server
 PY=/usr/bin/python3
 AWS=/usr/bin/aws
 
-T_CLEANUP+=("$(printf '%q stop %q' "$S3SRV" "$T_TMP/s3")")
-if ! "$S3SRV" start "$T_TMP/s3" >"$T_TMP/s3.env" 2>"$T_TMP/s3.err"; then
-    check "S3 server starts" 0 1
-    cat "$T_TMP/s3.err"
-    finish
-fi
-set -a
-. "$T_TMP/s3.env"
-set +a
-"$PY" - <<'PYEOF'
-import os, boto3
-from botocore.config import Config
-boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
-             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4")).create_bucket(Bucket="lakehouse")
-PYEOF
-check "bucket created in S3" 0 $?
+start_s3_server
+s3_create_bucket lakehouse
 
 D=$T_TMP/node
 mkdir -p "$D/localfs"

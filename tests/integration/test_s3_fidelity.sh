@@ -8,22 +8,8 @@
 # then a conformance run (conformance_checks.py): the same scenarios straight
 # against S3 and through the gateway, observed the same.
 . "$(dirname "$0")/lib.sh"
-S3SRV=$ROOT/tests/s3/s3-server
-PY=/usr/bin/python3
-
-T_CLEANUP+=("$(printf '%q stop %q' "$S3SRV" "$T_TMP/s3")")
-if ! "$S3SRV" start "$T_TMP/s3" >"$T_TMP/s3.env" 2>"$T_TMP/s3.err"; then
-    check "S3 server starts" 0 1
-    cat "$T_TMP/s3.err"
-    finish
-fi
-set -a
-. "$T_TMP/s3.env"
-set +a
-"$PY" -c 'import os, boto3; from botocore.config import Config
-boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
-             config=Config(s3={"addressing_style": "path"})).create_bucket(Bucket="lake")'
-check "bucket created in S3" 0 $?
+start_s3_server
+s3_create_bucket lake
 
 D=$T_TMP/node
 mkdir -p "$D/local"
@@ -57,18 +43,8 @@ mounts:
 YAML
 start_shoald fid "$T_TMP/shoald.yaml"
 check "shoald starts" 0 $?
-out=$(GW="http://$SHOALD_S3" DOC="$ROOT/docs/gateway.md" "$PY" "$ROOT/tests/integration/fidelity_checks.py" 2>&1)
-echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-T_PASS=$((T_PASS + ${p:-0}))
-T_FAIL=$((T_FAIL + ${f:-1}))
-out=$(GW="http://$SHOALD_S3" "$PY" "$ROOT/tests/integration/conformance_checks.py" 2>&1)
-echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-T_PASS=$((T_PASS + ${p:-0}))
-T_FAIL=$((T_FAIL + ${f:-1}))
+GW="http://$SHOALD_S3" DOC="$ROOT/docs/gateway.md" run_checks fidelity_checks.py
+GW="http://$SHOALD_S3" run_checks conformance_checks.py
 stop_shoald "$SHOALD_PID" TERM
 check "clean exit" 0 "$STOP_STATUS"
 
@@ -124,12 +100,7 @@ tenants:
 YAML
 start_shoald acc "$T_TMP/accounts.yaml"
 check "shoald with two tenants' accounts starts" 0 $?
-out=$(GW="http://$SHOALD_S3" "$PY" "$ROOT/tests/integration/accounts_checks.py" 2>&1)
-echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-T_PASS=$((T_PASS + ${p:-0}))
-T_FAIL=$((T_FAIL + ${f:-1}))
+GW="http://$SHOALD_S3" run_checks accounts_checks.py
 stop_shoald "$SHOALD_PID" TERM
 check "two tenants' accounts: clean exit" 0 "$STOP_STATUS"
 finish

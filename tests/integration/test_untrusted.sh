@@ -8,22 +8,8 @@
 # budget + 64 MiB. Real shoald nodes in front of the real S3 server (Swift);
 # see untrusted_checks.py.
 . "$(dirname "$0")/lib.sh"
-S3SRV=$ROOT/tests/s3/s3-server
-PY=/usr/bin/python3
-
-T_CLEANUP+=("$(printf '%q stop %q' "$S3SRV" "$T_TMP/s3")")
-if ! "$S3SRV" start "$T_TMP/s3" >"$T_TMP/s3.env" 2>"$T_TMP/s3.err"; then
-    check "S3 server starts" 0 1
-    cat "$T_TMP/s3.err"
-    finish
-fi
-set -a
-. "$T_TMP/s3.env"
-set +a
-"$PY" -c 'import os, boto3; from botocore.config import Config
-boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
-             config=Config(s3={"addressing_style": "path"})).create_bucket(Bucket="lake")'
-check "bucket created in S3" 0 $?
+start_s3_server
+s3_create_bucket lake
 SANITIZED=0
 case "$BUILD" in *asan*) SANITIZED=1 ;; esac
 export SANITIZED
@@ -74,16 +60,11 @@ YAML
 }
 
 run_py() {  # NAME PHASE [VAR=VALUE...]: the checks of a phase against node NAME
-    local name=$1 phase=$2 out p f
+    local name=$1 phase=$2 kv
     shift 2
-    out=$(env GW="http://$SHOALD_S3" ADMIN="http://$SHOALD_ADMIN" LOCAL="$T_TMP/$name/local" \
-        LOG="$T_TMP/$name.log" PID="$SHOALD_PID" "$@" \
-        "$PY" "$ROOT/tests/integration/untrusted_checks.py" "$phase" 2>&1)
-    echo "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-    p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-    f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    T_PASS=$((T_PASS + ${p:-0}))
-    T_FAIL=$((T_FAIL + ${f:-1}))
+    for kv in "$@"; do export "${kv?}"; done
+    GW="http://$SHOALD_S3" ADMIN="http://$SHOALD_ADMIN" LOCAL="$T_TMP/$name/local" \
+        LOG="$T_TMP/$name.log" PID="$SHOALD_PID" run_checks untrusted_checks.py "$phase"
 }
 
 node_config anon 64KiB 32MiB 64MiB 1h

@@ -14,7 +14,6 @@ import concurrent.futures
 import datetime
 import hashlib
 import hmac
-import http.client
 import os
 import re
 import sys
@@ -26,40 +25,21 @@ import boto3
 import botocore
 from botocore.config import Config
 
-PASS = FAIL = 0
+from s3check import check, finish
+from s3check import client as _client
+from s3check import request as _request
+
 GW = os.environ["GW"]
 HOST = urllib.parse.urlparse(GW).netloc
 ADMIN = os.environ["ADMIN"]
 
 
-def check(name, expected, observed):
-    global PASS, FAIL
-    if expected == observed:
-        PASS += 1
-        print("ok   " + name)
-    else:
-        FAIL += 1
-        print("FAIL %s\n     expected: %r\n     observed: %r" % (name, expected, observed))
-    sys.stdout.flush()
-
-
 def s3():
-    cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                 retries={"max_attempts": 1}, region_name="us-east-1")
-    return boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], config=cfg)
+    return _client(os.environ["S3_ENDPOINT"])
 
 
 def request(method, path, body=b"", headers=None, timeout=120):
-    """One request on a fresh connection: (status, S3 error code or "", body)."""
-    c = http.client.HTTPConnection(HOST, timeout=timeout)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-    finally:
-        c.close()
-    m = re.search(rb"<Code>([^<]*)</Code>", data) if r.status >= 300 else None
-    return r.status, m.group(1).decode() if m else "", data
+    return _request(HOST, method, path, body, headers, timeout)
 
 
 def metrics():
@@ -423,5 +403,4 @@ def phase_memory():
 
 
 {"anon": phase_anon, "tenant": phase_tenant, "memory": phase_memory}[sys.argv[1]]()
-print("%d passed, %d failed" % (PASS, FAIL))
-sys.exit(1 if FAIL else 0)
+finish()
