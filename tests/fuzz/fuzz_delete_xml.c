@@ -22,6 +22,7 @@
  * The seed corpus is tests/fuzz/corpus/delete_xml/; test_fuzz_delete_xml
  * replays it. */
 #include "daemon/gw_delete_multi.c"
+#include "tests/fuzz/fuzz_xml_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,29 +34,6 @@ static void broken(const char *what)
     abort();
 }
 
-static void XMLCALL saw_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                                const XML_Char *pubid, int has_internal_subset)
-{
-    (void)name;
-    (void)sysid;
-    (void)pubid;
-    (void)has_internal_subset;
-    *(int *)ud = 1;
-}
-
-/* has_doctype: whether expat sees a document type declaration in BODY. */
-static int has_doctype(const char *body, size_t len)
-{
-    XML_Parser x = XML_ParserCreate("UTF-8");
-    int seen = 0;
-    if (!x)
-        abort();
-    XML_SetUserData(x, &seen);
-    XML_SetStartDoctypeDeclHandler(x, saw_doctype);
-    XML_Parse(x, body, (int)len, 1);
-    XML_ParserFree(x);
-    return seen;
-}
 
 /* parse: BODY through parse_delete; *out the parsed request (free with
  * delm_free), or NULL when refused. */
@@ -117,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d = parse(&g, body, size - 1);
         if (d) {
             sane(d);
-            if (has_doctype(body, size - 1))
+            if (fuzz_has_doctype(body, size - 1))
                 broken("a body with a DOCTYPE was accepted");
             delm_free(d);
         }

@@ -22,6 +22,7 @@
  * The seed corpus is tests/fuzz/corpus/mpu_xml/; test_fuzz_mpu_xml replays
  * it. */
 #include "daemon/gw_int.h"
+#include "tests/fuzz/fuzz_xml_util.h"
 
 #include <event2/buffer.h>
 #include <expat.h>
@@ -40,28 +41,6 @@ static void broken(const char *what)
     abort();
 }
 
-static void XMLCALL saw_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                                const XML_Char *pubid, int has_internal_subset)
-{
-    (void)name;
-    (void)sysid;
-    (void)pubid;
-    (void)has_internal_subset;
-    *(int *)ud = 1;
-}
-
-static int has_doctype(const char *body, size_t len)
-{
-    XML_Parser x = XML_ParserCreate("UTF-8");
-    int seen = 0;
-    if (!x)
-        abort();
-    XML_SetUserData(x, &seen);
-    XML_SetStartDoctypeDeclHandler(x, saw_doctype);
-    XML_Parse(x, body, (int)len, 1);
-    XML_ParserFree(x);
-    return seen;
-}
 
 static void check_list(const struct gw_part_list *l)
 {
@@ -88,7 +67,7 @@ static void raw(const char *body, size_t len)
         broken("return code");
     else if (l.n != 0 || l.parts || l.etags)
         broken("refused body left parts");
-    if (rc == 0 && has_doctype(body, len))
+    if (rc == 0 && fuzz_has_doctype(body, len))
         broken("a DOCTYPE was accepted");
     gw_part_list_free(&l);
 }
