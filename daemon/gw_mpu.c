@@ -238,10 +238,13 @@ static void on_completed(void *arg, int err, const char *etag)
 {
     struct complete *c = arg;
     struct gw_req *g = c->g;
-    struct gw_staged *s = gw_mpu_stage_take(g);
+    struct gw_staged *s;
     c->req = NULL;
     if (err) {
-        gw_mpu_staged_free(s);
+        /* the upload is gone: so is its staging; else a retried Complete
+         * may still cache it */
+        if (err == UFS_ENOENT || err == UFS_ECONFLICT)
+            gw_mpu_unstage(g);
         complete_free(c);
         if (ufs_error_detail()) /* S3's own code: EntityTooSmall, InvalidPart, ... */
             gw_error_ufs(g, err);
@@ -255,6 +258,7 @@ static void on_completed(void *arg, int err, const char *etag)
             gw_error_ufs(g, err);
         return;
     }
+    s = gw_mpu_stage_take(g);
     if (s && g->ctx->store)
         cache_completed(c, s, etag);
     gw_mpu_staged_free(s);

@@ -40,10 +40,10 @@ int gw_blocks_reserve(struct gw_blocks *s, struct shd_ctx *ctx, uint64_t size)
 {
     memset(s, 0, sizeof(*s));
     if (size == UFS_SIZE_UNKNOWN || !ctx->store ||
-        shd_budget_take_spare(&ctx->reqmem, SHD_MEM_STAGE, size ? size : 1) != 0)
+        (size && shd_budget_take_spare(&ctx->reqmem, SHD_MEM_STAGE, size) != 0))
         return -1;
     s->ctx = ctx;
-    s->cap = size ? size : 1;
+    s->cap = size; /* an empty body stages nothing, and takes nothing */
     s->bs = ctx->block_size;
     s->nblk = (size_t)((size + s->bs - 1) / s->bs);
     s->blk = shd_xcalloc(s->nblk ? s->nblk : 1, sizeof(*s->blk));

@@ -195,6 +195,29 @@ def phase_anon():
     check("part sent twice: the named bytes are served", True, st[2] == b)
     check("part sent twice: served from the cache (no GET to S3)", gets,
           metric('shoal_s3_requests_total{kind="get"}'))
+    # a Complete that S3 refused (a wrong ETag), then the right one: still cached
+    key = "m/retry.bin"
+    up = cli.create_multipart_upload(Bucket="lake", Key=key)["UploadId"]
+    st = request("PUT", "/lake/%s?partNumber=1&uploadId=%s" % (key, up), a, {"Content-Length": str(len(a))})
+    for etag, want in (('"00000000000000000000000000000000"', 400), ('"%s"' % hashlib.md5(a).hexdigest(), 200)):
+        xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+               "</CompleteMultipartUpload>" % etag).encode()
+        st = request("POST", "/lake/%s?uploadId=%s" % (key, up), xml, {"Content-Length": str(len(xml))})
+        check("Complete with ETag %s: %d" % (etag[:9], want), want, st[0])
+    gets = metric('shoal_s3_requests_total{kind="get"}')
+    st = request("GET", "/lake/" + key)
+    check("after a retried Complete: the bytes, from the cache", (True, gets),
+          (st[2] == a, metric('shoal_s3_requests_total{kind="get"}')))
+    # an upload of one empty part is cached too (nothing to stage)
+    key = "m/empty.bin"
+    up = cli.create_multipart_upload(Bucket="lake", Key=key)["UploadId"]
+    st = request("PUT", "/lake/%s?partNumber=1&uploadId=%s" % (key, up), b"", {"Content-Length": "0"})
+    xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"%s\"</ETag></Part>"
+           "</CompleteMultipartUpload>" % hashlib.md5(b"").hexdigest()).encode()
+    st = request("POST", "/lake/%s?uploadId=%s" % (key, up), xml, {"Content-Length": str(len(xml))})
+    check("Complete of one empty part: 200", 200, st[0])
+    st = request("GET", "/lake/" + key)
+    check("the empty object reads back", (200, b""), (st[0], st[2]))
     check("completed uploads leave no staging", 0, metric("shoal_gateway_multipart_staged_uploads"))
     check("completed uploads hold no staging memory", 0,
           metric('shoal_request_memory_bytes{use="stage"}'))
