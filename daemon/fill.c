@@ -80,7 +80,6 @@ struct fill_table {
     struct fill *table[FILL_BUCKETS];
     struct fill_run *qhead, *qtail;
     size_t running, queued, max;
-    uint64_t waiting_mem; /* runs put back in the queue for want of memory */
 };
 
 static unsigned bucket_of(const uint8_t id[STORE_ID_LEN])
@@ -333,7 +332,6 @@ static int run_memory(struct fill_run *r)
             if (!ft->qtail)
                 ft->qtail = r;
             ft->queued++;
-            ft->waiting_mem++;
         }
         pthread_mutex_unlock(&ft->lock);
         return wait ? 1 : UFS_ENOMEM;
