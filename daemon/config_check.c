@@ -260,8 +260,7 @@ static void cfg_check_backends(struct shd_cfg_ctx *c, const struct shd_config *c
                 if (t->backend[k].mount && strcmp(t->backend[k].mount, name) == 0) {
                     shd_cfg_err(c, line, path,
                                 "mount \"%s\" is named twice for this tenant (first at line %u)",
-                                show,
-                                shd_cfg_line_of(shd_cfg_seq_item(list, k), "mount", 1));
+                                show, shd_cfg_line_of(shd_cfg_seq_item(list, k), "mount", 1));
                     break;
                 }
         }

@@ -33,25 +33,24 @@
      .max = 4095,                                                                                  \
      .off = CFG_CRED(file),                                                                        \
      .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},                      \
-    {.path = P ".profile",                                                                         \
-     .type = SHD_CFG_NAME,                                                                         \
-     .min = 1,                                                                                     \
-     .max = 64,                                                                                    \
-     .def = "default",                                                                             \
-     .off = CFG_CRED(profile),                                                                     \
-     .doc = "Profile (section) of `file` to use."},                                                \
-    {.path = P ".access_key_env",                                                                  \
-     .type = SHD_CFG_ENVVAR,                                                                       \
-     .min = 1,                                                                                     \
-     .max = 255,                                                                                   \
-     .off = CFG_CRED(access_key_env),                                                              \
-     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},        \
-    {.path = P ".secret_key_env",                                                                  \
-     .type = SHD_CFG_ENVVAR,                                                                       \
-     .min = 1,                                                                                     \
-     .max = 255,                                                                                   \
-     .off = CFG_CRED(secret_key_env),                                                              \
-     .doc = "Environment variable holding the secret access key."}
+        {.path = P ".profile",                                                                     \
+         .type = SHD_CFG_NAME,                                                                     \
+         .min = 1,                                                                                 \
+         .max = 64,                                                                                \
+         .def = "default",                                                                         \
+         .off = CFG_CRED(profile),                                                                 \
+         .doc = "Profile (section) of `file` to use."},                                            \
+        {.path = P ".access_key_env",                                                              \
+         .type = SHD_CFG_ENVVAR,                                                                   \
+         .min = 1,                                                                                 \
+         .max = 255,                                                                               \
+         .off = CFG_CRED(access_key_env),                                                          \
+         .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},    \
+    {                                                                                              \
+        .path = P ".secret_key_env", .type = SHD_CFG_ENVVAR, .min = 1, .max = 255,                 \
+        .off = CFG_CRED(secret_key_env),                                                           \
+        .doc = "Environment variable holding the secret access key."                               \
+    }
 
 /* SHD_CFG_ENUM stores an int: the enums must be int-sized. */
 _Static_assert(sizeof(enum shd_log_level) == sizeof(int), "enum size");

@@ -165,7 +165,7 @@ static void wait_ev(evutil_socket_t fd, short what, void *arg)
     err = f->err;
     last = done || err;
     b = f->blk ? store_block_ref(f->blk) : NULL; /* NULL: failed before it started */
-    if (last) { /* detach now: the final call is the last */
+    if (last) {                                  /* detach now: the final call is the last */
         struct fill_wait **pp = &f->waiters;
         while (*pp != w)
             pp = &(*pp)->next;
@@ -352,8 +352,9 @@ static void run_start(struct fill_run *r)
     if (rc == 1)
         return; /* queued again: a run that ends starts it */
     if (rc) {
-        shd_warn("fill", "no request memory for a fill, refused (raise cache.request_memory) "
-                         "bytes=%llu",
+        shd_warn("fill",
+                 "no request memory for a fill, refused (raise cache.request_memory) "
+                 "bytes=%llu",
                  (unsigned long long)r->len);
         run_finish(r, rc);
         return;
@@ -395,7 +396,7 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
         f->ft = ft;
         memcpy(f->id, reqs[k].id, STORE_ID_LEN);
         f->len = reqs[k].len; /* f->blk: when the run starts */
-        f->refs = 1; /* the run */
+        f->refs = 1;          /* the run */
         f->hnext = ft->table[bucket_of(f->id)];
         ft->table[bucket_of(f->id)] = f;
         r->blocks[k] = f;

@@ -402,8 +402,7 @@ int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size)
         return -1;
     }
     *size = n;
-    *out =
-        gw_chunked_new(g->streaming == 1, g->chunk_key, g->chunk_date, g->chunk_scope, g->seed_sig,
-                       (uint64_t)n);
+    *out = gw_chunked_new(g->streaming == 1, g->chunk_key, g->chunk_date, g->chunk_scope,
+                          g->seed_sig, (uint64_t)n);
     return 0;
 }

@@ -40,8 +40,7 @@ struct gw_chunked {
 };
 
 struct gw_chunked *gw_chunked_new(int sign, const unsigned char key[32], const char *amz_date,
-                                  const char *scope, const char *seed_signature,
-                                  uint64_t declared)
+                                  const char *scope, const char *seed_signature, uint64_t declared)
 {
     struct gw_chunked *c = shd_xcalloc(1, sizeof(*c));
     c->sign = sign;
@@ -104,8 +103,8 @@ static int size_line(struct gw_chunked *c)
     c->line[c->linelen] = '\0';
     /* hex digits only: strtoull would also take "-1", " 1" and "0x1" */
     for (; isxdigit((unsigned char)*end); end++) {
-        n = n * 16 + (uint64_t)(isdigit((unsigned char)*end) ? *end - '0'
-                                                             : (*end | 0x20) - 'a' + 10);
+        n = n * 16 +
+            (uint64_t)(isdigit((unsigned char)*end) ? *end - '0' : (*end | 0x20) - 'a' + 10);
         if (n > CHUNK_SIZE_MAX)
             return GW_CHUNKED_EMALFORMED;
     }

@@ -47,7 +47,7 @@ struct delm {
     struct gw_chunked *dec; /* aws-chunked body, or NULL */
     char *body;
     size_t len, mem; /* bytes in; request memory held (the most the body may have) */
-    int body_err; /* 1 too large, 2 malformed aws-chunked, 3 bad chunk signature */
+    int body_err;    /* 1 too large, 2 malformed aws-chunked, 3 bad chunk signature */
     /* parsed */
     struct del_item *items;
     size_t n;

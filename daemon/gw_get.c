@@ -33,8 +33,8 @@
 
 struct get {
     struct gw_req *g;
-    struct ufs_stat st; /* st.headers: NULL (they are in headers) */
-    char *headers;      /* the object's kept headers, or NULL */
+    struct ufs_stat st;        /* st.headers: NULL (they are in headers) */
+    char *headers;             /* the object's kept headers, or NULL */
     uint64_t first, last, pos; /* inclusive range; next byte to send */
     int status, partial, started, retried;
     struct meta_wait *mw;
@@ -432,8 +432,8 @@ static void on_meta(void *arg, int err, const struct ufs_stat *st)
 static void retry_meta(struct get *s)
 {
     s->retried = 1;
-    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mns, s->g->mkey, s->g->key,
-                       on_meta, s);
+    s->mw =
+        meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mns, s->g->mkey, s->g->key, on_meta, s);
 }
 
 static void got_meta(struct get *s)

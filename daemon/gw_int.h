@@ -119,8 +119,7 @@ enum {
 };
 struct gw_chunked;
 struct gw_chunked *gw_chunked_new(int sign, const unsigned char key[32], const char *amz_date,
-                                  const char *scope, const char *seed_signature,
-                                  uint64_t declared);
+                                  const char *scope, const char *seed_signature, uint64_t declared);
 void gw_chunked_free(struct gw_chunked *c);
 int gw_chunked_feed(struct gw_chunked *c, const uint8_t *p, size_t n,
                     int (*out)(void *arg, const void *buf, size_t len), void *arg, int *pause);
@@ -232,7 +231,6 @@ const struct gw_blocks *gw_mpu_staged_part(const struct gw_staged *s, unsigned n
 void gw_mpu_stage_expire(struct shd_ctx *ctx);
 /* Drops every staged upload (the node stops). */
 void gw_mpu_stage_clear(void);
-
 
 /* gw_delete_multi.c: DeleteObjects (POST /BUCKET?delete) */
 void gw_delete_objects(struct gw_req *g);

@@ -102,7 +102,8 @@ static void on_parts(void *arg, int err, const struct ufs_parts_page *pg)
     owner(b, g, "Initiator");
     owner(b, g, "Owner");
     evbuffer_add_printf(b, "<StorageClass>STANDARD</StorageClass>");
-    elem(b, "PartNumberMarker", gw_query(g, "part-number-marker") ? gw_query(g, "part-number-marker") : "0");
+    elem(b, "PartNumberMarker",
+         gw_query(g, "part-number-marker") ? gw_query(g, "part-number-marker") : "0");
     if (pg->truncated) {
         snprintf(num, sizeof(num), "%u", pg->next_marker);
         elem(b, "NextPartNumberMarker", num);
@@ -171,9 +172,10 @@ static void on_uploads(void *arg, int err, const struct ufs_uploads_page *pg)
         const struct ufs_upload_entry *last = pg->n ? &pg->uploads[pg->n - 1] : NULL;
         int have = pg->next_key_marker && *pg->next_key_marker;
         elem(b, "NextKeyMarker", have ? pg->next_key_marker : last ? last->key : "");
-        elem(b, "NextUploadIdMarker", have ? pg->next_upload_id_marker
-                                      : last  ? last->upload_id
-                                              : "");
+        elem(b, "NextUploadIdMarker",
+             have   ? pg->next_upload_id_marker
+             : last ? last->upload_id
+                    : "");
     }
     elem(b, "Prefix", gw_query(g, "prefix"));
     if (delim && *delim)
@@ -189,8 +191,9 @@ static void on_uploads(void *arg, int err, const struct ufs_uploads_page *pg)
         owner(b, g, "Initiator");
         owner(b, g, "Owner");
         gw_iso_date(u->initiated, date, sizeof(date));
-        evbuffer_add_printf(b, "<StorageClass>STANDARD</StorageClass><Initiated>%s</Initiated>"
-                               "</Upload>",
+        evbuffer_add_printf(b,
+                            "<StorageClass>STANDARD</StorageClass><Initiated>%s</Initiated>"
+                            "</Upload>",
                             date);
     }
     for (size_t i = 0; i < pg->n_prefixes; i++) {
@@ -222,7 +225,8 @@ void gw_list_uploads(struct gw_req *g)
                                  gw_query(g, "upload-id-marker"), (unsigned)max};
     g->op_state = ufs_list_uploads(g->u, &o, on_uploads, g);
     if (!g->op_state) {
-        gw_error(g, 400, "InvalidArgument", "The uploads could not be listed (invalid parameters).");
+        gw_error(g, 400, "InvalidArgument",
+                 "The uploads could not be listed (invalid parameters).");
         return;
     }
     g->op_abort = list_cancel;

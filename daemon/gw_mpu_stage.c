@@ -153,8 +153,9 @@ static void free_expired(struct gw_staged *gone)
 {
     while (gone) {
         struct gw_staged *n = gone->next;
-        shd_info("gateway", "multipart upload staging expired, not cached on complete "
-                            "(cache.multipart_staging_ttl) parts=%zu",
+        shd_info("gateway",
+                 "multipart upload staging expired, not cached on complete "
+                 "(cache.multipart_staging_ttl) parts=%zu",
                  gone->nparts);
         staged_free(gone);
         gone = n;
@@ -197,8 +198,9 @@ void gw_mpu_stage_part(const struct gw_req *g, unsigned number, const char *etag
     s = find_locked(id, idlen, now);
     if (s->dropped || !data->ctx || data->len != data->cap) {
         if (!s->dropped)
-            shd_info("gateway", "multipart upload not cached on write (a part was not kept: "
-                                "cache.request_memory) part=%u",
+            shd_info("gateway",
+                     "multipart upload not cached on write (a part was not kept: "
+                     "cache.request_memory) part=%u",
                      number);
         s->dropped = 1;
         drop_parts(s);

@@ -148,8 +148,7 @@ void gw_put_object(struct gw_req *g)
     char **hdrs = gw_kept_request_headers(g, up->dec != NULL, &up->kept);
     struct ufs_put_opts opts = {ct, (const char *const *)hdrs,
                                 http_req_header(g->r, "content-md5")};
-    struct ufs_req *w =
-        ufs_write_open(g->u, g->key, up->size, &opts, gw_upload_write_cbs(), up);
+    struct ufs_req *w = ufs_write_open(g->u, g->key, up->size, &opts, gw_upload_write_cbs(), up);
     gw_headers_free(hdrs);
     gw_upload_start(up, w);
 }

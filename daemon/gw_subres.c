@@ -24,12 +24,12 @@
 #define S3_NS "http://s3.amazonaws.com/doc/2006-03-01/"
 
 enum subres_kind {
-    SR_501,       /* not implemented by the gateway */
-    SR_LOCATION,  /* GET: GetBucketLocation */
+    SR_501,        /* not implemented by the gateway */
+    SR_LOCATION,   /* GET: GetBucketLocation */
     SR_VERSIONING, /* GET: GetBucketVersioning, never enabled */
-    SR_VERSIONS,  /* GET: ListObjectVersions, every object its "null" version */
-    SR_DELETE,    /* POST: DeleteObjects */
-    SR_UPLOADS,   /* GET: ListMultipartUploads, passed to S3 */
+    SR_VERSIONS,   /* GET: ListObjectVersions, every object its "null" version */
+    SR_DELETE,     /* POST: DeleteObjects */
+    SR_UPLOADS,    /* GET: ListMultipartUploads, passed to S3 */
 };
 
 struct subres {
@@ -71,12 +71,28 @@ static const struct subres subresources[] = {
 };
 
 /* Query parameters of listings and of signing: not subresources. */
-static const char *const plain_params[] = {
-    "list-type",   "prefix",          "delimiter",         "max-keys",    "encoding-type",
-    "marker",      "continuation-token", "start-after",    "fetch-owner", "key-marker",
-    "version-id-marker", "x-id",      "X-Amz-Algorithm",   "X-Amz-Credential", "X-Amz-Date",
-    "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
-    "x-amz-user-agent", "allow-unordered", "optional-object-attributes"};
+static const char *const plain_params[] = {"list-type",
+                                           "prefix",
+                                           "delimiter",
+                                           "max-keys",
+                                           "encoding-type",
+                                           "marker",
+                                           "continuation-token",
+                                           "start-after",
+                                           "fetch-owner",
+                                           "key-marker",
+                                           "version-id-marker",
+                                           "x-id",
+                                           "X-Amz-Algorithm",
+                                           "X-Amz-Credential",
+                                           "X-Amz-Date",
+                                           "X-Amz-Expires",
+                                           "X-Amz-SignedHeaders",
+                                           "X-Amz-Signature",
+                                           "X-Amz-Security-Token",
+                                           "x-amz-user-agent",
+                                           "allow-unordered",
+                                           "optional-object-attributes"};
 
 static const struct subres *find(const char *name)
 {
@@ -119,7 +135,7 @@ static void get_location(struct gw_req *g)
     const struct shd_mount *m = &g->ctx->cfg->mounts[g->mount];
     const char *region =
         m->ufs.kind == SHD_UFS_S3 && m->region && strcmp(m->region, "us-east-1") != 0 ? m->region
-                                                                                       : "";
+                                                                                      : "";
     struct evbuffer *b = xml_new();
     evbuffer_add_printf(b, "<LocationConstraint xmlns=\"" S3_NS "\">");
     gw_xml_escape(b, region);
@@ -195,17 +211,30 @@ int gw_bucket_route(struct gw_req *g)
 
 /* Object subresources the gateway does not implement: served as GetObject
  * or PutObject they would return the object's bytes or overwrite it. */
-static const char *const object_subresources[] = {
-    "acl",     "attributes", "legal-hold", "restore", "retention",
-    "select",  "tagging",    "torrent",    "renameObject"};
+static const char *const object_subresources[] = {"acl",     "attributes", "legal-hold",
+                                                  "restore", "retention",  "select",
+                                                  "tagging", "torrent",    "renameObject"};
 
 /* Object query parameters a request may carry besides those. */
-static const char *const object_params[] = {
-    "uploads", "uploadId", "partNumber", "versionId", "x-id", "x-amz-user-agent",
-    "response-cache-control", "response-content-disposition", "response-content-encoding",
-    "response-content-language", "response-content-type", "response-expires",
-    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-    "X-Amz-Signature", "X-Amz-Security-Token"};
+static const char *const object_params[] = {"uploads",
+                                            "uploadId",
+                                            "partNumber",
+                                            "versionId",
+                                            "x-id",
+                                            "x-amz-user-agent",
+                                            "response-cache-control",
+                                            "response-content-disposition",
+                                            "response-content-encoding",
+                                            "response-content-language",
+                                            "response-content-type",
+                                            "response-expires",
+                                            "X-Amz-Algorithm",
+                                            "X-Amz-Credential",
+                                            "X-Amz-Date",
+                                            "X-Amz-Expires",
+                                            "X-Amz-SignedHeaders",
+                                            "X-Amz-Signature",
+                                            "X-Amz-Security-Token"};
 
 static int in(const char *const *list, size_t n, const char *name)
 {
@@ -287,7 +316,8 @@ int gw_object_refused(struct gw_req *g)
 
     for (size_t i = 0; i < g->nq && !why; i++) {
         const char *n = g->q[i].name;
-        if (in(object_subresources, sizeof(object_subresources) / sizeof(object_subresources[0]), n))
+        if (in(object_subresources, sizeof(object_subresources) / sizeof(object_subresources[0]),
+               n))
             why = n;
         else if (!read && !in(object_params, sizeof(object_params) / sizeof(object_params[0]), n))
             why = n; /* unknown, on a method that changes things */

@@ -257,14 +257,16 @@ struct gw_upload *gw_upload_new(struct gw_req *g, uint64_t max, int part, gw_upl
 
     if (size == 0 && !http_req_header(g->r, "content-length") &&
         !http_req_header(g->r, "transfer-encoding") && !g->streaming) {
-        gw_error(g, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+        gw_error(g, 411, "MissingContentLength",
+                 "You must provide the Content-Length HTTP header.");
         return NULL;
     }
     if (gw_body_decoder(g, &dec, &size) != 0)
         return NULL;
     if (size == HTTP_UNKNOWN_LENGTH && part) {
         gw_chunked_free(dec);
-        gw_error(g, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+        gw_error(g, 411, "MissingContentLength",
+                 "You must provide the Content-Length HTTP header.");
         return NULL;
     }
     if (size != HTTP_UNKNOWN_LENGTH && size > max) {
@@ -283,8 +285,9 @@ struct gw_upload *gw_upload_new(struct gw_req *g, uint64_t max, int part, gw_upl
     g->op_abort = upload_abort;
     mem = ufs_write_memory(g->u, up->size, part);
     if (mem && shd_budget_take(&g->ctx->reqmem, SHD_MEM_WRITER, mem) != 0) {
-        shd_warn("gateway", "no request memory for an upload, refused with 503 (raise "
-                            "cache.request_memory) bytes=%llu",
+        shd_warn("gateway",
+                 "no request memory for an upload, refused with 503 (raise "
+                 "cache.request_memory) bytes=%llu",
                  (unsigned long long)mem);
         gw_upload_free(up);
         gw_error(g, 503, "SlowDown", "Please reduce your request rate.");

@@ -16,8 +16,8 @@
 
 #define HTTP_IDLE_TIMEOUT_S 60
 #define HTTP_IO_TIMEOUT_S 60
-#define HTTP_DISCARD_MAX (1024 * 1024) /* unread bodies up to this are drained, larger close */
-#define HTTP_IO_CHUNK (1024 * 1024)    /* bytes per read or write system call, at most */
+#define HTTP_DISCARD_MAX (1024 * 1024)     /* unread bodies up to this are drained, larger close */
+#define HTTP_IO_CHUNK (1024 * 1024)        /* bytes per read or write system call, at most */
 #define HTTP_INPUT_MAX (2 * HTTP_IO_CHUNK) /* unparsed input held per connection, at most */
 
 enum conn_state { ST_HEAD, ST_BODY, ST_DRAIN, ST_CLOSE };

@@ -36,7 +36,7 @@ struct meta_entry {
     uint64_t fetched_ms;
     uint64_t size; /* the object's */
     int64_t mtime;
-    char *val; /* "ETag\0Content-Type\0headers\0", or NULL while never valid */
+    char *val;      /* "ETag\0Content-Type\0headers\0", or NULL while never valid */
     uint32_t bytes; /* what the entry is counted for */
     int mount;
     int valid; /* size, mtime and val hold a value (maybe stale) */
@@ -83,8 +83,8 @@ static uint32_t entry_bytes(size_t keylen, size_t vallen)
 /* entry_set: E takes ST's values. */
 static void entry_set(struct meta_cache *mc, struct meta_entry *e, const struct ufs_stat *st)
 {
-    size_t el = strnlen(st->etag, sizeof(st->etag)), cl = strnlen(st->content_type,
-                                                                   sizeof(st->content_type));
+    size_t el = strnlen(st->etag, sizeof(st->etag)),
+           cl = strnlen(st->content_type, sizeof(st->content_type));
     size_t hl = st->headers ? strnlen(st->headers, UFS_HEADERS_MAX - 1) : 0;
     size_t vl = el + cl + hl + 3;
     uint32_t nb = entry_bytes(strlen(e->key), vl);
@@ -360,7 +360,7 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
             e->fetched_ms = now_ms();
             trim(mc, e);
         } else if (err == UFS_EUNAVAIL && e->valid) {
-            entry_stat(e, &stale); /* S3 is down: the last known metadata still serves */
+            entry_stat(e, &stale);            /* S3 is down: the last known metadata still serves */
             stale.headers = entry_headers(e); /* copied by fetch_finish, under the lock */
             use_stale = 1;
         } else if (err == UFS_ENOENT) {

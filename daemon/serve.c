@@ -268,7 +268,8 @@ static int tenant_backends_open(struct shd_server *srv)
                 };
                 err = ufs_s3_open(ctx->loops[i].base, &sc, &ctx->loops[i].tufs[ctx->ntb - 1]);
                 if (err) {
-                    shd_error("serve", "cannot open a tenant's backend mount=%s tenant=%s err=\"%s\"",
+                    shd_error("serve",
+                              "cannot open a tenant's backend mount=%s tenant=%s err=\"%s\"",
                               mt->name, tn->name, ufs_strerror(err));
                     return SHD_ERR_IO;
                 }

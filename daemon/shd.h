@@ -65,7 +65,7 @@ struct shd_ctx {
     struct store *store;
     struct meta_cache *meta;
     struct fill_table *fills;
-    struct shd_budget reqmem; /* cache.request_memory; atomic, any thread */
+    struct shd_budget reqmem;             /* cache.request_memory; atomic, any thread */
     int star;                             /* the pass-through mount "*", or -1 */
     char *star_ak, *star_sk, *star_token; /* its credentials */
     struct shd_tenant_backend *tb;        /* every tenant's backend identities */

@@ -323,7 +323,7 @@ out:
                   shd_log_q(conf->path, qp, sizeof(qp)), op,
                   shd_log_q(strerror_r(rc, ebuf, sizeof(ebuf)), qe, sizeof(qe)),
                   rc == EWOULDBLOCK ? "another shoald uses this directory: give each its own"
-                                     : "make it a writable directory on a mounted file system");
+                                    : "make it a writable directory on a mounted file system");
         if (d->lockfd >= 0)
             close(d->lockfd);
         if (d->dirfd >= 0)

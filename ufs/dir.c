@@ -511,8 +511,7 @@ int ufs_dir_commit(int fd, const char *tmp, const char *path, const char *ctype,
         errno != ENOTSUP)
         return ufs_dir_errno(errno);
     if (headers && headers[0] &&
-        fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 &&
-        errno != ENOTSUP)
+        fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 && errno != ENOTSUP)
         return ufs_dir_errno(errno);
     clock_gettime(CLOCK_REALTIME, &now[0]);
     now[1] = now[0];

@@ -52,9 +52,9 @@
 #define UFS_DIR_UPLOADS ".shoal-uploads" /* multipart uploads, one directory each */
 #define UFS_DIR_XATTR_CTYPE "user.shoal.content_type"
 #define UFS_DIR_XATTR_HEADERS "user.shoal.headers" /* the kept headers (ufs_stat.headers) */
-#define UFS_DIR_CTYPE_MAX 128    /* sizeof(struct ufs_stat.content_type) */
-#define UFS_DIR_PARTS_MAX 10000  /* S3's limit on part numbers */
-#define UFS_DIR_UPLOAD_ID_LEN 32 /* lowercase hex */
+#define UFS_DIR_CTYPE_MAX 128                      /* sizeof(struct ufs_stat.content_type) */
+#define UFS_DIR_PARTS_MAX 10000                    /* S3's limit on part numbers */
+#define UFS_DIR_UPLOAD_ID_LEN 32                   /* lowercase hex */
 
 struct ufs_dir_req;
 

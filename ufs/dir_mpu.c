@@ -193,8 +193,8 @@ static int dir_upload_new(const struct ufs_dir *d, const char *key, const char *
         rc = ufs_dir_write_all(fd, key, strlen(key));
     }
     /* the headers to keep with the object, until Complete */
-    if (!rc && headers[0] && fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 &&
-        errno != ENOTSUP)
+    if (!rc && headers[0] &&
+        fsetxattr(fd, UFS_DIR_XATTR_HEADERS, headers, strlen(headers), 0) != 0 && errno != ENOTSUP)
         rc = ufs_dir_errno(errno);
     if (fd >= 0 && close(fd) != 0 && !rc)
         rc = ufs_dir_errno(errno);

@@ -180,7 +180,7 @@ struct s3_xfer {
     char ctype[128];
     char keep[UFS_HEADERS_MAX]; /* the object's kept headers (ufs_stat.headers) */
     size_t keep_len;
-    char code[S3_CODE_MAX]; /* S3 error code of a failed attempt */
+    char code[S3_CODE_MAX];       /* S3 error code of a failed attempt */
     char message[S3_MESSAGE_MAX]; /* and its message */
     char *resp;
     size_t resp_len, resp_cap;

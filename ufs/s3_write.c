@@ -52,7 +52,7 @@ struct s3_write {
     uint64_t size, written;
     enum w_mode mode;
     int closed, full, err, held, completed;
-    int estatus;                /* S3's answer to the failed transfer, when it gave one */
+    int estatus; /* S3's answer to the failed transfer, when it gave one */
     char ecode[S3_CODE_MAX], emsg[S3_MESSAGE_MAX];
     char etag[UFS_ETAG_MAX];
     char *upload_id;      /* our upload, or the client's for a passthrough part */
@@ -178,8 +178,7 @@ static size_t single_pull(struct s3_xfer *x, char *dst, size_t n)
 
     if (w->err)
         return CURL_READFUNC_ABORT;
-    if (!w->closed && w->size != UFS_SIZE_UNKNOWN && w->size > 0 &&
-        avail > w->size - 1 - w->pulled)
+    if (!w->closed && w->size != UFS_SIZE_UNKNOWN && w->size > 0 && avail > w->size - 1 - w->pulled)
         avail = (size_t)(w->size - 1 - w->pulled); /* not the last byte yet */
     if (avail == 0) {
         if (w->closed)

@@ -1039,8 +1039,7 @@ void ufs_s3_uploads_page_free(struct ufs_uploads_page *pg)
     memset(pg, 0, sizeof(*pg));
 }
 
-int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip,
-                       struct ufs_uploads_page *out)
+int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip, struct ufs_uploads_page *out)
 {
     struct xp p;
     struct uploads_ctx c;
@@ -1081,8 +1080,7 @@ int ufs_s3_xml_uploads(const char *xml, size_t len, const char *strip,
     }
     if (!rc)
         rc = relative_names(c.pg.prefixes, &c.pg.n_prefixes, c.url_encoded, strip);
-    if (!rc && c.pg.next_key_marker &&
-        relative(&c.pg.next_key_marker, c.url_encoded, strip) != 1) {
+    if (!rc && c.pg.next_key_marker && relative(&c.pg.next_key_marker, c.url_encoded, strip) != 1) {
         free(c.pg.next_key_marker); /* outside the prefix: none to go on from */
         c.pg.next_key_marker = NULL;
     }

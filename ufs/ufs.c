@@ -88,8 +88,8 @@ struct ufs_req *ufs_list_parts(struct ufs *u, const char *key, const char *uploa
     return DISPATCH(list_parts, u, key, upload_id, max_parts, marker, cb, arg);
 }
 
-struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o,
-                                 ufs_uploads_cb cb, void *arg)
+struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o, ufs_uploads_cb cb,
+                                 void *arg)
 {
     return DISPATCH(list_uploads, u, o, cb, arg);
 }

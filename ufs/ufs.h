@@ -223,8 +223,8 @@ struct ufs_uploads_page {
     char *next_key_marker, *next_upload_id_marker; /* when truncated, or NULL */
 };
 typedef void (*ufs_uploads_cb)(void *arg, int err, const struct ufs_uploads_page *pg);
-struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o,
-                                 ufs_uploads_cb cb, void *arg);
+struct ufs_req *ufs_list_uploads(struct ufs *u, const struct ufs_uploads_opts *o, ufs_uploads_cb cb,
+                                 void *arg);
 
 /* GetObjectTagging: the object's <Tagging> document as S3 sent it (it names
  * no bucket or key, so it passes through as is). UFS_ENOTSUP on backends

@@ -34,7 +34,6 @@ static void broken(const char *what)
     abort();
 }
 
-
 /* parse: BODY through parse_delete; *out the parsed request (free with
  * delm_free), or NULL when refused. */
 static struct delm *parse(struct gw_req *g, const char *body, size_t len)

@@ -41,7 +41,6 @@ static void broken(const char *what)
     abort();
 }
 
-
 static void check_list(const struct gw_part_list *l)
 {
     if (l->n < 1 || l->n > GW_MPU_PARTS_MAX)

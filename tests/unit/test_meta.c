@@ -112,7 +112,7 @@ TEST(kept_headers)
     CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, sizeof(buf)) == (int)hl);
     CHECK_STR(buf, hdrs);
     CHECK(meta_headers(mc, 0, "k", "\"v2\"", buf, sizeof(buf)) == -1); /* another version */
-    CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, 8) == -1);            /* does not fit */
+    CHECK(meta_headers(mc, 0, "k", "\"v1\"", buf, 8) == -1);           /* does not fit */
     CHECK(meta_headers(mc, 1, "k", "\"v1\"", buf, sizeof(buf)) == -1);
     /* a full block: the line that does not fit is left out, whole */
     hl = 0;
@@ -145,8 +145,8 @@ TEST(byte_budget)
 {
     const uint64_t budget = 256 << 10;
     struct meta_cache *mc;
-    struct ufs_stat got, st = mk_stat(4096, "\"0123456789abcdef0123456789abcdef\"",
-                                      "application/octet-stream");
+    struct ufs_stat got,
+        st = mk_stat(4096, "\"0123456789abcdef0123456789abcdef\"", "application/octet-stream");
     uint64_t bytes, entries;
     char key[64];
 

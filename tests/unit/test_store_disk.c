@@ -142,7 +142,7 @@ TEST(read_error_is_not_a_missing_block)
     CHECK(se.err == ENXIO && se.op && strcmp(se.op, "open") == 0);
     uint64_t errs = stats(s).disk_errors;
     CHECK(load_n(s, base, 7, &b) == SHD_ERR_NOENT && b == NULL); /* the reader refills it */
-    CHECK(stats(s).disk_errors == errs + 1);                      /* and the disk error counts */
+    CHECK(stats(s).disk_errors == errs + 1);                     /* and the disk error counts */
     CHECK(stats(s).checksum_failures == 0);
     close(fd);
     store_close(s);
