@@ -26,6 +26,7 @@
 
 /* The keys of a credentials map (SHD_CFG_CREDENTIALS) at path P: the same
  * wherever credentials are given (mounts, tenants' backends). */
+// clang-format off
 #define CFG_CREDENTIAL_KEYS(P)                                                                     \
     {.path = P ".file",                                                                            \
      .type = SHD_CFG_PATH,                                                                         \
@@ -33,24 +34,26 @@
      .max = 4095,                                                                                  \
      .off = CFG_CRED(file),                                                                        \
      .doc = "AWS shared-credentials file (INI, like `~/.aws/credentials`)."},                      \
-        {.path = P ".profile",                                                                     \
-         .type = SHD_CFG_NAME,                                                                     \
-         .min = 1,                                                                                 \
-         .max = 64,                                                                                \
-         .def = "default",                                                                         \
-         .off = CFG_CRED(profile),                                                                 \
-         .doc = "Profile (section) of `file` to use."},                                            \
-        {.path = P ".access_key_env",                                                              \
-         .type = SHD_CFG_ENVVAR,                                                                   \
-         .min = 1,                                                                                 \
-         .max = 255,                                                                               \
-         .off = CFG_CRED(access_key_env),                                                          \
-         .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},    \
-    {                                                                                              \
-        .path = P ".secret_key_env", .type = SHD_CFG_ENVVAR, .min = 1, .max = 255,                 \
-        .off = CFG_CRED(secret_key_env),                                                           \
-        .doc = "Environment variable holding the secret access key."                               \
-    }
+    {.path = P ".profile",                                                                         \
+     .type = SHD_CFG_NAME,                                                                         \
+     .min = 1,                                                                                     \
+     .max = 64,                                                                                    \
+     .def = "default",                                                                             \
+     .off = CFG_CRED(profile),                                                                     \
+     .doc = "Profile (section) of `file` to use."},                                                \
+    {.path = P ".access_key_env",                                                                  \
+     .type = SHD_CFG_ENVVAR,                                                                       \
+     .min = 1,                                                                                     \
+     .max = 255,                                                                                   \
+     .off = CFG_CRED(access_key_env),                                                              \
+     .doc = "Environment variable holding the access key id; goes with `secret_key_env`."},        \
+    {.path = P ".secret_key_env",                                                                  \
+     .type = SHD_CFG_ENVVAR,                                                                       \
+     .min = 1,                                                                                     \
+     .max = 255,                                                                                   \
+     .off = CFG_CRED(secret_key_env),                                                              \
+     .doc = "Environment variable holding the secret access key."}
+// clang-format on
 
 /* SHD_CFG_ENUM stores an int: the enums must be int-sized. */
 _Static_assert(sizeof(enum shd_log_level) == sizeof(int), "enum size");
