@@ -244,17 +244,6 @@ void gw_mpu_uncached(const struct gw_req *g)
     pthread_mutex_unlock(&stage_lock);
 }
 
-void gw_mpu_unstage(const struct gw_req *g)
-{
-    size_t idlen;
-    char *id = upload_ident(g, &idlen);
-    pthread_mutex_lock(&stage_lock);
-    struct gw_staged *s = take_locked(id, idlen);
-    pthread_mutex_unlock(&stage_lock);
-    free(id);
-    staged_free(s);
-}
-
 struct gw_staged *gw_mpu_stage_take(const struct gw_req *g)
 {
     size_t idlen;
@@ -297,4 +286,9 @@ void gw_mpu_stage_usage(size_t *uploads, size_t *parts)
     pthread_mutex_unlock(&stage_lock);
     *uploads = u;
     *parts = p;
+}
+
+void gw_mpu_unstage(const struct gw_req *g)
+{
+    gw_mpu_staged_free(gw_mpu_stage_take(g)); /* a dropped entry goes too */
 }
