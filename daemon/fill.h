@@ -3,10 +3,10 @@
  *
  * A reader asks for block `index` of an object version (mount, key, ETag);
  * the first request starts one ranged GET with If-Match (fill_run: one GET
- * for several consecutive blocks); later readers, on any loop, join it. Readers are told on their own loop each time more bytes
- * are in. When the block is complete it goes into the store. A per-node cap
- * (cache.max_fills) bounds concurrent S3 requests; fills beyond it queue in
- * order. A fill whose readers all left still completes and is cached. */
+ * for several consecutive blocks); later readers, on any loop, join it. Readers are told on their
+ * own loop each time more bytes are in. When the block is complete it goes into the store. A
+ * per-node cap (cache.max_fills) bounds concurrent S3 requests; fills beyond it queue in order. A
+ * fill whose readers all left still completes and is cached. */
 #ifndef SHOAL_DAEMON_FILL_H
 #define SHOAL_DAEMON_FILL_H
 
@@ -25,8 +25,9 @@ void fill_table_free(struct fill_table *ft);
 /* Progress for one reader, on its loop: the block (borrowed for the call:
  * take a reference to keep it), how many bytes from its start are in, and
  * whether it is complete (done) or failed (err, a ufs_err, bytes stay as
- * they are). After a call with done or err set, the wait is over and its
- * handle gone. */
+ * they are). A call without done can already carry every byte of the
+ * block; the final call (done) then brings none. After a call with done or
+ * err set, the wait is over and its handle gone. */
 typedef void (*fill_cb)(void *arg, struct store_block *b, size_t avail, int done, int err);
 
 struct fill_req {

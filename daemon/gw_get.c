@@ -39,6 +39,7 @@ struct get {
     int status, partial, started, retried;
     struct meta_wait *mw;
     struct fill_wait *fw;
+    uint64_t fw_idx; /* the block fw fills */
     struct store_load *sl;
     uint64_t prefetched; /* blocks below this index were prefetched */
 };
@@ -322,15 +323,19 @@ static void fill_from(struct get *s, uint64_t idx)
     prefetch(s, idx);
     block_id(s, idx, ids[0]);
     struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), ids[0]};
+    s->fw_idx = idx;
     s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
 }
 
 static void retry_meta(struct get *s);
 
+/* A fill's bytes of block fw_idx. Not s->pos's block: a progress call can
+ * carry the whole block, moving pos into the next one before the final
+ * call (done, no new bytes) comes. */
 static void on_fill(void *arg, struct store_block *b, size_t avail, int done, int err)
 {
     struct get *s = arg;
-    uint64_t idx = s->pos / s->g->ctx->block_size;
+    uint64_t idx = s->fw_idx;
     if (err) {
         s->fw = NULL;
         if (err == UFS_EPRECOND) { /* the object changed under us */
@@ -361,6 +366,7 @@ static void on_load(void *arg, int err, struct store_block *b)
         block_id(s, idx, id);
         SHD_METRIC_INC(misses);
         struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
+        s->fw_idx = idx;
         s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
         return;
     }
