@@ -1,7 +1,7 @@
 /* daemon/budget.c: the request memory budget (see budget.h). */
 #include "daemon/budget.h"
 
-static const char *use_names[SHD_MEM_USES] = {"fill", "writer", "stage", "body"};
+static const char *use_names[SHD_MEM_USES] = {"fill", "writer", "stage", "body", "pinned"};
 
 const char *shd_mem_use_name(enum shd_mem_use use)
 {
@@ -41,6 +41,12 @@ int shd_budget_take(struct shd_budget *b, enum shd_mem_use use, uint64_t n)
 int shd_budget_take_spare(struct shd_budget *b, enum shd_mem_use use, uint64_t n)
 {
     return take(b, use, n, b->limit / 2);
+}
+
+void shd_budget_force(struct shd_budget *b, enum shd_mem_use use, uint64_t n)
+{
+    atomic_fetch_add_explicit(&b->used, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&b->held[use], n, memory_order_relaxed);
 }
 
 void shd_budget_give(struct shd_budget *b, enum shd_mem_use use, uint64_t n)

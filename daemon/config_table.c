@@ -252,10 +252,12 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .off = CFG_OFF(cache.request_memory),
      .doc = "Memory that requests may make the node hold at once, beyond the memory tier: "
             "blocks being filled from S3, uploads' buffers on their way to S3, bytes of "
-            "uploads kept to cache them on write, request bodies read whole. A request whose "
-            "memory is not to be had is refused with 503 `SlowDown` (clients retry); fills "
-            "wait for memory while others run; uploads are cached on write only while half of "
-            "it is free. At least 4 x `cluster.block_size` + 48 MiB (a fill of 4 blocks and the S3 "
+            "uploads kept to cache them on write, request bodies read whole, and blocks the "
+            "memory tier evicted while responses or disk writes still hold them. A request "
+            "whose memory is not to be had is refused with 503 `SlowDown` (clients retry); "
+            "fills wait for memory while others run; uploads are cached on write only while "
+            "half of it is free. At least 4 x `cluster.block_size` + 48 MiB (a fill of 4 blocks "
+            "and the S3 "
             "buffers of one large upload)."},
     {.path = "cache.multipart_staging_ttl",
      .type = SHD_CFG_DURATION,

@@ -26,10 +26,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #define GET_HIGH_WATER (8u << 20) /* pause sending above this much queued */
 #define GET_LOW_WATER (2u << 20)
 #define GET_PREFETCH 8 /* blocks requested ahead of the one being sent ... */
 #define GET_RUN 4      /* ... in S3 requests of up to this many blocks */
+/* A fill refused for want of request memory once the response has started
+ * is tried again (memory comes back as other responses drain): after 10 ms,
+ * doubling up to 250 ms, for about 15 s per block before the body is cut. */
+#define GET_MEM_RETRIES 64
+#define GET_MEM_DELAY_MS 10
+#define GET_MEM_DELAY_MAX_MS 250
 
 struct get {
     struct gw_req *g;
@@ -41,7 +49,9 @@ struct get {
     struct fill_wait *fw;
     uint64_t fw_idx; /* the block fw fills */
     struct store_load *sl;
-    uint64_t prefetched; /* blocks below this index were prefetched */
+    uint64_t prefetched;  /* blocks below this index were prefetched */
+    struct event *mem_ev; /* a refused fill's retry, or NULL */
+    unsigned mem_retries;
 };
 
 static void get_next(struct get *s);
@@ -51,6 +61,8 @@ static void get_free(struct get *s)
 {
     s->g->op_state = NULL;
     s->g->op_abort = NULL;
+    if (s->mem_ev)
+        event_free(s->mem_ev);
     free(s->headers);
     free(s);
 }
@@ -329,6 +341,35 @@ static void fill_from(struct get *s, uint64_t idx)
 
 static void retry_meta(struct get *s);
 
+static void mem_retry_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    get_next(arg);
+}
+
+/* A fill refused for memory after bytes went out: tried again later rather
+ * than cutting the body (see GET_MEM_RETRIES). 1 when a retry is set. */
+static int mem_retry(struct get *s)
+{
+    unsigned ms = GET_MEM_DELAY_MS;
+    if (!s->started || s->mem_retries >= GET_MEM_RETRIES)
+        return 0;
+    for (unsigned i = 0; i < s->mem_retries && ms < GET_MEM_DELAY_MAX_MS; i++)
+        ms *= 2;
+    if (ms > GET_MEM_DELAY_MAX_MS)
+        ms = GET_MEM_DELAY_MAX_MS;
+    if (!s->mem_ev) {
+        s->mem_ev = evtimer_new(s->g->l->base, mem_retry_ev, s);
+        if (!s->mem_ev)
+            return 0;
+    }
+    s->mem_retries++;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(s->mem_ev, &tv);
+    return 1;
+}
+
 /* A fill's bytes of block fw_idx. Not s->pos's block: a progress call can
  * carry the whole block, moving pos into the next one before the final
  * call (done, no new bytes) comes. */
@@ -345,12 +386,15 @@ static void on_fill(void *arg, struct store_block *b, size_t avail, int done, in
                 return;
             }
         }
+        if (err == UFS_ENOMEM && mem_retry(s))
+            return;
         fail(s, err);
         return;
     }
     send_from(s, b, idx, avail, 1);
     if (done) {
         s->fw = NULL;
+        s->mem_retries = 0; /* the retries are per block */
         get_next(s);
     }
 }

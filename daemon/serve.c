@@ -597,6 +597,7 @@ static int store_start(struct shd_server *srv)
         .block_size = cfg->cluster.block_size,
         .policy = cfg->cache.eviction,
         .direct_io = cfg->cache.direct_io,
+        .pinned_budget = &srv->ctx.reqmem,
     };
     return store_open(&sc, &srv->ctx.store);
 }

@@ -13,6 +13,7 @@
  * are empty. Results come back with the write's generation (gen): a late
  * result for a copy that was since replaced or evicted changes nothing.
  * Disk I/O and log lines happen with s->mu released. */
+#include "daemon/budget.h"
 #include "daemon/err.h"
 #include "daemon/log.h"
 #include "daemon/store_int.h"
@@ -65,10 +66,28 @@ void store_drops_add(struct store_drops *dr, struct store_block *b)
     dr->more[dr->n++ - 8] = b;
 }
 
-void store_drops_release(struct store_drops *dr)
+/* pin: B leaves the memory tier (the caller holds the tier's reference);
+ * when others hold it too, its bytes stay alive outside the tier: charged to
+ * the budget until the last reference goes (store_block_unref). A block
+ * charged already (put again and evicted again) is not charged twice. If the
+ * others let go between the check and the caller's unref, that unref is
+ * the last and gives the charge back. */
+static void pin(struct store *s, struct store_block *b)
 {
-    for (size_t i = 0; i < dr->n; i++)
-        store_block_unref(i < 8 ? dr->small[i] : dr->more[i - 8]);
+    struct shd_budget *none = NULL;
+    if (!s->pinned_budget || atomic_load_explicit(&b->refs, memory_order_acquire) < 2)
+        return;
+    if (atomic_compare_exchange_strong(&b->pinned, &none, s->pinned_budget))
+        shd_budget_force(s->pinned_budget, SHD_MEM_PINNED, b->len);
+}
+
+void store_drops_release(struct store *s, struct store_drops *dr)
+{
+    for (size_t i = 0; i < dr->n; i++) {
+        struct store_block *b = i < 8 ? dr->small[i] : dr->more[i - 8];
+        pin(s, b);
+        store_block_unref(b);
+    }
     free(dr->more);
     dr->more = NULL;
     dr->n = dr->cap = 0;
@@ -102,6 +121,7 @@ struct store_block *store_block_new(const uint8_t id[STORE_ID_LEN], size_t len)
         memset(b->data + len, 0, cap - len);
     }
     atomic_init(&b->refs, 1);
+    atomic_init(&b->pinned, NULL);
     b->len = (uint32_t)len;
     memcpy(b->id, id, STORE_ID_LEN);
     return b;
@@ -130,8 +150,12 @@ struct store_block *store_block_ref(struct store_block *b)
 
 void store_block_unref(struct store_block *b)
 {
+    struct shd_budget *pinned;
     if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
+    pinned = atomic_load_explicit(&b->pinned, memory_order_relaxed);
+    if (pinned)
+        shd_budget_give(pinned, SHD_MEM_PINNED, b->len);
     if (b->len >= STORE_DIRECT_MIN)
         free(b->data);
     free(b);
@@ -353,7 +377,7 @@ int store_put(struct store *s, struct store_block *b)
         store_disk_admit(s, e, b);
     store_entry_maybe_free(s, e); /* in neither tier: too large, or no room */
     pthread_mutex_unlock(&s->mu);
-    store_drops_release(&drops);
+    store_drops_release(s, &drops);
     return 0;
 }
 
@@ -371,7 +395,7 @@ void store_remove(struct store *s, const uint8_t id[STORE_ID_LEN])
         store_entry_disk_drop(s, e); /* frees e */
     }
     pthread_mutex_unlock(&s->mu);
-    store_drops_release(&drops);
+    store_drops_release(s, &drops);
 }
 
 struct store_load *store_load(struct store *s, struct event_base *base,
@@ -481,6 +505,7 @@ int store_open(const struct store_conf *conf, struct store **out)
     s->nbuckets = STORE_BUCKETS_MIN;
     s->buckets = shd_xcalloc(s->nbuckets, sizeof(*s->buckets));
     s->block_size = conf->block_size;
+    s->pinned_budget = conf->pinned_budget;
     s->retry_ms = conf->disk_retry_ms ? conf->disk_retry_ms : STORE_RETRY_MS_DEFAULT;
     store_policy_init(&s->mem, conf->policy, conf->mem_bytes, store_key_mem);
     s->disks = shd_xcalloc(conf->ndisks ? conf->ndisks : 1, sizeof(*s->disks));

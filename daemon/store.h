@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct shd_budget;
 
 #define STORE_ID_LEN 16
 #define STORE_BLOCK_MAX (64u << 20) /* the largest cluster.block_size */
@@ -57,6 +58,10 @@ struct store_conf {
     unsigned io_threads;    /* 0 = 2 */
     unsigned disk_retry_ms; /* back-off before writing to a failed disk again; 0 = 30 s */
     bool direct_io;         /* O_DIRECT for blocks of STORE_DIRECT_MIN and more */
+    /* optional: a block the memory tier lets go while others (responses,
+     * disk writes) still hold it is charged here, SHD_MEM_PINNED, until its
+     * last reference goes, so the tier and what it evicted stay counted */
+    struct shd_budget *pinned_budget;
 };
 
 /* Opens the store and indexes its disks (this blocks: call it before the

@@ -42,6 +42,7 @@ static inline size_t store_io_round(size_t len)
 struct store_block {
     atomic_uint refs;
     uint32_t len;
+    struct shd_budget *_Atomic pinned; /* charged while evicted and held (store.h) */
     uint8_t id[STORE_ID_LEN];
     uint8_t *data; /* len bytes: below STORE_DIRECT_MIN, inline below; from it,
                     * a buffer of its own, STORE_IO_ALIGN-aligned and
@@ -177,6 +178,7 @@ struct store {
     struct store_stats st; /* counters; the gauges are computed on demand */
     struct store_worker *workers;
     unsigned nworkers;
+    struct shd_budget *pinned_budget; /* store_conf.pinned_budget */
 };
 
 /* A list of block references to drop once s->mu is released. */
@@ -202,8 +204,9 @@ void store_disk_make_room(struct store *s, size_t d, uint64_t bytes);
 void store_mem_insert(struct store *s, struct store_entry *e, struct store_block *b,
                       struct store_drops *drops);
 void store_drops_add(struct store_drops *dr, struct store_block *b);
-/* store_drops_release: unref every block (s->mu not held). */
-void store_drops_release(struct store_drops *dr);
+/* store_drops_release: unref every block (s->mu not held); one that others
+ * still hold is charged to s->pinned_budget first. */
+void store_drops_release(struct store *s, struct store_drops *dr);
 uint64_t store_now_ms(void);
 void store_id_hex(const uint8_t id[STORE_ID_LEN], char out[2 * STORE_ID_LEN + 1]);
 

@@ -213,7 +213,7 @@ static void store_job_load(struct store *s, struct store_job *j)
             store_entry_disk_drop(s, e);
     }
     pthread_mutex_unlock(&s->mu);
-    store_drops_release(&drops);
+    store_drops_release(s, &drops);
     if (rc == SHD_ERR_CORRUPT) {
         store_id_hex(j->id, hex);
         store_disk_name(j->id, 0, name);

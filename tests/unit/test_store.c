@@ -4,6 +4,7 @@
  * every stage, many threads at once, several disks. Real files in a
  * mkdtemp directory, real event bases and worker threads. The disk tier's
  * files and failures are tested in test_store_disk.c. */
+#include "daemon/budget.h"
 #include "tests/unit/store_util.h"
 
 #include <pthread.h>
@@ -202,6 +203,54 @@ TEST(capacity_mem)
     store_close(s);
 }
 
+/* Blocks the memory tier evicts while someone still holds them are charged
+ * to the pinned budget until the last reference goes; blocks nobody holds,
+ * and blocks still in the tier, are not. */
+TEST(pinned_budget)
+{
+    struct shd_budget bud;
+    shd_budget_init(&bud, 1 << 20);
+    struct store_conf c = {
+        .mem_bytes = 2 * 4096, .block_size = 4096, .policy = SHD_EVICT_LRU, .pinned_budget = &bud};
+    struct store *s = NULL;
+    REQUIRE(store_open(&c, &s) == 0);
+    struct store_block *held = mk_block(1, 4096), *again;
+    store_put(s, held); /* tier and caller hold it */
+    put_n(s, 2, 4096);
+    CHECK(atomic_load(&bud.held[SHD_MEM_PINNED]) == 0); /* in the tier: not charged */
+    put_n(s, 3, 4096);                                  /* evicts 1, still held */
+    CHECK(!has_n(s, 1));
+    CHECK(atomic_load(&bud.held[SHD_MEM_PINNED]) == 4096);
+    CHECK(atomic_load(&bud.used) == 4096);
+    put_n(s, 4, 4096); /* evicts 2, held by nobody: no charge */
+    CHECK(atomic_load(&bud.held[SHD_MEM_PINNED]) == 4096);
+    /* put again while charged, evicted again: charged once */
+    store_put(s, held);
+    put_n(s, 5, 4096);
+    put_n(s, 6, 4096);
+    CHECK(!has_n(s, 1));
+    CHECK(atomic_load(&bud.held[SHD_MEM_PINNED]) == 4096);
+    again = store_block_ref(held);
+    store_block_unref(held);
+    CHECK(atomic_load(&bud.used) == 4096); /* a reference is left */
+    store_block_unref(again);
+    CHECK(atomic_load(&bud.held[SHD_MEM_PINNED]) == 0);
+    CHECK(atomic_load(&bud.used) == 0);
+    /* past the limit: the bytes exist, so they are charged anyway */
+    shd_budget_init(&bud, 4096);
+    CHECK(shd_budget_take(&bud, SHD_MEM_FILL, 4096) == 0);
+    held = mk_block(7, 4096);
+    store_put(s, held);
+    put_n(s, 8, 4096);
+    put_n(s, 9, 4096);
+    CHECK(atomic_load(&bud.used) == 2 * 4096);
+    CHECK(shd_budget_take(&bud, SHD_MEM_FILL, 1) != 0); /* over the limit: others wait */
+    store_block_unref(held);
+    shd_budget_give(&bud, SHD_MEM_FILL, 4096);
+    CHECK(atomic_load(&bud.used) == 0);
+    store_close(s);
+}
+
 /* ---- loads and cancellation --------------------------------------------------------------- */
 
 static int fired[64];
@@ -394,6 +443,7 @@ int main(void)
     RUN(policy_scan_resistance);
     RUN(put_get_mem);
     RUN(capacity_mem);
+    RUN(pinned_budget);
     RUN(load_cancel);
     RUN(concurrent);
     RUN(multi_disk);
