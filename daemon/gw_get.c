@@ -352,11 +352,9 @@ static void mem_retry_ev(evutil_socket_t fd, short what, void *arg)
  * than cutting the body (see GET_MEM_RETRIES). 1 when a retry is set. */
 static int mem_retry(struct get *s)
 {
-    unsigned ms = GET_MEM_DELAY_MS;
+    unsigned ms = GET_MEM_DELAY_MS << (s->mem_retries < 5 ? s->mem_retries : 5);
     if (!s->started || s->mem_retries >= GET_MEM_RETRIES)
         return 0;
-    for (unsigned i = 0; i < s->mem_retries && ms < GET_MEM_DELAY_MAX_MS; i++)
-        ms *= 2;
     if (ms > GET_MEM_DELAY_MAX_MS)
         ms = GET_MEM_DELAY_MAX_MS;
     if (!s->mem_ev) {
