@@ -2,11 +2,14 @@
  *
  * A test file defines TEST(name) functions, calls RUN(name) for each from
  * main() and returns harness_done(), which prints "N passed, N failed".
- * CHECK() records a failure and goes on; REQUIRE() also leaves the test. */
+ * CHECK() records a failure and goes on; REQUIRE() also leaves the test.
+ * HARNESS_ONLY=name[,name...] in the environment runs only those tests (to
+ * time or debug one under valgrind); the others are neither run nor counted. */
 #ifndef SHOAL_TESTS_HARNESS_H
 #define SHOAL_TESTS_HARNESS_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int harness_passed, harness_failed, harness_cur_failed;
@@ -38,8 +41,24 @@ static const char *harness_cur;
         }                                                                                          \
     } while (0)
 
+/* harness_wanted: whether NAME is in $HARNESS_ONLY (or that is unset). */
+static int harness_wanted(const char *name)
+{
+    const char *only = getenv("HARNESS_ONLY"), *p;
+    size_t n = strlen(name);
+
+    if (!only || !*only)
+        return 1;
+    for (p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+            return 1;
+    return 0;
+}
+
 static void harness_run(const char *name, void (*fn)(void))
 {
+    if (!harness_wanted(name))
+        return;
     harness_cur = name;
     harness_cur_failed = 0;
     fn();

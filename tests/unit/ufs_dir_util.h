@@ -245,6 +245,25 @@ struct res {
     struct ufs_req *cancel_in_drain;
 };
 
+/* run_until_drain: runs the loop until R->drained moves past BEFORE or R's
+ * request ends (or UTIL_WAIT_S passed). The guard timer also keeps the loop
+ * blocking in the kernel: with no event added, event_base_loop() returns at
+ * once, and that spin starves the worker threads under valgrind. */
+static inline int run_until_drain(const struct res *r, int before)
+{
+    struct timeval tv = {UTIL_WAIT_S, 0};
+    int timed_out = 0;
+    struct event *t = evtimer_new(base, util_flag_cb, &timed_out);
+
+    evtimer_add(t, &tv);
+    while (r->drained == before && !r->called && !timed_out)
+        event_base_loop(base, EVLOOP_ONCE);
+    event_free(t);
+    if (timed_out)
+        fprintf(stderr, "run_until_drain: timed out\n");
+    return !timed_out;
+}
+
 static inline void on_stat(void *arg, int err, const struct ufs_stat *st)
 {
     struct res *r = arg;
@@ -421,10 +440,8 @@ static inline int util_put(const char *key, const void *data, size_t len, uint64
             break;
         off += n;
         if (rc == UFS_WRITE_FULL) {
-            int before = r.drained;
-
-            while (r.drained == before && !r.called)
-                event_base_loop(base, EVLOOP_ONCE);
+            if (!run_until_drain(&r, r.drained))
+                break;
         }
     }
     if (rc >= 0 && !r.called)
