@@ -36,7 +36,7 @@ RING_SRC := $(wildcard ring/*.c)
 UFS_SRC := $(wildcard ufs/*.c)
 CLIENT_SRC := $(filter-out client/cli%, $(wildcard client/*.c))
 CLI_SRC := $(wildcard client/cli*.c)
-DAEMON_SRC := $(filter-out daemon/main.c, $(wildcard daemon/*.c))
+DAEMON_SRC := $(filter-out daemon/main.c, $(wildcard daemon/*.c daemon/*/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 

@@ -7,7 +7,7 @@
 #ifndef SHOAL_DAEMON_LOG_H
 #define SHOAL_DAEMON_LOG_H
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 /* Sets the minimum level written (default info) and the node name that
  * prefixes nothing but is kept for later remote logging. */

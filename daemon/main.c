@@ -2,7 +2,7 @@
  * the configuration, then serve (daemon/serve.c) or exit.
  *
  * Exit codes: 0 ok; 1 invalid configuration or serving failed; 2 usage. */
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 #include "daemon/err.h"
 #include "daemon/serve.h"
 

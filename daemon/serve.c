@@ -11,20 +11,22 @@
  * evens out what that piles on one loop. When every
  * listener is bound, the bound addresses are written to
  * DATA_DIR/shoald.ports ("s3=HOST:PORT", "admin=HOST:PORT" lines), which is
- * how tests and scripts find a node started on port 0. */
+ * how tests and scripts find a node started on port 0. The admin endpoint
+ * is admin.c, its /metrics renderers admin_metrics.c. */
 #include "daemon/serve.h"
+#include "daemon/serve_int.h"
 
-#include "daemon/creds.h"
+#include "daemon/config/creds.h"
 #include "daemon/err.h"
-#include "daemon/fill.h"
-#include "daemon/gw.h"
-#include "daemon/http.h"
+#include "daemon/store/fill.h"
+#include "daemon/gateway/gw.h"
+#include "daemon/http/http.h"
 #include "daemon/log.h"
-#include "daemon/meta.h"
+#include "daemon/store/meta.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
 #include "daemon/shd.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "daemon/xalloc.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
@@ -46,20 +48,6 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-struct shd_server {
-    const struct shd_config *cfg;
-    struct shd_ctx ctx;
-    char node_hex[2 * SHD_NODE_ID_LEN + 1];
-    struct event_base *main_base;
-    struct evhttp *admin;
-    struct event *sig_term, *sig_int;
-    struct event *tick; /* housekeeping, once a second */
-    evutil_socket_t s3_fds[SHD_LOOPS_MAX];
-    struct http_server *s3_servers[SHD_LOOPS_MAX]; /* the balancing group */
-    int ready;
-    char admin_addr[128], s3_addr[128];
-};
 
 static void loop_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -311,7 +299,27 @@ static evutil_socket_t listen_reuseport(const char *host, uint16_t port)
     return fd;
 }
 
-static void sock_name(evutil_socket_t fd, char *out, size_t len);
+/* Formats the address a bound socket has, "host:port" or "[v6]:port". */
+void shd_sock_name(evutil_socket_t fd, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+            port = ntohs(s6->sin6_port);
+            snprintf(out, len, "[%s]:%u", host, port);
+            return;
+        }
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        port = ntohs(s4->sin_port);
+    }
+    snprintf(out, len, "%s:%u", host, port);
+}
 
 /* steer_by_cpu: has the kernel hand each new connection on the port of
  * listening socket FD to a loop chosen by the CPU that processes the
@@ -368,7 +376,7 @@ static int gateway_start(struct shd_server *srv)
         }
         srv->s3_fds[i] = fd;
         if (i == 0) { /* port 0: the others join the port the first one got */
-            sock_name(fd, srv->s3_addr, sizeof(srv->s3_addr));
+            shd_sock_name(fd, srv->s3_addr, sizeof(srv->s3_addr));
             const char *colon = strrchr(srv->s3_addr, ':');
             port = (uint16_t)atoi(colon ? colon + 1 : "0");
         }
@@ -379,158 +387,6 @@ static int gateway_start(struct shd_server *srv)
     steer_by_cpu(srv->s3_fds[0], ctx->nloops);
     http_server_group(srv->s3_servers, ctx->nloops);
     return SHD_OK;
-}
-
-/* /metrics lines of the store and of the S3 clients (summed over loops).
- * The ufs counters are written by loop threads and read here without a
- * lock: aligned 64-bit loads, a figure at most a moment old. */
-static void metrics_store(struct evbuffer *o, void *arg)
-{
-    struct shd_ctx *ctx = arg;
-    struct store_stats st;
-    if (!ctx->store)
-        return;
-    store_stats_get(ctx->store, &st);
-    evbuffer_add_printf(
-        o,
-        "# HELP shoal_store_bytes Bytes held per tier.\n# TYPE shoal_store_bytes gauge\n"
-        "shoal_store_bytes{tier=\"memory\"} %llu\nshoal_store_bytes{tier=\"disk\"} %llu\n"
-        "# HELP shoal_store_blocks Blocks held per tier.\n# TYPE shoal_store_blocks gauge\n"
-        "shoal_store_blocks{tier=\"memory\"} %llu\nshoal_store_blocks{tier=\"disk\"} %llu\n"
-        "# HELP shoal_store_evictions_total Blocks evicted per tier.\n"
-        "# TYPE shoal_store_evictions_total counter\n"
-        "shoal_store_evictions_total{tier=\"memory\"} %llu\n"
-        "shoal_store_evictions_total{tier=\"disk\"} %llu\n"
-        "# HELP shoal_store_checksum_failures_total Disk blocks found corrupt (dropped, "
-        "refetched).\n# TYPE shoal_store_checksum_failures_total counter\n"
-        "shoal_store_checksum_failures_total %llu\n"
-        "# HELP shoal_store_disk_writes_skipped_total Blocks not written to disk (queue full "
-        "or disk paused).\n# TYPE shoal_store_disk_writes_skipped_total counter\n"
-        "shoal_store_disk_writes_skipped_total %llu\n"
-        "# HELP shoal_store_disk_errors_total Disk write and read errors.\n"
-        "# TYPE shoal_store_disk_errors_total counter\nshoal_store_disk_errors_total %llu\n",
-        (unsigned long long)st.bytes_mem, (unsigned long long)st.bytes_disk,
-        (unsigned long long)st.blocks_mem, (unsigned long long)st.blocks_disk,
-        (unsigned long long)st.evictions_mem, (unsigned long long)st.evictions_disk,
-        (unsigned long long)st.checksum_failures, (unsigned long long)st.disk_writes_skipped,
-        (unsigned long long)st.disk_errors);
-}
-
-static void metrics_loops(struct evbuffer *o, void *arg)
-{
-    struct shd_ctx *ctx = arg;
-    evbuffer_add_printf(o, "# HELP shoal_gateway_loop_connections Client connections open per "
-                           "event loop.\n# TYPE shoal_gateway_loop_connections gauge\n");
-    for (unsigned i = 0; i < ctx->nloops; i++)
-        if (ctx->loops[i].gateway)
-            evbuffer_add_printf(o, "shoal_gateway_loop_connections{loop=\"%u\"} %zu\n", i,
-                                http_server_connections(ctx->loops[i].gateway));
-}
-
-static void metrics_meta(struct evbuffer *o, void *arg)
-{
-    struct shd_ctx *ctx = arg;
-    uint64_t bytes, entries;
-    if (!ctx->meta)
-        return;
-    meta_cache_usage(ctx->meta, &bytes, &entries);
-    evbuffer_add_printf(o,
-                        "# HELP shoal_metadata_cache_bytes Memory of the object metadata cache "
-                        "(cache.metadata_memory).\n# TYPE shoal_metadata_cache_bytes gauge\n"
-                        "shoal_metadata_cache_bytes %llu\n"
-                        "# HELP shoal_metadata_cache_entries Objects in the metadata cache.\n"
-                        "# TYPE shoal_metadata_cache_entries gauge\n"
-                        "shoal_metadata_cache_entries %llu\n",
-                        (unsigned long long)bytes, (unsigned long long)entries);
-}
-
-static void metrics_reqmem(struct evbuffer *o, void *arg)
-{
-    struct shd_ctx *ctx = arg;
-    struct shd_budget *b = &ctx->reqmem;
-    evbuffer_add_printf(o,
-                        "# HELP shoal_request_memory_limit_bytes The request memory budget "
-                        "(cache.request_memory).\n# TYPE shoal_request_memory_limit_bytes gauge\n"
-                        "shoal_request_memory_limit_bytes %llu\n"
-                        "# HELP shoal_request_memory_bytes Request memory held, by use.\n"
-                        "# TYPE shoal_request_memory_bytes gauge\n",
-                        (unsigned long long)b->limit);
-    for (int i = 0; i < SHD_MEM_USES; i++)
-        evbuffer_add_printf(o, "shoal_request_memory_bytes{use=\"%s\"} %llu\n",
-                            shd_mem_use_name((enum shd_mem_use)i),
-                            (unsigned long long)atomic_load(&b->held[i]));
-    evbuffer_add_printf(o, "# HELP shoal_request_memory_refused_total Requests for request "
-                           "memory refused (503 SlowDown, a fill waiting, or an upload not "
-                           "cached on write).\n# TYPE shoal_request_memory_refused_total "
-                           "counter\n");
-    for (int i = 0; i < SHD_MEM_USES; i++)
-        evbuffer_add_printf(o, "shoal_request_memory_refused_total{use=\"%s\"} %llu\n",
-                            shd_mem_use_name((enum shd_mem_use)i),
-                            (unsigned long long)atomic_load(&b->refused[i]));
-    size_t uploads, parts;
-    gw_mpu_stage_usage(&uploads, &parts);
-    evbuffer_add_printf(o,
-                        "# HELP shoal_gateway_multipart_staged_uploads Multipart uploads whose "
-                        "parts are kept to cache the object at Complete.\n"
-                        "# TYPE shoal_gateway_multipart_staged_uploads gauge\n"
-                        "shoal_gateway_multipart_staged_uploads %zu\n"
-                        "# HELP shoal_gateway_multipart_staged_parts Parts kept for them.\n"
-                        "# TYPE shoal_gateway_multipart_staged_parts gauge\n"
-                        "shoal_gateway_multipart_staged_parts %zu\n",
-                        uploads, parts);
-}
-
-static void counters_add(struct ufs_counters *sum, const struct ufs_counters *one)
-{
-    for (int k = 0; k < UFS_K_COUNT; k++)
-        sum->requests[k] += one->requests[k];
-    sum->retries += one->retries;
-    sum->errors += one->errors;
-    sum->bytes_in += one->bytes_in;
-    sum->bytes_out += one->bytes_out;
-}
-
-static void metrics_ufs(struct evbuffer *o, void *arg)
-{
-    struct shd_ctx *ctx = arg;
-    static const char *kinds[UFS_K_COUNT] = {"head", "get",       "put",   "delete",
-                                             "list", "multipart", "bucket"};
-    struct ufs_counters sum, one;
-    memset(&sum, 0, sizeof(sum));
-    for (unsigned i = 0; i < ctx->nloops; i++)
-        for (size_t m = 0; ctx->loops[i].ufs && m < ctx->cfg->n_mounts; m++) {
-            if (!ctx->loops[i].ufs[m])
-                continue;
-            ufs_counters_get(ctx->loops[i].ufs[m], &one);
-            counters_add(&sum, &one);
-        }
-    for (unsigned i = 0; i < ctx->nloops; i++) { /* the pass-through mount's backends */
-        size_t npt = atomic_load_explicit(&ctx->loops[i].npt, memory_order_acquire);
-        for (size_t b = 0; b < npt; b++) {
-            ufs_counters_get(ctx->loops[i].pt[b].u, &one);
-            counters_add(&sum, &one);
-        }
-        if (ctx->loops[i].svc) {
-            ufs_counters_get(ctx->loops[i].svc, &one);
-            counters_add(&sum, &one);
-        }
-    }
-    evbuffer_add_printf(o, "# HELP shoal_s3_requests_total Requests to S3 (and other UFS) by "
-                           "kind.\n# TYPE shoal_s3_requests_total counter\n");
-    for (int k = 0; k < UFS_K_COUNT; k++)
-        evbuffer_add_printf(o, "shoal_s3_requests_total{kind=\"%s\"} %llu\n", kinds[k],
-                            (unsigned long long)sum.requests[k]);
-    evbuffer_add_printf(o,
-                        "# HELP shoal_s3_retries_total Requests to S3 retried.\n"
-                        "# TYPE shoal_s3_retries_total counter\nshoal_s3_retries_total %llu\n"
-                        "# HELP shoal_s3_errors_total Requests to S3 that failed.\n"
-                        "# TYPE shoal_s3_errors_total counter\nshoal_s3_errors_total %llu\n"
-                        "# HELP shoal_s3_bytes_in_total Bytes read from S3.\n"
-                        "# TYPE shoal_s3_bytes_in_total counter\nshoal_s3_bytes_in_total %llu\n"
-                        "# HELP shoal_s3_bytes_out_total Bytes written to S3.\n"
-                        "# TYPE shoal_s3_bytes_out_total counter\nshoal_s3_bytes_out_total %llu\n",
-                        (unsigned long long)sum.retries, (unsigned long long)sum.errors,
-                        (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out);
 }
 
 int shd_tenant_backend(const struct shd_ctx *ctx, const struct shd_tenant *t, int m)
@@ -600,104 +456,6 @@ static int store_start(struct shd_server *srv)
         .pinned_budget = &srv->ctx.reqmem,
     };
     return store_open(&sc, &srv->ctx.store);
-}
-
-/* ---- admin HTTP ------------------------------------------------------- */
-
-static void admin_reply(struct evhttp_request *req, int code, const char *ctype,
-                        struct evbuffer *body)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-    evhttp_send_reply(req, code,
-                      code == 200   ? "OK"
-                      : code == 404 ? "Not Found"
-                                    : "Unavailable",
-                      body);
-}
-
-static void admin_text(struct evhttp_request *req, int code, const char *text)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b)
-        shd_oom(sizeof(struct evbuffer *));
-    evbuffer_add(b, text, strlen(text));
-    admin_reply(req, code, "text/plain; charset=utf-8", b);
-    evbuffer_free(b);
-}
-
-static void admin_cb(struct evhttp_request *req, void *arg)
-{
-    struct shd_server *srv = arg;
-    const char *uri = evhttp_request_get_uri(req);
-    struct evhttp_uri *u = evhttp_uri_parse(uri);
-    const char *path = u ? evhttp_uri_get_path(u) : NULL;
-
-    if (!path) {
-        admin_text(req, 404, "not found\n");
-    } else if (strcmp(path, "/healthz") == 0) {
-        admin_text(req, 200, "ok\n");
-    } else if (strcmp(path, "/readyz") == 0) {
-        admin_text(req, srv->ready ? 200 : 503, srv->ready ? "ready\n" : "starting\n");
-    } else if (strcmp(path, "/metrics") == 0) {
-        struct evbuffer *b = evbuffer_new();
-        if (!b)
-            shd_oom(sizeof(struct evbuffer *));
-        shd_metrics_render(b);
-        admin_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-        evbuffer_free(b);
-    } else {
-        admin_text(req, 404, "not found: try /healthz /readyz /metrics\n");
-    }
-    if (u)
-        evhttp_uri_free(u);
-}
-
-static const char *addr_host(const struct shd_addr *a)
-{
-    return a->host && *a->host ? a->host : "0.0.0.0";
-}
-
-/* Formats the address a bound socket has, "host:port" or "[v6]:port". */
-static void sock_name(evutil_socket_t fd, char *out, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-            port = ntohs(s6->sin6_port);
-            snprintf(out, len, "[%s]:%u", host, port);
-            return;
-        }
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        port = ntohs(s4->sin_port);
-    }
-    snprintf(out, len, "%s:%u", host, port);
-}
-
-static int admin_start(struct shd_server *srv)
-{
-    const struct shd_addr *a = &srv->cfg->listen.admin;
-    struct evhttp_bound_socket *bs;
-    srv->admin = evhttp_new(srv->main_base);
-    if (!srv->admin)
-        return SHD_ERR_IO;
-    evhttp_set_gencb(srv->admin, admin_cb, srv);
-    evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    bs = evhttp_bind_socket_with_handle(srv->admin, addr_host(a), a->port);
-    if (!bs) {
-        shd_error("admin",
-                  "cannot listen addr=%s:%u err=\"%s\" what=\"free the port or change "
-                  "listen.admin\"",
-                  addr_host(a), a->port, strerror(errno));
-        return SHD_ERR_IO;
-    }
-    sock_name(evhttp_bound_socket_get_fd(bs), srv->admin_addr, sizeof(srv->admin_addr));
-    return SHD_OK;
 }
 
 /* Writes DATA_DIR/shoald.ports atomically. */
@@ -791,18 +549,14 @@ int shd_serve(const struct shd_config *cfg)
     if (!err)
         err = gateway_start(srv);
     if (!err)
-        err = admin_start(srv);
+        err = shd_admin_start(srv);
     if (!err)
         err = loops_run(srv);
     if (!err)
         err = write_ports(srv);
     if (err)
         goto out;
-    shd_metrics_add_source(metrics_store, ctx);
-    shd_metrics_add_source(metrics_ufs, ctx);
-    shd_metrics_add_source(metrics_meta, ctx);
-    shd_metrics_add_source(metrics_loops, ctx);
-    shd_metrics_add_source(metrics_reqmem, ctx);
+    shd_admin_metrics_add(ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
     shd_info("serve", "ready node=%s name=%s s3=%s admin=%s loops=%u ports_file=%s", srv->node_hex,

@@ -3,7 +3,7 @@
 #ifndef SHOAL_DAEMON_SERVE_H
 #define SHOAL_DAEMON_SERVE_H
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 /* shd_serve: run the node with CFG (borrowed; valid for the whole call).
  * Returns 0 after a clean shutdown, or a negative shd_err code, after

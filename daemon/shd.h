@@ -9,7 +9,7 @@
 #define SHOAL_DAEMON_SHD_H
 
 #include "daemon/budget.h"
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -15,7 +15,7 @@
  * the policy matter here; capacities are byte-weighted in the store. */
 #include "daemon/err.h"
 #include "daemon/log.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 #include <event2/thread.h>
 #include <math.h>

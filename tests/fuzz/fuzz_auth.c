@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_auth.c: libFuzzer target for the gateway's SigV4
- * authentication: daemon/gw_auth.c (the Authorization header's fields,
+ * authentication: daemon/gateway/gw_auth.c (the Authorization header's fields,
  * parse_credential, auth_field, the presigned X-Amz-* query form, the time
  * checks, the expected signature) over ufs/sigv4.c's canonical request,
- * query, headers and date parser, behind daemon/gw.c's request target
- * parsing (path and query decoding) and daemon/http.c: each request goes
+ * query, headers and date parser, behind daemon/gateway/gw.c's request target
+ * parsing (path and query decoding) and daemon/http/http.c: each request goes
  * through a real connection (tests/fuzz/http_pair.h) to gw_on_request, on a
  * node with two tenants and no mount (so an authenticated request ends in
  * 404 NoSuchBucket, the bucket list or 405). gw_auth.c is #included to
@@ -48,9 +48,9 @@
  * fuzz-args: -max_len=16384 -timeout=10
  * The seed corpus is tests/fuzz/corpus/auth/; test_fuzz_auth replays it.
  * FUZZ_DUMP=FILE writes a built request's bytes to FILE (to make raw seeds). */
-#include "daemon/gw_int.h"
+#include "daemon/gateway/gw_int.h"
 
-#include "daemon/http.h"
+#include "daemon/http/http.h"
 #include "daemon/log.h"
 #include "daemon/shd.h"
 #include "daemon/xalloc.h"
@@ -76,7 +76,7 @@ static time_t fuzz_time(time_t *t)
 int gw_authenticate_real(struct gw_req *g);
 #define time(t) fuzz_time(t)
 #define gw_authenticate gw_authenticate_real
-#include "daemon/gw_auth.c"
+#include "daemon/gateway/gw_auth.c"
 #undef gw_authenticate
 #undef time
 

@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_block_file.c: libFuzzer target for the store's block
  * files, which a corrupt or tampered cache disk makes untrusted input:
- * daemon/store_disk.c store_hdr_decode, store_disk_read (open, header,
+ * daemon/store/store_disk.c store_hdr_decode, store_disk_read (open, header,
  * length ceiling, size, id, O_DIRECT or buffered read, checksum) and the
  * startup scan's store_scan_file, on a file written from the fuzz bytes;
  * and store_disk_write followed by store_disk_read. Statics are reached
@@ -32,7 +32,7 @@
  * fuzz-args: -max_len=140000
  * The seed corpus is tests/fuzz/corpus/block_file/; test_fuzz_block_file
  * replays it. */
-#include "daemon/store_disk.c"
+#include "daemon/store/store_disk.c"
 
 #include <ftw.h>
 

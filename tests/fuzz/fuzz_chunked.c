@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_chunked.c: libFuzzer target for the gateway's aws-chunked
- * body decoder (daemon/gw_chunked.c: gw_chunked_new, gw_chunked_feed), with
+ * body decoder (daemon/gateway/gw_chunked.c: gw_chunked_new, gw_chunked_feed), with
  * and without chunk signatures.
  *
  * Input: 6 control bytes, then a body.
@@ -36,7 +36,7 @@
  *
  * fuzz-args: -max_len=16384
  * The seed corpus is tests/fuzz/corpus/chunked/; test_fuzz_chunked replays it. */
-#include "daemon/gw_int.h"
+#include "daemon/gateway/gw_int.h"
 
 #include "ufs/sigv4.h"
 

@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_conditional.c: libFuzzer target for the gateway's Range
- * and conditional headers: daemon/gw_get.c parse_range and preconditions
+ * and conditional headers: daemon/gateway/gw_get.c parse_range and preconditions
  * (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since),
- * daemon/gw_copy.c parse_copy_range (x-amz-copy-source-range) and
+ * daemon/gateway/gw_copy.c parse_copy_range (x-amz-copy-source-range) and
  * preconditions_hold (x-amz-copy-source-if-*), and what they stand on in
- * daemon/gw.c: gw_etag_matches and the HTTP date parser gw_parse_http_date
+ * daemon/gateway/gw.c: gw_etag_matches and the HTTP date parser gw_parse_http_date
  * (with gw_http_date, ufs/s3_parse.c's ufs_s3_parse_http_date and the
  * calendar of ufs/ufs_time.h). The statics are reached by #including
  * gw_get.c and gw_copy.c.
@@ -29,8 +29,8 @@
  * fuzz-args: -max_len=4096
  * The seed corpus is tests/fuzz/corpus/conditional/; test_fuzz_conditional
  * replays it. */
-#include "daemon/gw_copy.c"
-#include "daemon/gw_get.c"
+#include "daemon/gateway/gw_copy.c"
+#include "daemon/gateway/gw_get.c"
 
 #include "tests/fuzz/fuzz_util.h"
 #include "ufs/s3_int.h"

@@ -8,7 +8,7 @@
  * fuzz-args: -max_len=4096
  * The seed corpus is tests/fuzz/corpus/config/; test_fuzz_config replays it
  * (tests/fuzz/replay.c). Build and run: docs/testing.md, "Fuzz targets". */
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_copy_source.c: libFuzzer target for the CopyObject and
  * UploadPartCopy source header, x-amz-copy-source ("[/]bucket/key
- * [?versionId=..]", URL-encoded): daemon/gw_copy.c parse_source (reached
+ * [?versionId=..]", URL-encoded): daemon/gateway/gw_copy.c parse_source (reached
  * by #including gw_copy.c), and the percent-coding it stands on,
  * ufs/sigv4.c ufs_sigv4_uri_decode and ufs_sigv4_uri_encode.
  *
@@ -22,7 +22,7 @@
  * fuzz-args: -max_len=4096
  * The seed corpus is tests/fuzz/corpus/copy_source/; test_fuzz_copy_source
  * replays it. */
-#include "daemon/gw_copy.c"
+#include "daemon/gateway/gw_copy.c"
 
 #include <ctype.h>
 

@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_delete_xml.c: libFuzzer target for the DeleteObjects
- * request body (POST /BUCKET?delete): daemon/gw_delete_multi.c
+ * request body (POST /BUCKET?delete): daemon/gateway/gw_delete_multi.c
  * parse_delete over expat (reached by #including gw_delete_multi.c):
  * <Delete><Quiet/><Object><Key/><VersionId/></Object>...</Delete>, 1 to
  * 1000 objects, keys up to GW_KEY_MAX bytes, no DOCTYPE.
@@ -21,7 +21,7 @@
  * fuzz-args: -max_len=65536
  * The seed corpus is tests/fuzz/corpus/delete_xml/; test_fuzz_delete_xml
  * replays it. */
-#include "daemon/gw_delete_multi.c"
+#include "daemon/gateway/gw_delete_multi.c"
 #include "tests/fuzz/fuzz_xml_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

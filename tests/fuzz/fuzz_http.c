@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_http.c: libFuzzer target for the gateway's HTTP/1.1
- * request parsing and body framing (daemon/http.c over libhttp-parser):
+ * request parsing and body framing (daemon/http/http.c over libhttp-parser):
  * request line, headers and their ceilings (HTTP_HEADERS_MAX,
  * HTTP_HEADERS_MAX_BYTES), Content-Length (and duplicates), Transfer-Encoding
  * chunked, Expect: 100-continue, bodies read, paused, resumed, drained or

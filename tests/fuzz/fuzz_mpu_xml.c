@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_mpu_xml.c: libFuzzer target for the CompleteMultipartUpload
- * request body (POST /BUCKET/KEY?uploadId=ID): daemon/gw_mpu_xml.c
+ * request body (POST /BUCKET/KEY?uploadId=ID): daemon/gateway/gw_mpu_xml.c
  * gw_mpu_parse_complete over expat:
  * <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...</...>,
  * 1 to 10000 parts, numbers 1..10000 ascending, ETags under UFS_ETAG_MAX,
@@ -21,7 +21,7 @@
  * fuzz-args: -max_len=65536
  * The seed corpus is tests/fuzz/corpus/mpu_xml/; test_fuzz_mpu_xml replays
  * it. */
-#include "daemon/gw_int.h"
+#include "daemon/gateway/gw_int.h"
 #include "tests/fuzz/fuzz_xml_util.h"
 
 #include <event2/buffer.h>

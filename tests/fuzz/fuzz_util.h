@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_util.h: small helpers the fuzz targets share: an input cut
- * into lines, and a parsed request (struct http_req of daemon/http_int.h)
+ * into lines, and a parsed request (struct http_req of daemon/http/http_int.h)
  * made from names and values, for parsers that take their input from
  * http_req_header() without needing a connection.
  *
@@ -7,7 +7,7 @@
 #ifndef SHOAL_TESTS_FUZZ_UTIL_H
 #define SHOAL_TESTS_FUZZ_UTIL_H
 
-#include "daemon/http_int.h"
+#include "daemon/http/http_int.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* tests/fuzz/http_pair.h: what the targets that go through the gateway's
  * HTTP server share (fuzz_http.c, fuzz_auth.c): one real connection of
- * daemon/http.c on one end of a socketpair, on a private event loop,
+ * daemon/http/http.c on one end of a socketpair, on a private event loop,
  * driven from the other end without threads or timers.
  *
  * pair_run() writes the client's bytes in pieces, after each piece runs
@@ -14,7 +14,7 @@
 #ifndef SHOAL_TESTS_FUZZ_HTTP_PAIR_H
 #define SHOAL_TESTS_FUZZ_HTTP_PAIR_H
 
-#include "daemon/http_int.h"
+#include "daemon/http/http_int.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

@@ -4,8 +4,8 @@
 #ifndef SHOAL_TESTS_UNIT_CONFIG_UTIL_H
 #define SHOAL_TESTS_UNIT_CONFIG_UTIL_H
 
-#include "daemon/config.h"
-#include "daemon/config_int.h"
+#include "daemon/config/config.h"
+#include "daemon/config/config_int.h"
 #include "daemon/err.h"
 #include "daemon/xalloc.h"
 #include "tests/unit/harness.h"

@@ -7,8 +7,8 @@
 
 #include "daemon/err.h"
 #include "daemon/log.h"
-#include "daemon/store.h"
-#include "daemon/store_int.h"
+#include "daemon/store/store.h"
+#include "daemon/store/store_int.h"
 #include "tests/unit/harness.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * chunked bodies and responses, 100-continue, early answers with unread
  * bodies, malformed and oversized requests (and malformed bodies, whose
  * handler gets the abort callback), HEAD, and clients that leave. */
-#include "daemon/http.h"
+#include "daemon/http/http.h"
 
 #include "tests/unit/harness.h"
 

@@ -4,8 +4,8 @@
  * invalidated entry is gone, and the byte budget drops the oldest entries
  * first while the newest stay. Fetches (HEAD over a real S3 server) are
  * covered by tests/integration/test_gateway.sh. */
-#include "daemon/meta.h"
-#include "daemon/config.h"
+#include "daemon/store/meta.h"
+#include "daemon/config/config.h"
 #include "daemon/shd.h"
 #include "tests/unit/harness.h"
 

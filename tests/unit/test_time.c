@@ -3,7 +3,7 @@
  * timegm, gmtime_r and strftime: every day from 1600 to 2400 at a second
  * that moves through the day, and the edges (the epoch, leap days, century
  * years, times before 1970). */
-#include "daemon/gw_int.h"
+#include "daemon/gateway/gw_int.h"
 #include "tests/unit/harness.h"
 #include "ufs/ufs_time.h"
 

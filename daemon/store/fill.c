@@ -1,0 +1,465 @@
+/* daemon/store/fill.c: single-flight block fills (see fill.h).
+ *
+ * A fill is shared by its readers and by the S3 read that feeds it; it is
+ * freed when both are gone (refs). Everything about a fill's membership and
+ * state is guarded by the table's mutex; the byte count `avail` is atomic so
+ * a reader can read the bytes below it without the lock (the block's bytes
+ * are written once, before avail moves past them).
+ *
+ * A run is one ranged GET that fills one or more consecutive blocks of an
+ * object, one after the other as the bytes arrive: fewer, larger requests
+ * than one per block (S3 and its look-alikes spend much per request). The
+ * cap counts runs. A run: QUEUED (over the cap) -> RUNNING (a ufs read in
+ * flight) -> finished; each of its blocks ends DONE (stored, removed from
+ * the table) the moment its last byte is in, or FAILED with the run.
+ *
+ * Memory: a run's block buffers are allocated when it starts, out of the
+ * request memory budget (budget.h), and each block's share is given back
+ * when the block ends (stored: the memory tier accounts for it from then on).
+ * Queued runs hold no buffers. A run that cannot have its memory waits in
+ * the queue while other runs are in flight (their ends give memory back);
+ * with none in flight it fails with UFS_ENOMEM, which readers see as 503
+ * SlowDown. */
+#include "daemon/store/fill.h"
+
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/shd.h"
+#include "daemon/store/store.h"
+#include "daemon/xalloc.h"
+#include "ufs/ufs.h"
+
+#include <event2/event.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILL_BUCKETS 4096
+
+struct fill_wait {
+    struct fill_wait *next;
+    struct fill *f; /* NULL once detached */
+    struct event *ev;
+    fill_cb cb;
+    void *arg;
+    int in_cb, cancelled;
+};
+
+struct fill_run;
+
+/* One block being filled, and its readers. */
+struct fill {
+    struct fill_table *ft;
+    struct fill *hnext;
+    uint8_t id[STORE_ID_LEN];
+    struct store_block *blk;
+    _Atomic size_t avail;
+    int done, err;
+    int refs; /* readers attached + 1 until its run has finished the block */
+    struct fill_wait *waiters;
+    size_t len;
+};
+
+/* One ranged GET that fills consecutive blocks of one object, in order. */
+struct fill_run {
+    struct fill_table *ft;
+    struct fill_run *qnext;
+    struct shd_loop *loop; /* where the S3 read runs */
+    struct ufs *u;         /* its backend on that loop */
+    struct event *start_ev;
+    struct ufs_req *req;
+    char *key, *etag;
+    uint64_t off, len; /* the range of the object */
+    struct fill **blocks;
+    size_t n, cur; /* blocks, and the one being written */
+};
+
+struct fill_table {
+    struct shd_ctx *ctx;
+    pthread_mutex_t lock;
+    struct fill *table[FILL_BUCKETS];
+    struct fill_run *qhead, *qtail;
+    size_t running, queued, max;
+};
+
+static unsigned bucket_of(const uint8_t id[STORE_ID_LEN])
+{
+    return ((unsigned)id[0] << 8 | id[1]) % FILL_BUCKETS;
+}
+
+int fill_table_new(struct shd_ctx *ctx, struct fill_table **out)
+{
+    struct fill_table *ft = shd_xcalloc(1, sizeof(*ft));
+    ft->ctx = ctx;
+    ft->max = ctx->cfg->cache.max_fills ? ctx->cfg->cache.max_fills : 64;
+    pthread_mutex_init(&ft->lock, NULL);
+    *out = ft;
+    return 0;
+}
+
+void fill_table_free(struct fill_table *ft)
+{
+    if (!ft)
+        return;
+    pthread_mutex_destroy(&ft->lock);
+    free(ft);
+}
+
+void fill_counts(struct fill_table *ft, size_t *running, size_t *queued)
+{
+    pthread_mutex_lock(&ft->lock);
+    *running = ft->running;
+    *queued = ft->queued;
+    pthread_mutex_unlock(&ft->lock);
+}
+
+/* Drops a reference; frees the fill when none is left. Lock held. */
+static void fill_unref_locked(struct fill *f)
+{
+    if (--f->refs > 0)
+        return;
+    store_block_unref(f->blk);
+    free(f);
+}
+
+static void unhash_locked(struct fill *f)
+{
+    struct fill **pp = &f->ft->table[bucket_of(f->id)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+}
+
+static struct fill *find_locked(struct fill_table *ft, const uint8_t id[STORE_ID_LEN])
+{
+    struct fill *f;
+    for (f = ft->table[bucket_of(id)]; f; f = f->hnext)
+        if (memcmp(f->id, id, STORE_ID_LEN) == 0)
+            break;
+    return f;
+}
+
+static void notify_locked(struct fill *f)
+{
+    for (struct fill_wait *w = f->waiters; w; w = w->next)
+        event_active(w->ev, 0, 0);
+}
+
+static void wait_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct fill_wait *w = arg;
+    struct fill *f = w->f;
+    struct fill_table *ft;
+    struct store_block *b;
+    size_t avail;
+    int done, err, last;
+    (void)fd;
+    (void)what;
+    if (!f)
+        return;
+    ft = f->ft;
+    pthread_mutex_lock(&ft->lock);
+    avail = atomic_load_explicit(&f->avail, memory_order_acquire);
+    done = f->done;
+    err = f->err;
+    last = done || err;
+    b = f->blk ? store_block_ref(f->blk) : NULL; /* NULL: failed before it started */
+    if (last) {                                  /* detach now: the final call is the last */
+        struct fill_wait **pp = &f->waiters;
+        while (*pp != w)
+            pp = &(*pp)->next;
+        *pp = w->next;
+        w->f = NULL;
+        fill_unref_locked(f);
+    }
+    pthread_mutex_unlock(&ft->lock);
+    w->in_cb = 1;
+    w->cb(w->arg, b, avail, done, err);
+    w->in_cb = 0;
+    store_block_unref(b);
+    if (last || w->cancelled) {
+        if (w->cancelled && w->f) {
+            /* cancelled inside a progress call: detach now */
+            pthread_mutex_lock(&ft->lock);
+            struct fill_wait **pp = &w->f->waiters;
+            while (*pp != w)
+                pp = &(*pp)->next;
+            *pp = w->next;
+            fill_unref_locked(w->f);
+            pthread_mutex_unlock(&ft->lock);
+        }
+        event_free(w->ev);
+        free(w);
+    }
+}
+
+void fill_wait_cancel(struct fill_wait *w)
+{
+    struct fill *f;
+    if (!w)
+        return;
+    if (w->in_cb) {
+        w->cancelled = 1;
+        return;
+    }
+    f = w->f;
+    if (f) {
+        struct fill_table *ft = f->ft;
+        pthread_mutex_lock(&ft->lock);
+        struct fill_wait **pp = &f->waiters;
+        while (*pp != w)
+            pp = &(*pp)->next;
+        *pp = w->next;
+        fill_unref_locked(f);
+        pthread_mutex_unlock(&ft->lock);
+    }
+    event_free(w->ev);
+    free(w);
+}
+
+/* block_end: the run is done with F: complete (err 0, the block goes into
+ * the store) or failed. Runs on the run's loop, lock not held. */
+static void block_end(struct fill *f, int err)
+{
+    struct fill_table *ft = f->ft;
+    if (!err && atomic_load(&f->avail) != f->len)
+        err = UFS_EPROTO; /* the object is shorter than its metadata says */
+    if (!err)
+        store_put(ft->ctx->store, f->blk);
+    if (f->blk)
+        shd_budget_give(&ft->ctx->reqmem, SHD_MEM_FILL, f->len);
+    pthread_mutex_lock(&ft->lock);
+    unhash_locked(f);
+    if (err)
+        f->err = err;
+    else
+        f->done = 1;
+    notify_locked(f);
+    fill_unref_locked(f);
+    pthread_mutex_unlock(&ft->lock);
+}
+
+static void run_free(struct fill_run *r)
+{
+    if (r->start_ev)
+        event_free(r->start_ev);
+    free(r->blocks);
+    free(r->key);
+    free(r->etag);
+    free(r);
+}
+
+/* The S3 read ended (err 0: complete). Runs on the run's loop: the blocks
+ * not finished yet fail, the next queued run starts. */
+static void run_finish(struct fill_run *r, int err)
+{
+    struct fill_table *ft = r->ft;
+    struct fill_run *next = NULL;
+    for (; r->cur < r->n; r->cur++)
+        block_end(r->blocks[r->cur], err ? err : UFS_EPROTO);
+    pthread_mutex_lock(&ft->lock);
+    ft->running--;
+    if (ft->qhead && ft->running < ft->max) {
+        next = ft->qhead;
+        ft->qhead = next->qnext;
+        if (!ft->qhead)
+            ft->qtail = NULL;
+        ft->queued--;
+        ft->running++;
+    }
+    pthread_mutex_unlock(&ft->lock);
+    if (err)
+        shd_debug("fill", "block fill failed err=\"%s\"", ufs_strerror(err));
+    run_free(r);
+    if (next)
+        event_active(next->start_ev, 0, 0); /* on its own loop */
+}
+
+/* Bytes of the run's range, in order: into the current block, which ends
+ * (is stored and its readers told) as soon as it is whole. */
+static int read_data(void *arg, const void *buf, size_t len)
+{
+    struct fill_run *r = arg;
+    const uint8_t *p = buf;
+    while (len) {
+        if (r->cur == r->n)
+            return UFS_READ_ABORT; /* more bytes than the range holds */
+        struct fill *f = r->blocks[r->cur];
+        size_t have = atomic_load_explicit(&f->avail, memory_order_relaxed);
+        size_t n = len < f->len - have ? len : f->len - have;
+        memcpy(store_block_data(f->blk) + have, p, n);
+        atomic_store_explicit(&f->avail, have + n, memory_order_release);
+        p += n;
+        len -= n;
+        if (have + n == f->len) {
+            r->cur++;
+            block_end(f, 0);
+        } else {
+            pthread_mutex_lock(&r->ft->lock);
+            notify_locked(f);
+            pthread_mutex_unlock(&r->ft->lock);
+        }
+    }
+    return UFS_READ_GO;
+}
+
+static void read_done(void *arg, int err, const struct ufs_stat *st)
+{
+    struct fill_run *r = arg;
+    (void)st;
+    if (err == UFS_ECANCELED)
+        err = UFS_EPROTO; /* we aborted: the object is longer than expected */
+    r->req = NULL;
+    run_finish(r, err);
+}
+
+static const struct ufs_read_cbs read_cbs = {read_data, read_done};
+
+/* run_memory: takes the run's memory and allocates its blocks: 0; or
+ * puts the run back at the head of the queue when other runs are in
+ * flight (1); or UFS_ENOMEM with none. */
+static int run_memory(struct fill_run *r)
+{
+    struct fill_table *ft = r->ft;
+    pthread_mutex_lock(&ft->lock);
+    if (shd_budget_take(&ft->ctx->reqmem, SHD_MEM_FILL, r->len) != 0) {
+        int wait = ft->running > 1;
+        if (wait) {
+            ft->running--;
+            r->qnext = ft->qhead;
+            ft->qhead = r;
+            if (!ft->qtail)
+                ft->qtail = r;
+            ft->queued++;
+        }
+        pthread_mutex_unlock(&ft->lock);
+        return wait ? 1 : UFS_ENOMEM;
+    }
+    for (size_t k = 0; k < r->n; k++) {
+        struct fill *f = r->blocks[k];
+        f->blk = store_block_new(f->id, f->len);
+        if (!f->blk)
+            shd_oom(f->len);
+    }
+    pthread_mutex_unlock(&ft->lock);
+    return 0;
+}
+
+static void run_start(struct fill_run *r)
+{
+    int rc = run_memory(r);
+    if (rc == 1)
+        return; /* queued again: a run that ends starts it */
+    if (rc) {
+        shd_warn("fill",
+                 "no request memory for a fill, refused (raise cache.request_memory) "
+                 "bytes=%llu",
+                 (unsigned long long)r->len);
+        run_finish(r, rc);
+        return;
+    }
+    SHD_METRIC_ADD(fills, r->n);
+    r->req = ufs_read(r->u, r->key, r->off, r->len, r->etag, &read_cbs, r);
+    if (!r->req)
+        run_finish(r, UFS_EINVAL);
+}
+
+static void start_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_start(arg);
+}
+
+/* run_new_locked: a run over the REQS[0..n) blocks (none of them in the
+ * table), their fills hashed, queued or marked to start; returns it, and
+ * whether it starts now in *start. */
+static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l,
+                                       const struct fill_req *reqs, size_t n, int *start)
+{
+    struct fill_run *r = shd_xcalloc(1, sizeof(*r));
+    uint64_t bs = ft->ctx->block_size;
+    r->ft = ft;
+    r->loop = l;
+    r->u = reqs[0].u;
+    r->key = shd_xstrdup(reqs[0].key);
+    r->etag = shd_xstrdup(reqs[0].etag);
+    r->off = reqs[0].index * bs;
+    r->blocks = shd_xcalloc(n, sizeof(*r->blocks));
+    r->n = n;
+    r->start_ev = event_new(l->base, -1, 0, start_ev_cb, r);
+    if (!r->start_ev)
+        shd_oom(sizeof(struct event *));
+    for (size_t k = 0; k < n; k++) {
+        struct fill *f = shd_xcalloc(1, sizeof(*f));
+        f->ft = ft;
+        memcpy(f->id, reqs[k].id, STORE_ID_LEN);
+        f->len = reqs[k].len; /* f->blk: when the run starts */
+        f->refs = 1;          /* the run */
+        f->hnext = ft->table[bucket_of(f->id)];
+        ft->table[bucket_of(f->id)] = f;
+        r->blocks[k] = f;
+        r->len += f->len;
+    }
+    *start = ft->running < ft->max;
+    if (*start) {
+        ft->running++;
+    } else {
+        if (ft->qtail)
+            ft->qtail->qnext = r;
+        else
+            ft->qhead = r;
+        ft->qtail = r;
+        ft->queued++;
+    }
+    return r;
+}
+
+size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n)
+{
+    struct fill_run *r = NULL;
+    size_t k;
+    int start = 0;
+    pthread_mutex_lock(&ft->lock);
+    for (k = 0; k < n && !find_locked(ft, reqs[k].id); k++)
+        ;
+    if (k)
+        r = run_new_locked(ft, l, reqs, k, &start);
+    pthread_mutex_unlock(&ft->lock);
+    if (start)
+        event_active(r->start_ev, 0, 0); /* start from the loop, not from inside a caller */
+    return k;
+}
+
+struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,
+                             fill_cb cb, void *arg)
+{
+    struct fill_wait *w = shd_xcalloc(1, sizeof(*w));
+    struct fill_run *r = NULL;
+    struct fill *f;
+    int start = 0;
+    w->cb = cb;
+    w->arg = arg;
+    w->ev = event_new(l->base, -1, 0, wait_ev, w);
+    if (!w->ev)
+        shd_oom(sizeof(struct event *));
+    pthread_mutex_lock(&ft->lock);
+    f = find_locked(ft, req->id);
+    if (f) {
+        SHD_METRIC_INC(fills_deduplicated);
+        if (atomic_load(&f->avail) > 0)
+            event_active(w->ev, 0, 0); /* bytes already in */
+    } else {
+        r = run_new_locked(ft, l, req, 1, &start);
+        f = r->blocks[0];
+    }
+    w->f = f;
+    f->refs++;
+    w->next = f->waiters;
+    f->waiters = w;
+    pthread_mutex_unlock(&ft->lock);
+    if (start)
+        event_active(r->start_ev, 0, 0); /* start from the loop, not from inside a caller */
+    return w;
+}

@@ -1,0 +1,57 @@
+/* daemon/store/fill.h: filling blocks from S3, once per block however many
+ * readers ask (single flight), bytes streamed to the readers as they arrive.
+ *
+ * A reader asks for block `index` of an object version (mount, key, ETag);
+ * the first request starts one ranged GET with If-Match (fill_run: one GET
+ * for several consecutive blocks); later readers, on any loop, join it. Readers are told on their
+ * own loop each time more bytes are in. When the block is complete it goes into the store. A
+ * per-node cap (cache.max_fills) bounds concurrent S3 requests; fills beyond it queue in order. A
+ * fill whose readers all left still completes and is cached. */
+#ifndef SHOAL_DAEMON_FILL_H
+#define SHOAL_DAEMON_FILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct shd_ctx;
+struct shd_loop;
+struct store_block;
+struct fill_table;
+struct fill_wait;
+
+int fill_table_new(struct shd_ctx *ctx, struct fill_table **out);
+void fill_table_free(struct fill_table *ft);
+
+/* Progress for one reader, on its loop: the block (borrowed for the call:
+ * take a reference to keep it), how many bytes from its start are in, and
+ * whether it is complete (done) or failed (err, a ufs_err, bytes stay as
+ * they are). A call without done can already carry every byte of the
+ * block; the final call (done) then brings none. After a call with done or
+ * err set, the wait is over and its handle gone. */
+typedef void (*fill_cb)(void *arg, struct store_block *b, size_t avail, int done, int err);
+
+struct fill_req {
+    struct ufs *u; /* the backend, on the calling loop */
+    int mount;
+    const char *key;
+    const char *etag;
+    uint64_t index; /* block number in the object */
+    size_t len;     /* this block's length */
+    const uint8_t *id;
+};
+
+struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,
+                             fill_cb cb, void *arg);
+/* Starts the fills of consecutive blocks reqs[0..n) (indexes following each
+ * other, one object version, none in the store) with one ranged GET, up to
+ * the first block already being filled. Readers join them with fill_block.
+ * Returns how many blocks it started. */
+size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n);
+/* The reader leaves: no more callbacks. Allowed inside a progress callback
+ * (not after the final one). */
+void fill_wait_cancel(struct fill_wait *w);
+
+/* Fills in flight and queued, for tests and /metrics. */
+void fill_counts(struct fill_table *ft, size_t *running, size_t *queued);
+
+#endif
