@@ -32,7 +32,7 @@ enum ring_err {
     RING_EDUP = -3,   /* two members with the same id */
 };
 
-/* Member states, as the membership state machine (later: ring/member.c)
+/* Member states, as the membership state machine (ring/swim.h)
  * defines them. Only alive and suspect members own blocks: a suspect may be
  * alive, and moving its blocks on suspicion alone would thrash. */
 enum ring_state {
