@@ -16,6 +16,7 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  ring simulate   placement figures for a hypothetical cluster\n"
+    "  keygen          print a new cluster key (for cluster.secret_file)\n"
     "\n"
     "Global options:\n"
     "  --seeds ADDR,...  nodes to contact (default: $SHOAL_SEEDS)\n"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return CLI_EXIT_USAGE;
     }
+    if (strcmp(argv[i], "keygen") == 0)
+        return cli_keygen(argc - i, argv + i);
     if (strcmp(argv[i], "ring") == 0) {
         if (i + 1 < argc && strcmp(argv[i + 1], "simulate") == 0)
             return cli_ring_simulate(&o, argc - i - 1, argv + i + 1);

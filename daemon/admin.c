@@ -1,7 +1,9 @@
 /* daemon/admin.c: the admin HTTP endpoint on listen.admin, served by the
  * main thread's loop: /healthz (the process is up), /readyz (every listener
- * is bound and the loops run) and /metrics (Prometheus text format, from
- * every source added with shd_metrics_add_source). */
+ * is bound and the loops run), /metrics (Prometheus text format, from
+ * every source added with shd_metrics_add_source) and /v1/ring (the
+ * cluster view as JSON, daemon/cluster/cluster_status.c). */
+#include "daemon/cluster/cluster.h"
 #include "daemon/err.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -54,8 +56,15 @@ static void admin_cb(struct evhttp_request *req, void *arg)
         shd_metrics_render(b);
         admin_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
         evbuffer_free(b);
+    } else if (strcmp(path, "/v1/ring") == 0 && srv->cluster) {
+        struct evbuffer *b = evbuffer_new();
+        if (!b)
+            shd_oom(sizeof(struct evbuffer *));
+        cluster_ring_json(srv->cluster, b);
+        admin_reply(req, 200, "application/json", b);
+        evbuffer_free(b);
     } else {
-        admin_text(req, 404, "not found: try /healthz /readyz /metrics\n");
+        admin_text(req, 404, "not found: try /healthz /readyz /metrics /v1/ring\n");
     }
     if (u)
         evhttp_uri_free(u);

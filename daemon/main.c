@@ -58,9 +58,12 @@ static void shd_warn_config(const struct shd_config *cfg)
                 cfg->source);
     if (!cfg->cluster.secret_file)
         fprintf(stderr,
-                "shoald: warning: %s: no cluster.secret_file: peer and gossip "
-                "messages are not authenticated (trusted networks only)\n",
-                cfg->source);
+                "shoald: warning: %s: no cluster.secret_file: gossip is sealed with a key "
+                "anyone can derive from the cluster name; only loopback peers are joined%s\n",
+                cfg->source,
+                cfg->cluster.insecure ? ", but cluster.insecure joins any (trusted networks "
+                                        "only)"
+                                      : "");
 }
 
 /* shd_load: load PATH; on failure print every error and return NULL. */

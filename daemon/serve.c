@@ -28,6 +28,7 @@
 #include "daemon/shd.h"
 #include "daemon/store/store.h"
 #include "daemon/xalloc.h"
+#include "daemon/cluster/cluster.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
 
@@ -44,6 +45,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* how long a stopping node waits for a peer to take its goodbye */
+#define SHD_LEAVE_TIMEOUT_MS 2000
 #include <linux/filter.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -468,19 +472,38 @@ static int write_ports(struct shd_server *srv)
     f = fopen(tmp, "w");
     if (!f)
         return SHD_ERR_IO;
-    fprintf(f, "node=%s\ns3=%s\nadmin=%s\npid=%ld\n", srv->node_hex, srv->s3_addr, srv->admin_addr,
-            (long)getpid());
+    fprintf(f, "node=%s\ns3=%s\nadmin=%s\npeer=%s\npid=%ld\n", srv->node_hex, srv->s3_addr,
+            srv->admin_addr, srv->cluster ? cluster_peer_addr(srv->cluster) : "", (long)getpid());
     if (fclose(f) != 0 || rename(tmp, file) != 0)
         return SHD_ERR_IO;
     return SHD_OK;
 }
 
+static void left_cb(void *arg)
+{
+    struct shd_server *srv = arg;
+    event_base_loopexit(srv->main_base, NULL);
+}
+
+/* SIGTERM, SIGINT: say goodbye to the cluster (bounded), then stop; a
+ * second signal stops at once. */
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct shd_server *srv = arg;
     (void)what;
     shd_info("serve", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    if (srv->cluster && !srv->stopping) {
+        srv->stopping = 1;
+        cluster_leave(srv->cluster, SHD_LEAVE_TIMEOUT_MS, left_cb, srv);
+        return;
+    }
     event_base_loopexit(srv->main_base, NULL);
+}
+
+static uint16_t port_of(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon ? (uint16_t)strtoul(colon + 1, NULL, 10) : 0;
 }
 
 /* tick_cb: housekeeping on the main loop, once a second. */
@@ -551,16 +574,21 @@ int shd_serve(const struct shd_config *cfg)
     if (!err)
         err = shd_admin_start(srv);
     if (!err)
+        err = cluster_start(srv->main_base, cfg, ctx->node_id, port_of(srv->s3_addr),
+                            port_of(srv->admin_addr), &srv->cluster);
+    if (!err)
         err = loops_run(srv);
     if (!err)
         err = write_ports(srv);
     if (err)
         goto out;
     shd_admin_metrics_add(ctx);
+    shd_metrics_add_source(cluster_metrics, srv->cluster);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
-    shd_info("serve", "ready node=%s name=%s s3=%s admin=%s loops=%u ports_file=%s", srv->node_hex,
-             cfg->node.name, srv->s3_addr, srv->admin_addr, ctx->nloops, ports);
+    shd_info("serve", "ready node=%s name=%s s3=%s admin=%s peer=%s loops=%u ports_file=%s",
+             srv->node_hex, cfg->node.name, srv->s3_addr, srv->admin_addr,
+             cluster_peer_addr(srv->cluster), ctx->nloops, ports);
     event_base_dispatch(srv->main_base);
     srv->ready = 0;
     shd_metrics_clear_sources();
@@ -568,6 +596,8 @@ out:
     if (err)
         shd_error("serve", "cannot start err=\"%s\"", shd_strerror(err));
     loops_stop(srv);
+    cluster_free(srv->cluster);
+    srv->cluster = NULL;
     if (gw_inited)
         gw_fini(ctx);
     fill_table_free(ctx->fills);

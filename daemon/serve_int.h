@@ -21,7 +21,8 @@ struct shd_server {
     struct event *tick; /* housekeeping, once a second */
     evutil_socket_t s3_fds[SHD_LOOPS_MAX];
     struct http_server *s3_servers[SHD_LOOPS_MAX]; /* the balancing group */
-    int ready;
+    struct cluster *cluster;
+    int ready, stopping;
     char admin_addr[128], s3_addr[128];
 };
 

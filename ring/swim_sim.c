@@ -232,33 +232,15 @@ static void cb_changed(void *arg, const struct ring_swim_member *m, int old, int
 
 /* ---- state exchange ------------------------------------------------------------------- */
 
-struct export_ctx {
-    struct ring_swim_wire_state *ws;
-    int err;
-};
-
-static void export_one(void *arg, const struct ring_swim_member *m)
-{
-    struct export_ctx *x = arg;
-    if (!x->err)
-        x->err = ring_swim_wire_state_add(x->ws, m);
-}
-
 /* Sends A's state to B (encoded and decoded, as over the stream). */
 static void push_state(struct ring_sim *s, struct node *a, struct node *b, int join)
 {
-    struct export_ctx x = {NULL, 0};
     struct ring_swim_member *ms = NULL;
     size_t len = 0, n = 0;
-    uint8_t *buf;
     uint64_t now = s->now_us / 1000;
+    uint8_t *buf = ring_swim_wire_state_of(a->sw, now, &len);
 
-    if (ring_swim_wire_state_begin(&x.ws, ring_swim_count(a->sw)) != RING_OK)
-        return;
-    ring_swim_export(a->sw, now, export_one, &x);
-    buf = ring_swim_wire_state_take(x.ws, &len);
-    if (!buf || x.err) {
-        free(buf);
+    if (!buf) {
         s->st.decode_errors++;
         return;
     }

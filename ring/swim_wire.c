@@ -224,6 +224,34 @@ void ring_swim_wire_state_free(struct ring_swim_wire_state *s)
     free(s);
 }
 
+struct export_ctx {
+    struct ring_swim_wire_state *ws;
+    int err;
+};
+
+static void export_one(void *arg, const struct ring_swim_member *m)
+{
+    struct export_ctx *x = arg;
+    if (!x->err)
+        x->err = ring_swim_wire_state_add(x->ws, m);
+}
+
+uint8_t *ring_swim_wire_state_of(const struct ring_swim *sw, uint64_t now, size_t *len)
+{
+    struct export_ctx x = {NULL, 0};
+    uint8_t *buf;
+
+    if (ring_swim_wire_state_begin(&x.ws, ring_swim_count(sw)) != RING_OK)
+        return NULL;
+    ring_swim_export(sw, now, export_one, &x);
+    buf = ring_swim_wire_state_take(x.ws, len);
+    if (buf && x.err) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* ---- decoding ------------------------------------------------------------------------- */
 
 static uint64_t be(const uint8_t *p, size_t n)

@@ -47,6 +47,10 @@ int ring_swim_wire_state_add(struct ring_swim_wire_state *s, const struct ring_s
 uint8_t *ring_swim_wire_state_take(struct ring_swim_wire_state *s, size_t *len);
 void ring_swim_wire_state_free(struct ring_swim_wire_state *s);
 
+/* ring_swim_wire_state_of: SW's whole view (ring_swim_export) encoded as a
+ * full state (malloc'd, *LEN bytes; free() it), or NULL out of memory. */
+uint8_t *ring_swim_wire_state_of(const struct ring_swim *sw, uint64_t now, size_t *len);
+
 /* ring_swim_wire_state_decode: a full state into *MS (malloc'd array of
  * *N; free() it). 0, RING_EINVAL, or RING_ENOMEM. */
 int ring_swim_wire_state_decode(const uint8_t *in, size_t len, struct ring_swim_member **ms,

@@ -143,8 +143,14 @@ struct shd_config {
         unsigned replication;
         uint64_t block_size;
         char *secret_file;
+        bool insecure;
+        struct shd_addr advertise; /* host NULL: worked out (daemon/cluster/cluster_join.c) */
         uint64_t drain_timeout_ms;
         char *spot_notice_url;
+        struct {
+            uint64_t probe_interval_ms, probe_timeout_ms, interval_ms, pushpull_interval_ms;
+            unsigned indirect_probes, fanout, suspicion_mult;
+        } gossip;
     } cluster;
     struct {
         uint64_t memory;

@@ -267,9 +267,25 @@ static void cfg_check_backends(struct shd_cfg_ctx *c, const struct shd_config *c
     }
 }
 
+/* cfg_check_gossip: a probe waits for its ack less than an interval. */
+static void cfg_check_gossip(struct shd_cfg_ctx *c, const struct shd_config *cfg)
+{
+    const struct shd_cfg_node *cl = shd_cfg_map_get(c->root, "cluster");
+    char a[32], b[32];
+
+    if (cfg->cluster.gossip.probe_timeout_ms < cfg->cluster.gossip.probe_interval_ms)
+        return;
+    shd_cfg_err(c, shd_cfg_line_of(cl, "gossip_probe_timeout", cl ? cl->line : 1),
+                "cluster.gossip_probe_timeout",
+                "%s must be less than cluster.gossip_probe_interval (%s)",
+                shd_format_duration(cfg->cluster.gossip.probe_timeout_ms, a, sizeof(a)),
+                shd_format_duration(cfg->cluster.gossip.probe_interval_ms, b, sizeof(b)));
+}
+
 void shd_cfg_check_all(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
     cfg_check_listen(c, cfg);
+    cfg_check_gossip(c, cfg);
     cfg_check_disks(c, cfg);
     cfg_check_request_memory(c, cfg);
     cfg_check_backends(c, cfg);

@@ -1,0 +1,51 @@
+/* daemon/cluster/cluster.h: this node's membership in the cluster: the
+ * gossip transport around the state machine of ring/swim.h (UDP datagrams
+ * and TCP push-pull on listen.peer, sealed by seal.h), joining through the
+ * seeds, leaving, and the ring placed on the live members.
+ *
+ * Everything runs on the main thread's event loop, which also serves the
+ * admin endpoint; the ring is handed to other threads by cluster_ring(). */
+#ifndef SHOAL_DAEMON_CLUSTER_CLUSTER_H
+#define SHOAL_DAEMON_CLUSTER_CLUSTER_H
+
+#include "daemon/config/config.h"
+
+#include <stdint.h>
+
+struct event_base;
+struct evbuffer;
+struct ring;
+struct cluster;
+
+/* cluster_start: binds listen.peer (UDP and TCP), loads the key file,
+ * starts gossip as node ID with the given S3 and admin ports, and starts
+ * joining through cluster.seeds (in the background, forever, with
+ * backoff). Returns 0 and *OUT, SHD_ERR_CONFIG (logged: a key file that
+ * does not load, or no key file on a network that is not loopback without
+ * cluster.insecure) or SHD_ERR_IO (logged: the port). */
+int cluster_start(struct event_base *base, const struct shd_config *cfg, const uint8_t id[16],
+                  uint16_t s3_port, uint16_t admin_port, struct cluster **out);
+
+/* cluster_leave: announces that this node has left and calls DONE(ARG) once
+ * a peer has taken the news (a push-pull to it completed) or TIMEOUT_MS
+ * passed; at once when this node is alone. */
+void cluster_leave(struct cluster *c, uint64_t timeout_ms, void (*done)(void *), void *arg);
+
+/* cluster_free: closes the sockets and frees everything (no goodbye: see
+ * cluster_leave). NULL is a no-op. */
+void cluster_free(struct cluster *c);
+
+/* The address listen.peer is bound to, "host:port". */
+const char *cluster_peer_addr(const struct cluster *c);
+
+/* The ring over the live members. Valid for at least 60 s after a newer
+ * one replaces it (readers on other threads hold it for one request). */
+const struct ring *cluster_ring(const struct cluster *c);
+
+/* /v1/ring: the view as JSON. */
+void cluster_ring_json(struct cluster *c, struct evbuffer *out);
+
+/* a /metrics source (shd_metrics_add_source), ARG the cluster */
+void cluster_metrics(struct evbuffer *out, void *arg);
+
+#endif

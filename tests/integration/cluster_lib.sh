@@ -1,0 +1,107 @@
+# tests/integration/cluster_lib.sh: what the cluster tests share (source it
+# after lib.sh): node configs on 127.0.0.N, starting nodes by number, and
+# reading a node's view from its /v1/ring.
+
+# free_port HOST: a port free for both UDP and TCP on HOST
+free_port() {
+    /usr/bin/python3 - "$1" <<'PY'
+import socket, sys
+host = sys.argv[1]
+while True:
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind((host, 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind((host, port))
+    except OSError:
+        t.close()
+        continue
+    print(port)
+    break
+PY
+}
+
+# node_config N SEEDS [EXTRA_YAML_LINES_FOR_CLUSTER]: writes $T_TMP/nN.yaml,
+# a node named nN on 127.0.0.N (peer port PEER_PORT[N]), seeds SEEDS
+# ("a:p, b:p"), cluster settings from KEY_FILE and CLUSTER_NAME when set.
+declare -A PEER_PORT
+node_config() {
+    local n=$1 seeds=$2 extra=${3:-}
+    local dir=$T_TMP/n$n
+    mkdir -p "$dir/ufs"
+    [ -n "${PEER_PORT[$n]:-}" ] || PEER_PORT[$n]=$(free_port "127.0.0.$n")
+    {
+        echo "node:"
+        echo "  name: n$n"
+        echo "  data_dir: $dir/data"
+        echo "  zone: z$((n % 3))"
+        echo "listen:"
+        echo "  admin: 127.0.0.$n:0"
+        echo "  s3: 127.0.0.$n:0"
+        echo "  peer: 127.0.0.$n:${PEER_PORT[$n]}"
+        echo "cluster:"
+        echo "  name: ${CLUSTER_NAME:-itest}"
+        echo "  seeds: [$seeds]"
+        [ -z "${KEY_FILE:-}" ] || echo "  secret_file: $KEY_FILE"
+        [ -z "$extra" ] || echo "$extra"
+        echo "mounts:"
+        echo "  - name: lakehouse"
+        echo "    ufs: file://$dir/ufs"
+    } >"$T_TMP/n$n.yaml"
+}
+
+# start_node N: starts node N from $T_TMP/nN.yaml; sets NODE_PID[N] and
+# NODE_ADMIN[N]
+declare -A NODE_PID NODE_ADMIN
+start_node() {
+    start_shoald "n$1" "$T_TMP/n$1.yaml" || return 1
+    NODE_PID[$1]=$SHOALD_PID
+    NODE_ADMIN[$1]=$SHOALD_ADMIN
+}
+
+# view N: node N's /v1/ring into $T_TMP/view.N.json; 1 if it does not answer
+view() {
+    curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/v1/ring" -o "$T_TMP/view.$1.json"
+}
+
+# states N: node N's view as "name=state" lines, sorted (nothing if it does
+# not answer)
+states() {
+    view "$1" || return 0
+    /usr/bin/python3 -c 'import json,sys
+for m in json.load(open(sys.argv[1]))["members"]:
+    print("%s=%s" % (m["name"], m["state"]))' "$T_TMP/view.$1.json" | sort
+}
+
+# member_field N NAME FIELD: FIELD of member NAME in node N's view
+member_field() {
+    view "$1" || return 0
+    /usr/bin/python3 -c 'import json,sys
+for m in json.load(open(sys.argv[1]))["members"]:
+    if m["name"] == sys.argv[2]: print(m[sys.argv[3]])' "$T_TMP/view.$1.json" "$2" "$3"
+}
+
+# metric N NAME_WITH_LABELS: a /metrics value of node N (0 when absent)
+metric() {
+    curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/metrics" |
+        awk -v k="$2" '$1 == k {print $2; found=1} END {if (!found) print 0}'
+}
+
+# wait_states SECONDS WANT N...: waits until every node N's states() is
+# WANT (lines joined by spaces); sets WAITED_MS; 1 on timeout
+wait_states() {
+    local limit=$1 want=$2 t0 n ok
+    shift 2
+    t0=$(date +%s%N)
+    while :; do
+        ok=1
+        for n in "$@"; do
+            [ "$(states "$n" | tr '\n' ' ' | sed 's/ $//')" = "$want" ] || { ok=0; break; }
+        done
+        WAITED_MS=$((($(date +%s%N) - t0) / 1000000))
+        [ $ok = 1 ] && return 0
+        [ $WAITED_MS -ge $((limit * 1000)) ] && return 1
+        sleep 0.05
+    done
+}
