@@ -75,8 +75,9 @@ $(LIBSHOAL_SO): $(call obj,$(CLIENT_SRC) $(RING_SRC))
 $(SHOALD): $(call obj,daemon/main.c) $(LIBSHD) $(LIBUFS) $(LIBRING)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# the CLI alone reads JSON (shoal ring): jansson
 $(SHOAL): $(call obj,$(CLI_SRC)) $(LIBSHOAL_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs jansson 2>/dev/null)
 
 # Unit tests may #include the .c under test; archives supply the rest.
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)

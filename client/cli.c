@@ -15,6 +15,7 @@ static const char usage_text[] =
     "usage: shoal [--seeds ADDR,...] [--json] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
+    "  ring            the live cluster as a node sees it (--check: all agree?)\n"
     "  ring simulate   placement figures for a hypothetical cluster\n"
     "  keygen          print a new cluster key (for cluster.secret_file)\n"
     "\n"
@@ -25,7 +26,7 @@ static const char usage_text[] =
     "  --version         print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n"
-    "The cluster commands (ring, stat, get, put, ls, load, drain) arrive with\n"
+    "The cluster commands (stat, get, put, ls, load, drain) arrive with\n"
     "the cluster client; see docs/cli.md.\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -73,16 +74,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "ring") == 0) {
         if (i + 1 < argc && strcmp(argv[i + 1], "simulate") == 0)
             return cli_ring_simulate(&o, argc - i - 1, argv + i + 1);
-        if (i + 1 < argc &&
-            (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
-            fputs("usage: shoal ring simulate [OPTIONS]   (see `shoal ring simulate --help`)\n"
-                  "`shoal ring` (the live cluster's ring) arrives with the cluster client.\n",
-                  stdout);
-            return CLI_EXIT_OK;
-        }
-        fprintf(stderr, "shoal ring: the live ring view needs the cluster client, which is not "
-                        "built yet; `shoal ring simulate` works today\n");
-        return CLI_EXIT_FAIL;
+        return cli_ring(&o, argc - i, argv + i);
     }
     return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
 }

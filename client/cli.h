@@ -15,6 +15,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* `shoal ring simulate`: argv[0] is "simulate". Returns an exit code. */
 int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv);
 
+/* `shoal ring`: argv[0] is "ring". Returns an exit code. */
+int cli_ring(const struct cli_opts *o, int argc, char **argv);
+
 /* `shoal keygen`: argv[0] is "keygen". Returns an exit code. */
 int cli_keygen(int argc, char **argv);
 

@@ -7,7 +7,7 @@
 # Exit codes: 0 all present (or installed), 1 install failed, 2 usage.
 set -eu
 
-build="build-essential pkg-config libevent-dev libcurl4-openssl-dev libmsgpack-dev libyaml-dev libssl-dev libexpat1-dev libxxhash-dev libhttp-parser-dev"
+build="build-essential pkg-config libevent-dev libcurl4-openssl-dev libmsgpack-dev libyaml-dev libssl-dev libexpat1-dev libxxhash-dev libhttp-parser-dev libjansson-dev"
 test="valgrind curl python3-swift memcached awscli python3-boto3"
 bench="nginx-light wrk"
 

@@ -28,8 +28,14 @@ check "bad --weights exits 2" 2 $?
 check "--replicas 17 exits 2" 2 $?
 "$S" ring simulate --nodes 5 extra >/dev/null 2>&1
 check "stray argument exits 2" 2 $?
-"$S" ring >/dev/null 2>"$T_TMP/err"
-check "shoal ring without a cluster client exits 1" 1 $?
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$S" ring --node "127.0.0.1:$port" >/dev/null 2>"$T_TMP/err"
+check "shoal ring with no node at --node exits 1" 1 $?
+check_match "it says the node did not answer" "^shoal ring: no answer from http://127.0.0.1:$port/v1/ring" "$(head -n 1 "$T_TMP/err")"
+"$S" ring --bogus >/dev/null 2>&1
+check "shoal ring --bogus exits 2" 2 $?
+"$S" keygen extra >/dev/null 2>&1
+check "shoal keygen extra exits 2" 2 $?
 
 # figures on a small cluster: 30 members, 3 zones, R=3
 "$S" ring simulate --nodes 30 --zones 3 --replicas 3 --blocks 300000 --json >"$T_TMP/sim.json"

@@ -38,9 +38,24 @@ inc3=$(member_field 1 n3 incarnation)
 check_match "node1 knows node3's id" '^[0-9a-f]{32}$' "$id3"
 check "node1's view of node3's id is node3's own" "$id3" "$(view 3 && json_get "$T_TMP/view.3.json" node)"
 
+# ---- shoal ring ------------------------------------------------------------------------------
+"$BUILD/shoal" ring --node "${NODE_ADMIN[1]}" --check >"$T_TMP/ring.out" 2>&1
+check "shoal ring --check: all agree, exit 0" 0 $?
+check "shoal ring shows three alive rows" 3 "$(grep -cE '^alive +n[123]' "$T_TMP/ring.out")"
+check "shoal ring --check asked all three" "check: 3 members asked, 0 disagree" "$(tail -n 1 "$T_TMP/ring.out")"
+check_match "shoal ring's summary has the epoch" "epoch $e1;" "$(grep '^cluster itest: 3 members' "$T_TMP/ring.out")"
+SHOAL_ADMIN=${NODE_ADMIN[2]} "$BUILD/shoal" ring --json >"$T_TMP/ring.json"
+check "shoal ring --json (node from SHOAL_ADMIN) is node2's view" "$e1" "$(json_get "$T_TMP/ring.json" epoch)"
+share=$(/usr/bin/python3 -c 'import json,sys; print(round(sum(m["share_primary"] for m in json.load(open(sys.argv[1]))["members"]), 3))' "$T_TMP/ring.json")
+check "the primary shares add up to 1" 1.0 "$share"
+
 # ---- kill -9 ---------------------------------------------------------------------------------
 kill -9 "${NODE_PID[3]}"
 wait "${NODE_PID[3]}" 2>/dev/null
+# before anyone notices, node1 still lists node3 alive: --check finds it silent
+"$BUILD/shoal" ring --node "${NODE_ADMIN[1]}" --check >"$T_TMP/ring2.out" 2>&1
+check "right after kill -9, shoal ring --check exits 1" 1 $?
+check_match "and names the node that does not answer" '^disagrees: n3 .* did not answer$' "$(grep '^disagrees' "$T_TMP/ring2.out")"
 wait_states 10 "n1=alive n2=alive n3=dead" 1 2
 check "kill -9 of node3: nodes 1 and 2 see it dead" 0 $?
 echo "     (declared dead by both ${WAITED_MS} ms after the kill)"
