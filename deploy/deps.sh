@@ -8,7 +8,7 @@
 set -eu
 
 build="build-essential pkg-config libevent-dev libcurl4-openssl-dev libmsgpack-dev libyaml-dev libssl-dev libexpat1-dev libxxhash-dev libhttp-parser-dev libjansson-dev"
-test="valgrind curl python3-swift memcached awscli python3-boto3"
+test="valgrind curl python3-swift memcached awscli python3-boto3 iproute2 nftables"
 bench="nginx-light wrk"
 
 case "${1:-all}" in

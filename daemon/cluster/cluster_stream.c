@@ -225,6 +225,30 @@ static struct cluster_stream *stream_new(struct cluster *c, evutil_socket_t fd, 
     return s;
 }
 
+/* A socket for a push-pull to TO, from this node's advertised address when
+ * it is one of this host's (so the peer, and any firewall between, sees the
+ * same source as for its datagrams); else from wherever the route says. */
+static evutil_socket_t out_socket(struct cluster *c, const struct ring_addr *to)
+{
+    struct ring_addr me = c->self.addr;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    evutil_socket_t fd;
+
+    if (me.family != to->family)
+        return -1;
+    fd =
+        socket(to->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    me.port = 0;
+    if (cluster_sockaddr(&me, &ss, &sl) != 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+        close(fd);
+        return -1; /* bufferevent makes an unbound one */
+    }
+    return fd;
+}
+
 void cluster_pushpull(struct cluster *c, const struct ring_addr *to, int join,
                       void (*done)(struct cluster *c, int ok))
 {
@@ -233,7 +257,7 @@ void cluster_pushpull(struct cluster *c, const struct ring_addr *to, int join,
     struct cluster_stream *s;
 
     if (c->streams_out >= CLUSTER_STREAMS_OUT_MAX || cluster_sockaddr(to, &ss, &sl) != 0 ||
-        !(s = stream_new(c, -1, 1))) {
+        !(s = stream_new(c, out_socket(c, to), 1))) {
         if (done)
             done(c, 0);
         return;

@@ -4,7 +4,7 @@
 
 # free_port HOST: a port free for both UDP and TCP on HOST
 free_port() {
-    /usr/bin/python3 - "$1" <<'PY'
+    ${SHOALD_WRAP:-} /usr/bin/python3 - "$1" <<'PY'
 import socket, sys
 host = sys.argv[1]
 while True:
@@ -62,7 +62,7 @@ start_node() {
 
 # view N: node N's /v1/ring into $T_TMP/view.N.json; 1 if it does not answer
 view() {
-    curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/v1/ring" -o "$T_TMP/view.$1.json"
+    ${SHOALD_WRAP:-} curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/v1/ring" -o "$T_TMP/view.$1.json"
 }
 
 # states N: node N's view as "name=state" lines, sorted (nothing if it does
@@ -84,7 +84,7 @@ for m in json.load(open(sys.argv[1]))["members"]:
 
 # metric N NAME_WITH_LABELS: a /metrics value of node N (0 when absent)
 metric() {
-    curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/metrics" |
+    ${SHOALD_WRAP:-} curl -sf --max-time 2 "http://${NODE_ADMIN[$1]}/metrics" |
         awk -v k="$2" '$1 == k {print $2; found=1} END {if (!found) print 0}'
 }
 

@@ -131,7 +131,9 @@ start_shoald() {
     local name=$1 cfg=$2 dir i
     dir=$(awk '/^ *data_dir:/ {print $2; exit}' "$cfg")
     rm -f "$dir/shoald.ports"
-    "$BUILD/shoald" -c "$cfg" >>"$T_TMP/$name.log" 2>&1 &
+    # SHOALD_WRAP: a command to run it through (e.g. "ip netns exec NS"); it
+    # must exec shoald, so that $! is shoald's pid
+    ${SHOALD_WRAP:-} "$BUILD/shoald" -c "$cfg" >>"$T_TMP/$name.log" 2>&1 &
     SHOALD_PID=$!
     T_DAEMONS+=("$SHOALD_PID")
     for i in $(seq 200); do
