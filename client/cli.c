@@ -4,6 +4,7 @@
  * Exit codes: 0 ok, 1 the operation failed, 2 usage error. */
 #include "client/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n(try `shoal%s%s --help`)\n", cmd ? " " : "", cmd ? cmd : "");
     return CLI_EXIT_USAGE;
+}
+
+int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 int main(int argc, char **argv)

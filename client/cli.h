@@ -2,6 +2,8 @@
 #ifndef SHOAL_CLI_H
 #define SHOAL_CLI_H
 
+#include <stdint.h>
+
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
 struct cli_opts {
@@ -11,6 +13,12 @@ struct cli_opts {
 
 /* Prints "shoal CMD: <message>" and a hint to stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* S as a decimal integer in LO..HI into *OUT; 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* `shoal ring simulate --gossip` (client/cli_gossip_sim.c). */
+int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv);
 
 /* `shoal ring simulate`: argv[0] is "simulate". Returns an exit code. */
 int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv);

@@ -28,6 +28,7 @@
 static const char sim_usage[] =
     "usage: shoal ring simulate --nodes N [--weights W,...] [--zones Z] [--replicas R]\n"
     "                           [--blocks B] [--seed S] [--json]\n"
+    "       shoal ring simulate --gossip ...   (membership: see --gossip --help)\n"
     "\n"
     "Builds the ring for N hypothetical members and reports, for B pseudo-random\n"
     "block ids: peak-to-mean and min-to-mean blocks owned (primary, and with R\n"
@@ -94,20 +95,6 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_weights(const char *s, struct sim *sim)
 {
     char buf[4096], *save = NULL, *tok;
@@ -117,7 +104,7 @@ static int parse_weights(const char *s, struct sim *sim)
     sim->nweights = 0;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         uint64_t w;
-        if (sim->nweights == SIM_WEIGHTS_MAX || parse_u64(tok, 1, SHOAL_WEIGHT_MAX, &w))
+        if (sim->nweights == SIM_WEIGHTS_MAX || cli_parse_u64(tok, 1, SHOAL_WEIGHT_MAX, &w))
             return -1;
         sim->weights[sim->nweights++] = (uint32_t)w;
     }
@@ -397,6 +384,9 @@ int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "ring simulate";
+    for (int a = 1; a < argc; a++)
+        if (strcmp(argv[a], "--gossip") == 0)
+            return cli_gossip_simulate(o, argc, argv);
     struct sim s = {.zones = 1, .replicas = 1, .seed = 1, .nweights = 1};
     struct sim_result res;
     int json = o->json, c, have_blocks = 0, err;
@@ -407,7 +397,7 @@ int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_u64(optarg, 1, 65536, &s.nodes))
+            if (cli_parse_u64(optarg, 1, 65536, &s.nodes))
                 return cli_usage_error(cmd, "--nodes must be 1..65536, not '%s'", optarg);
             break;
         case 'w':
@@ -418,20 +408,20 @@ int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv)
                                        optarg);
             break;
         case 'z':
-            if (parse_u64(optarg, 1, 65536, &s.zones))
+            if (cli_parse_u64(optarg, 1, 65536, &s.zones))
                 return cli_usage_error(cmd, "--zones must be 1..65536, not '%s'", optarg);
             break;
         case 'r':
-            if (parse_u64(optarg, 1, SHOAL_REPLICAS_MAX, &s.replicas))
+            if (cli_parse_u64(optarg, 1, SHOAL_REPLICAS_MAX, &s.replicas))
                 return cli_usage_error(cmd, "--replicas must be 1..16, not '%s'", optarg);
             break;
         case 'b':
-            if (parse_u64(optarg, 1, 10000000000ULL, &s.blocks))
+            if (cli_parse_u64(optarg, 1, 10000000000ULL, &s.blocks))
                 return cli_usage_error(cmd, "--blocks must be 1..10000000000, not '%s'", optarg);
             have_blocks = 1;
             break;
         case 's':
-            if (parse_u64(optarg, 0, UINT64_MAX, &s.seed))
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &s.seed))
                 return cli_usage_error(cmd, "--seed must be a non-negative integer, not '%s'",
                                        optarg);
             break;

@@ -166,10 +166,7 @@ static int is_live(const struct member *mb)
 
 size_t swim_live_count(const struct ring_swim *sw)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < sw->n; i++)
-        c += is_live(&sw->m[i]);
-    return c;
+    return sw->nstate[RING_ALIVE] + sw->nstate[RING_SUSPECT] + sw->nstate[RING_LEAVING];
 }
 
 /* MS scaled by the local health multiplier (Lifeguard: a node that misses
@@ -248,6 +245,10 @@ static struct member *member_add(struct ring_swim *sw, const struct ring_swim_in
 static void notify(struct ring_swim *sw, struct member *mb, int old, int forgotten)
 {
     mb->pub.state = pub_state(mb);
+    if (old >= 0 && old <= RING_LEFT)
+        sw->nstate[old]--;
+    if (!forgotten)
+        sw->nstate[mb->pub.state]++;
     sw->version++;
     if (sw->cbs.changed)
         sw->cbs.changed(sw->arg, &mb->pub, old, forgotten);
@@ -364,10 +365,15 @@ void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m)
         taken[ntaken++] = best;
         sw->q[best].transmits++;
     }
-    /* drop what has been sent enough, from the back so indexes hold */
-    for (size_t i = sw->nq; i-- > 0;)
-        if (sw->q[i].transmits >= limit)
+    /* drop what has been sent enough, from the back so indexes hold; news
+     * about this node itself (a refutation above all) goes out twice as
+     * often: it starts at one node, while the suspicion it answers is
+     * already everywhere, and a node it misses declares a live node dead */
+    for (size_t i = sw->nq; i-- > 0;) {
+        int mine = memcmp(sw->q[i].u.id, sw->m[0].pub.info.id, RING_ID_LEN) == 0;
+        if (sw->q[i].transmits >= (mine ? 2 * limit : limit))
             sw->q[i] = sw->q[--sw->nq];
+    }
     sw->st.updates_out += m->nupdates;
 }
 
@@ -410,6 +416,28 @@ static void refute(struct ring_swim *sw, uint64_t inc)
     swim_enqueue(sw, &u);
 }
 
+/* A suspicion or death of this node at incarnation INC: refuted when it is
+ * about this incarnation or a later one; an older one (whoever sent it has
+ * not heard the refutation yet) gets the refutation sent again, without a
+ * new incarnation, so the sender's next message from here brings it. */
+static void about_me(struct ring_swim *sw, uint64_t inc)
+{
+    struct ring_swim_update u;
+
+    if (inc >= sw->m[0].pub.incarnation) {
+        refute(sw, inc);
+        return;
+    }
+    if (sw->m[0].live == RING_LEFT)
+        return;
+    for (size_t i = 0; i < sw->nq; i++)
+        if (memcmp(sw->q[i].u.id, sw->m[0].pub.info.id, RING_ID_LEN) == 0 &&
+            sw->q[i].u.incarnation == sw->m[0].pub.incarnation && sw->q[i].transmits == 0)
+            return; /* queued and not yet sent */
+    swim_make_alive(sw, &u);
+    swim_enqueue(sw, &u);
+}
+
 static double susp_timeout(const struct ring_swim *sw, const struct member *mb)
 {
     double n = (double)swim_live_count(sw);
@@ -426,9 +454,23 @@ static double susp_timeout(const struct ring_swim *sw, const struct member *mb)
 void swim_susp_refresh(struct ring_swim *sw)
 {
     sw->next_susp = SWIM_NONE;
-    for (size_t i = 1; i < sw->n; i++)
-        if (sw->m[i].live == RING_SUSPECT && sw->m[i].susp_deadline < sw->next_susp)
-            sw->next_susp = sw->m[i].susp_deadline;
+    for (size_t i = 1; i < sw->n; i++) {
+        const struct member *mb = &sw->m[i];
+        if (mb->live != RING_SUSPECT)
+            continue;
+        if (mb->susp_deadline < sw->next_susp)
+            sw->next_susp = mb->susp_deadline;
+        if (mb->check_at < sw->next_susp)
+            sw->next_susp = mb->check_at;
+    }
+}
+
+/* half the shortest suspicion timeout: how often a suspect is asked */
+static uint64_t check_interval(const struct ring_swim *sw)
+{
+    double n = (double)swim_live_count(sw);
+    return (uint64_t)(sw->conf.suspicion_mult * (n > 10 ? log10(n) : 1.0) *
+                      sw->conf.probe_interval_ms / 2);
 }
 
 static void susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
@@ -442,6 +484,14 @@ static void susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
     mb->naccusers = 1;
     memcpy(mb->accusers[0], from, RING_ID_LEN);
     mb->susp_deadline = now + (uint64_t)susp_timeout(sw, mb);
+    /* another's accusation: ask the suspect itself, first at a random time
+     * within half the shortest timeout, then every half of it until it is
+     * refuted or dead. Its answer carries its refutation, which gossip alone
+     * misses a node now and then under loss (an epidemic's tail: a few in
+     * ten thousand); no answer accuses no one. */
+    mb->check_at = SWIM_NONE;
+    if (memcmp(from, sw->m[0].pub.info.id, RING_ID_LEN) != 0)
+        mb->check_at = now + 1 + swim_rand_below(sw, check_interval(sw) + 1);
     swim_susp_refresh(sw);
 }
 
@@ -545,8 +595,7 @@ static void apply_suspect(struct ring_swim *sw, uint64_t now, const struct ring_
     if (!mb)
         return;
     if (mb == &sw->m[0]) {
-        if (u->incarnation >= mb->pub.incarnation)
-            refute(sw, u->incarnation);
+        about_me(sw, u->incarnation);
         return;
     }
     if (u->incarnation < mb->pub.incarnation || mb->live == RING_DEAD || mb->live == RING_LEFT)
@@ -573,8 +622,7 @@ static void apply_dead(struct ring_swim *sw, uint64_t now, const struct ring_swi
     if (!mb)
         return;
     if (mb == &sw->m[0]) {
-        if (u->incarnation >= mb->pub.incarnation)
-            refute(sw, u->incarnation);
+        about_me(sw, u->incarnation);
         return;
     }
     if (u->incarnation < mb->pub.incarnation || mb->live == RING_LEFT ||
@@ -656,6 +704,7 @@ int ring_swim_new(const struct ring_swim_conf *c, const struct ring_swim_info *s
     me->live = RING_ALIVE;
     me->pub.state = RING_ALIVE;
     me->pub.since_ms = me->pub.heard_ms = now;
+    sw->nstate[RING_ALIVE] = 1;
     sw->next_probe = now + swim_rand_below(sw, c->probe_interval_ms);
     sw->next_gossip = now + c->gossip_interval_ms;
     sw->next_pushpull = now + swim_pushpull_interval(sw);
@@ -679,10 +728,20 @@ void ring_swim_free(struct ring_swim *sw)
 
 void ring_swim_tick(struct ring_swim *sw, uint64_t now)
 {
-    if (sw->next_susp <= now)
-        for (size_t i = 1; i < sw->n; i++)
-            if (sw->m[i].live == RING_SUSPECT && sw->m[i].susp_deadline <= now)
-                swim_declare_dead(sw, now, &sw->m[i]);
+    if (sw->next_susp <= now) {
+        for (size_t i = 1; i < sw->n; i++) {
+            struct member *mb = &sw->m[i];
+            if (mb->live != RING_SUSPECT)
+                continue;
+            if (mb->susp_deadline <= now) {
+                swim_declare_dead(sw, now, mb);
+            } else if (mb->check_at <= now) {
+                mb->check_at = now + check_interval(sw);
+                swim_check_suspect(sw, mb);
+            }
+        }
+        swim_susp_refresh(sw);
+    }
     swim_relay_tick(sw, now);
     swim_probe_tick(sw, now);
     swim_rounds_tick(sw, now);
@@ -904,10 +963,7 @@ const struct ring_swim_member *ring_swim_self(const struct ring_swim *sw)
 
 size_t ring_swim_count_state(const struct ring_swim *sw, enum ring_state st)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < sw->n; i++)
-        c += pub_state(&sw->m[i]) == st;
-    return c;
+    return (unsigned)st <= RING_LEFT ? sw->nstate[st] : 0;
 }
 
 unsigned ring_swim_health(const struct ring_swim *sw)

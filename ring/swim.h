@@ -145,6 +145,7 @@ struct ring_swim_stats {
     uint64_t suspicions, refutations, deaths, false_deaths_refuted;
     uint64_t msgs_out, msgs_in, updates_out, updates_in, updates_dropped, pushpulls;
     uint64_t conflicts, unknown_acks;
+    uint64_t suspect_checks; /* pings to a suspect to hear its refutation */
 };
 
 struct ring_swim;

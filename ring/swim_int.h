@@ -18,7 +18,8 @@ struct member {
     int leaving;
     /* suspicion (live == SUSPECT) */
     uint64_t susp_start, susp_deadline;
-    unsigned susp_k; /* confirmations that bring the timeout to its minimum */
+    uint64_t check_at; /* a ping to ask the suspect itself (SWIM_NONE: none due) */
+    unsigned susp_k;   /* confirmations that bring the timeout to its minimum */
     unsigned naccusers;
     uint8_t accusers[RING_SWIM_CONFIRM_MAX][RING_ID_LEN];
 };
@@ -68,8 +69,9 @@ struct ring_swim {
     struct queued *q;
     size_t nq, qcap;
     uint64_t next_gossip, next_pushpull, next_reconnect, next_reclaim;
-    uint64_t next_susp; /* earliest suspicion deadline, SWIM_NONE */
+    uint64_t next_susp; /* earliest suspicion deadline or check, SWIM_NONE */
     uint64_t version;
+    size_t nstate[RING_LEFT + 1]; /* members by public state (notify() keeps it) */
     struct ring_swim_stats st;
 };
 
@@ -93,6 +95,7 @@ int swim_gossip_target(const struct ring_swim *sw, const struct member *mb, uint
 
 /* swim_probe.c */
 void swim_probe_tick(struct ring_swim *sw, uint64_t now);
+void swim_check_suspect(struct ring_swim *sw, struct member *mb);
 void swim_relay_tick(struct ring_swim *sw, uint64_t now);
 void swim_rounds_tick(struct ring_swim *sw, uint64_t now);
 void swim_order_add(struct ring_swim *sw, uint32_t idx);

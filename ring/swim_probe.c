@@ -215,6 +215,27 @@ static void probe_fail(struct ring_swim *sw, uint64_t now)
     swim_apply(sw, now, &u);
 }
 
+/* A ping to suspect MB carrying the suspicion, outside the probe cycle: its
+ * ack brings the refutation; a missing ack counts for nothing (the seq is
+ * no probe's). */
+void swim_check_suspect(struct ring_swim *sw, struct member *mb)
+{
+    struct ring_swim_msg m;
+    struct ring_swim_update *u = &m.updates[0];
+
+    memset(&m, 0, sizeof(m));
+    m.type = RING_SWIM_PING;
+    m.seq = ++sw->seq;
+    memcpy(m.target, mb->pub.info.id, RING_ID_LEN);
+    m.nupdates = 1;
+    u->kind = RING_SWIM_U_SUSPECT;
+    memcpy(u->id, mb->pub.info.id, RING_ID_LEN);
+    u->incarnation = mb->pub.incarnation;
+    memcpy(u->from, mb->accusers[0], RING_ID_LEN);
+    sw->st.suspect_checks++;
+    swim_send(sw, &mb->pub.info.addr, &m);
+}
+
 void swim_probe_tick(struct ring_swim *sw, uint64_t now)
 {
     struct probe *p = &sw->probe;

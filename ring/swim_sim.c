@@ -494,7 +494,8 @@ int ring_sim_converged(const struct ring_sim *s)
         const struct node *o = &s->nodes[k];
         if (!o->running)
             continue;
-        if (ring_swim_count_state(o->sw, RING_ALIVE) != running)
+        if (ring_swim_count_state(o->sw, RING_ALIVE) + ring_swim_count_state(o->sw, RING_SUSPECT) !=
+            running)
             return 0;
     }
     return 1;

@@ -59,8 +59,9 @@ uint64_t ring_sim_now(const struct ring_sim *s);
 /* The time since it was killed (or left) at which every running node saw
  * node I DEAD (or LEFT); -1 while some have not. */
 long ring_sim_detected(const struct ring_sim *s, size_t i);
-/* whether every running node sees every running node ALIVE and the killed
- * or left ones not live */
+/* whether every running node sees every running node as a member (ALIVE,
+ * or SUSPECT: under loss some suspicion is always being refuted) and the
+ * killed or left ones not live */
 int ring_sim_converged(const struct ring_sim *s);
 
 struct ring_swim *ring_sim_node(struct ring_sim *s, size_t i);

@@ -205,6 +205,41 @@ TEST(test_refute)
     ring_swim_free(sw);
 }
 
+TEST(test_stale_suspicion_reannounced)
+{
+    /* a suspicion of an older incarnation: its sender missed the
+     * refutation; it is queued again (no new incarnation, no health cost)
+     * and rides on the next message, here the ack to that sender's ping */
+    struct ring_swim *sw = me_new(0);
+    struct ring_swim_msg m;
+    struct ring_swim_info me, p1;
+    REQUIRE(sw);
+    info_of(0, &me);
+    info_of(1, &p1);
+    gossip(sw, 1, RING_SWIM_U_ALIVE, 1, 1, 1);
+    sw->nq = 0;
+    nout = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = RING_SWIM_PING;
+    m.seq = 9;
+    memcpy(m.target, me.id, RING_ID_LEN);
+    m.nupdates = 1;
+    m.updates[0].kind = RING_SWIM_U_SUSPECT;
+    memcpy(m.updates[0].id, me.id, RING_ID_LEN);
+    m.updates[0].incarnation = 99; /* this node is at 100 */
+    memcpy(m.updates[0].from, p1.id, RING_ID_LEN);
+    ring_swim_recv(sw, 2, &p1.addr, &m);
+    CHECK(ring_swim_self(sw)->incarnation == 100 && ring_swim_health(sw) == 0);
+    REQUIRE(nout == 1 && outbox[0].m.type == RING_SWIM_ACK && outbox[0].m.seq == 9);
+    int carried = 0;
+    for (size_t u = 0; u < outbox[0].m.nupdates; u++)
+        carried |= outbox[0].m.updates[u].kind == RING_SWIM_U_ALIVE &&
+                   outbox[0].m.updates[u].incarnation == 100 &&
+                   memcmp(outbox[0].m.updates[u].id, me.id, RING_ID_LEN) == 0;
+    CHECK(carried);
+    ring_swim_free(sw);
+}
+
 TEST(test_conflicts)
 {
     struct ring_swim *sw = me_new(0);
@@ -335,11 +370,19 @@ TEST(test_dissemination_count)
     struct ring_swim_info in, by;
     info_of(2, &in);
     info_of(3, &by);
-    for (size_t i = 0; i < nout; i++)
-        for (size_t u = 0; u < outbox[i].m.nupdates; u++)
+    int checks = 0;
+    for (size_t i = 0; i < nout; i++) {
+        /* a ping to the suspect itself carries the suspicion first (a check,
+         * or the buddy system); that copy is not dissemination */
+        int buddy = ring_addr_eq(&outbox[i].to, &in.addr) && outbox[i].m.type == RING_SWIM_PING &&
+                    outbox[i].m.nupdates > 0 && outbox[i].m.updates[0].kind == RING_SWIM_U_SUSPECT;
+        checks += buddy;
+        for (size_t u = buddy ? 1 : 0; u < outbox[i].m.nupdates; u++)
             carried += outbox[i].m.updates[u].kind == RING_SWIM_U_SUSPECT &&
                        memcmp(outbox[i].m.updates[u].id, in.id, RING_ID_LEN) == 0 &&
                        memcmp(outbox[i].m.updates[u].from, by.id, RING_ID_LEN) == 0;
+    }
+    CHECK(checks >= 1); /* node2 was asked itself, while suspect */
     CHECK(carried == 4);
     ring_swim_free(sw);
 }
@@ -596,6 +639,22 @@ TEST(test_wire_state)
 
 /* ---- whole clusters, simulated -------------------------------------------------------- */
 
+/* the per-state counts the machine keeps agree with a recount, on every node */
+static int counts_ok(struct ring_sim *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ring_swim *sw = ring_sim_node(s, i);
+        size_t want[RING_LEFT + 1] = {0};
+        if (!sw)
+            continue;
+        for (size_t k = 0; k < sw->n; k++)
+            want[pub_state(&sw->m[k])]++;
+        if (memcmp(want, sw->nstate, sizeof(want)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static struct ring_sim *sim_new(size_t n, double loss, uint64_t seed)
 {
     struct ring_sim_conf c;
@@ -620,6 +679,7 @@ TEST(test_sim_join_converges)
     CHECK(t >= 0 && t <= 5000);
     ring_sim_stats_get(s, &st);
     CHECK(st.false_deaths == 0 && st.decode_errors == 0);
+    CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
     ring_sim_free(s);
 }
 
@@ -641,6 +701,7 @@ TEST(test_sim_kill_detected)
     CHECK(st.false_deaths == 0);
     ring_sim_run(s, ring_sim_now(s) + 2000);
     CHECK(ring_sim_converged(s));
+    CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
     ring_sim_free(s);
 }
 
@@ -662,6 +723,7 @@ TEST(test_sim_leave_known_fast)
         const struct ring_swim_member *m = ring_swim_find(ring_sim_node(s, i), me->info.id);
         CHECK(m && m->state == RING_LEFT);
     }
+    CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
     ring_sim_free(s);
 }
 
@@ -676,6 +738,7 @@ TEST(test_sim_loss_no_false_deaths)
     ring_sim_stats_get(s, &st);
     CHECK(st.false_deaths == 0);
     CHECK(st.dropped > st.datagrams / 20);
+    CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
     ring_sim_free(s);
 }
 
@@ -699,6 +762,7 @@ TEST(test_sim_partition_heals)
             healed = (long)(t - t0);
     }
     CHECK(healed >= 0);
+    CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
     ring_sim_free(s);
 }
 
@@ -707,6 +771,7 @@ int main(void)
     RUN(test_merge_alive_incarnations);
     RUN(test_merge_suspect_dead_left);
     RUN(test_refute);
+    RUN(test_stale_suspicion_reannounced);
     RUN(test_conflicts);
     RUN(test_join_conflict);
     RUN(test_suspicion_timeout);
