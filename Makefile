@@ -6,6 +6,7 @@
 #   make asan       ASan+UBSan build (build/asan/) and its unit tests
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/; make fuzz-run FUZZ_TIME=S
 #   make bench      benchmarks (tests/bench/), figures as ratios to references
+#   make soak       the long membership test: 64 nodes, 10% UDP loss, 10 minutes
 #   make demo       the README's demo
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian packages (no-op when present)
@@ -52,7 +53,7 @@ SHOAL := $(BUILD)/shoal
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check asan bench demo install clean deps unit fmt
+.PHONY: all check asan bench demo install clean deps unit fmt soak
 .SECONDARY:
 all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS)
 
@@ -104,6 +105,12 @@ check:
 	$(MAKE) all
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all
 	@tests/run.sh check build
+
+# the long membership test (not in check): 64 nodes, 10% UDP loss, 10 min
+soak:
+	@deploy/deps.sh test
+	$(MAKE) all
+	LOSS_ONLY=1 LOSS_NODES=64 LOSS_SECONDS=600 SHOAL_BUILD=$(BUILD) bash tests/integration/test_cluster_net.sh
 
 bench:
 	@deploy/deps.sh bench

@@ -258,6 +258,7 @@ static void do_pushpull(struct ring_sim *s, struct node *a, struct node *b)
     if (!a->running || !b->running || !connected(s, a->idx, b->idx) || a == b)
         return;
     int joining = ring_swim_count(a->sw) == 1;
+    s->st.pushpulls++;
     push_state(s, a, b, 0);
     push_state(s, b, a, joining);
     schedule(s, a);

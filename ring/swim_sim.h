@@ -25,6 +25,7 @@ struct ring_sim_conf {
 struct ring_sim_stats {
     uint64_t datagrams, dropped, bytes; /* sent by all nodes (sealed + 28 B UDP/IP) */
     uint64_t stream_bytes;              /* push-pull, both ways, sealed */
+    uint64_t pushpulls;                 /* push-pulls completed */
     uint64_t decode_errors;
     uint64_t false_deaths; /* a node that was not killed seen DEAD */
 };
