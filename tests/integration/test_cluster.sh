@@ -6,8 +6,9 @@
 # comes back with the same id and a higher incarnation; SIGTERM is known at
 # once as "left"; a node with another key, or another cluster name, does not
 # get in (and the drops are counted by reason); captured packets replayed
-# do not bring a dead node back; without a key file a node refuses a
-# network address.
+# do not bring a dead node back; a seed given by name joins; a newcomer with
+# a live member's name is refused, loudly; without a key file a node
+# refuses a network address.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
@@ -152,6 +153,25 @@ check "node3 killed again: node1 sees it dead" 0 $?
 replay
 sleep 1.5
 check "node3's replayed packets do not bring it back" "n1=alive n2=left n3=dead" "$(states 1 | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- a seed given by name; a second node with a taken name ------------------------------------
+PEER_PORT[7]=$(free_port 127.0.0.7)
+node_config 7 "localhost:${PEER_PORT[1]}"
+start_node 7 || finish
+wait_states 10 "n1=alive n2=left n3=dead n7=alive" 1
+check "a seed given as a DNS name (localhost) joins" 0 $?
+# (members it never knew that are dead or left are not learned)
+check "and the newcomer sees node1 alive, not the dead or left" "n1=alive n7=alive" "$(states 7 | tr '\n' ' ' | sed 's/ $//')"
+PEER_PORT[8]=$(free_port 127.0.0.8)
+node_config 8 "127.0.0.1:${PEER_PORT[1]}"
+sed -i 's/^  name: n8$/  name: n1/' "$T_TMP/n8.yaml"
+start_node 8 || finish
+sleep 3
+check "a newcomer named like a live member is kept out" "n1=alive n2=left n3=dead n7=alive" "$(states 1 | tr '\n' ' ' | sed 's/ $//')"
+grep -q 'join refused seed=127.0.0.1:' "$T_TMP/n8.log"
+check "the newcomer says its join was refused, and why" 0 $?
+grep -q 'cluster: conflict: two nodes claim one name or id name=n1' "$T_TMP/n1.log"
+check "the member reports the conflict loudly" 0 $?
 
 # ---- no key file, a network address: refused ---------------------------------------------------
 KEY_FILE= node_config 6 "127.0.0.1:${PEER_PORT[1]}" "  advertise: 192.0.2.10:7946"
