@@ -6,7 +6,8 @@
  * client feature, so it is not in libshoal's API.
  *
  * Phases, in simulated time: N nodes start within 2 s, each joining
- * through node 0 (time until all see all); a steady minute once the
+ * through node 0 (time until all see all), or (--start known, the default
+ * above 2,000 nodes) all start knowing each other; a steady minute once the
  * first round of push-pulls is past (bytes per node per second, datagrams
  * and push-pull, with 28 bytes of UDP/IP headers per datagram); an update (a node's new weight)
  * until every node has it; KILLS kill -9s one after another, each until every other node has it
@@ -24,7 +25,8 @@
 
 static const char gossip_usage[] =
     "usage: shoal ring simulate --gossip --nodes N [--loss P] [--kills K] [--seed S]\n"
-    "                           [--probe-interval MS] [--json]\n"
+    "                           [--probe-interval MS] [--suspicion-mult A]\n"
+    "                           [--start join|known] [--json]\n"
     "\n"
     "Simulates N nodes running shoald's own membership code (SWIM with\n"
     "Lifeguard, the same wire format) on a network that drops a fraction P of\n"
@@ -33,14 +35,20 @@ static const char gossip_usage[] =
     "minute (datagrams with 28 B UDP/IP headers, and push-pull); time for an\n"
     "update to reach every node; kill -9 detection by every node, median and\n"
     "max over K kills; time for a leave to be known to all; false deaths.\n"
-    "Memory grows with N x N (each node knows every member): 1,000 nodes take\n"
-    "about 0.5 GB.\n"
+    "Memory grows with N x N (each node knows every member): about 90 bytes\n"
+    "per member per node, so 1,000 nodes take about 0.1 GB and 10,000 about\n"
+    "9 GB; a 10,000-node run takes some minutes.\n"
     "\n"
-    "  --nodes N            2..4000 (required)\n"
+    "  --nodes N            2..10000 (required)\n"
     "  --loss P             datagram loss, 0..0.5 (default 0)\n"
     "  --kills K            kills measured, 1..100 (default 10)\n"
     "  --seed S             seed (default 1)\n"
     "  --probe-interval MS  cluster.gossip_probe_interval (default 250)\n"
+    "  --suspicion-mult A   cluster.gossip_suspicion_mult (default: shoald's)\n"
+    "  --start join         each node joins through node 0 with a push-pull, as\n"
+    "                       shoald does (default up to 2,000 nodes)\n"
+    "  --start known        all nodes start knowing each other, as after the\n"
+    "                       join's gossip (default above 2,000; no join time)\n"
     "  --json               one JSON object\n"
     "\n"
     "Exit codes: 0 ok, 1 the simulation failed (out of memory, or the cluster\n"
@@ -64,7 +72,7 @@ static int cmp_long(const void *a, const void *b)
 /* runs until every running node has node V's incarnation >= INC; -1 after LIMIT */
 static long wait_update(struct ring_sim *s, size_t n, size_t v, uint64_t inc, uint64_t limit)
 {
-    const uint8_t *id = ring_swim_self(ring_sim_node(s, v))->info.id;
+    const uint8_t *id = ring_swim_self(ring_sim_node(s, v))->info->id;
     uint64_t t0 = ring_sim_now(s);
     for (uint64_t t = t0; t <= t0 + limit; t += 10) {
         int all = 1;
@@ -94,7 +102,7 @@ static long wait_gone(struct ring_sim *s, size_t v, uint64_t limit)
 }
 
 static int run(size_t n, double loss, size_t kills, uint64_t seed, uint32_t probe_ms,
-               struct gres *r)
+               uint32_t alpha, int known, struct gres *r)
 {
     struct ring_sim_conf c;
     struct ring_sim *s;
@@ -106,6 +114,8 @@ static int run(size_t n, double loss, size_t kills, uint64_t seed, uint32_t prob
     c.nodes = n;
     ring_swim_conf_default(&c.swim);
     c.swim.probe_interval_ms = probe_ms;
+    if (alpha)
+        c.swim.suspicion_mult = alpha;
     if (c.swim.probe_timeout_ms >= probe_ms)
         c.swim.probe_timeout_ms = probe_ms * 2 / 5;
     c.loss = loss;
@@ -116,10 +126,18 @@ static int run(size_t n, double loss, size_t kills, uint64_t seed, uint32_t prob
     clock_gettime(CLOCK_MONOTONIC, &w0);
     if (ring_sim_new(&c, &s) != RING_OK)
         return -1;
-    r->join_ms = ring_sim_start_all(s, 2000, 120000);
-    if (r->join_ms < 0) {
-        ring_sim_free(s);
-        return -1;
+    if (known) {
+        r->join_ms = -1;
+        if (ring_sim_start_known(s) != RING_OK) {
+            ring_sim_free(s);
+            return -1;
+        }
+    } else {
+        r->join_ms = ring_sim_start_all(s, 2000, 120000);
+        if (r->join_ms < 0) {
+            ring_sim_free(s);
+            return -1;
+        }
     }
     /* the join's own traffic dies down, and every node's first push-pull
      * (scheduled when it was alone, 30 s +-25% after its start) is past */
@@ -141,7 +159,7 @@ static int run(size_t n, double loss, size_t kills, uint64_t seed, uint32_t prob
 
     /* an update: node 1 changes its weight */
     struct ring_swim *u = ring_sim_node(s, 1);
-    struct ring_swim_info in = ring_swim_self(u)->info;
+    struct ring_swim_info in = *ring_swim_self(u)->info;
     in.weight = 2;
     ring_swim_self_update(u, ring_sim_now(s), &in);
     r->update_ms = wait_update(s, n, 1, ring_swim_self(u)->incarnation, 60000);
@@ -187,14 +205,16 @@ int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv)
         {"kills", required_argument, NULL, 'k'},
         {"seed", required_argument, NULL, 's'},
         {"probe-interval", required_argument, NULL, 'p'},
+        {"start", required_argument, NULL, 'S'},
+        {"suspicion-mult", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "ring simulate --gossip";
-    uint64_t nodes = 0, kills = 10, seed = 1, probe = 250;
+    uint64_t nodes = 0, kills = 10, seed = 1, probe = 250, alpha = 0;
     double loss = 0;
-    int json = o->json, c;
+    int json = o->json, c, known = -1;
     struct gres r;
 
     optind = 1;
@@ -205,8 +225,8 @@ int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv)
         case 'g':
             break;
         case 'n':
-            if (cli_parse_u64(optarg, 2, 4000, &nodes))
-                return cli_usage_error(cmd, "--nodes must be 2..4000, not '%s'", optarg);
+            if (cli_parse_u64(optarg, 2, 10000, &nodes))
+                return cli_usage_error(cmd, "--nodes must be 2..10000, not '%s'", optarg);
             break;
         case 'l':
             loss = strtod(optarg, &end);
@@ -227,6 +247,18 @@ int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv)
                 return cli_usage_error(cmd, "--probe-interval must be 10..60000 ms, not '%s'",
                                        optarg);
             break;
+        case 'a':
+            if (cli_parse_u64(optarg, 1, 100, &alpha))
+                return cli_usage_error(cmd, "--suspicion-mult must be 1..100, not '%s'", optarg);
+            break;
+        case 'S':
+            if (strcmp(optarg, "join") == 0)
+                known = 0;
+            else if (strcmp(optarg, "known") == 0)
+                known = 1;
+            else
+                return cli_usage_error(cmd, "--start must be join or known, not '%s'", optarg);
+            break;
         case 'j':
             json = 1;
             break;
@@ -241,7 +273,10 @@ int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!nodes)
         return cli_usage_error(cmd, "--nodes is required");
-    if (run((size_t)nodes, loss, (size_t)kills, seed, (uint32_t)probe, &r) != 0) {
+    if (known < 0)
+        known = nodes > 2000;
+    if (run((size_t)nodes, loss, (size_t)kills, seed, (uint32_t)probe, (uint32_t)alpha, known,
+            &r) != 0) {
         fprintf(stderr,
                 "shoal %s: the simulation failed (out of memory, or %llu nodes did "
                 "not converge within 120 s)\n",
@@ -249,21 +284,26 @@ int cli_gossip_simulate(const struct cli_opts *o, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (json) {
-        printf("{\"nodes\":%llu,\"loss\":%g,\"probe_interval_ms\":%llu,\"join_ms\":%ld,"
+        printf("{\"nodes\":%llu,\"loss\":%g,\"probe_interval_ms\":%llu,\"start\":\"%s\","
+               "\"join_ms\":%ld,"
                "\"bytes_per_node_s\":%.1f,\"datagram_bytes_per_node_s\":%.1f,"
                "\"pushpull_bytes_per_node_s\":%.1f,\"pushpull_bytes\":%.0f,\"update_ms\":%ld,"
                "\"kills\":%zu,"
                "\"detect_median_ms\":%ld,\"detect_max_ms\":%ld,\"leave_ms\":%ld,"
                "\"false_deaths\":%llu,\"datagrams\":%llu,\"dropped\":%llu,\"wall_s\":%.1f}\n",
-               (unsigned long long)nodes, loss, (unsigned long long)probe, r.join_ms, r.steady_bps,
-               r.steady_dgram_bps, r.steady_stream_bps, r.pp_bytes, r.update_ms, r.kills_done,
-               r.det_median, r.det_max, r.leave_ms, (unsigned long long)r.false_deaths,
-               (unsigned long long)r.datagrams, (unsigned long long)r.dropped, r.wall_s);
+               (unsigned long long)nodes, loss, (unsigned long long)probe, known ? "known" : "join",
+               r.join_ms, r.steady_bps, r.steady_dgram_bps, r.steady_stream_bps, r.pp_bytes,
+               r.update_ms, r.kills_done, r.det_median, r.det_max, r.leave_ms,
+               (unsigned long long)r.false_deaths, (unsigned long long)r.datagrams,
+               (unsigned long long)r.dropped, r.wall_s);
     } else {
         printf("nodes %llu, loss %.1f%%, probe interval %llu ms (simulated)\n",
                (unsigned long long)nodes, loss * 100, (unsigned long long)probe);
-        printf("  join: all see all          %ld ms after the first start (starts over 2 s)\n",
-               r.join_ms);
+        if (known)
+            printf("  join: not measured         (--start known: all start knowing each other)\n");
+        else
+            printf("  join: all see all          %ld ms after the first start (starts over 2 s)\n",
+                   r.join_ms);
         printf("  gossip traffic per node    %.2f KB/s (datagrams %.2f, push-pull %.2f: %.0f KB "
                "an exchange)\n",
                r.steady_bps / 1000, r.steady_dgram_bps / 1000, r.steady_stream_bps / 1000,

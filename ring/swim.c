@@ -32,7 +32,6 @@
 #include "ring/swim_int.h"
 #include "ring/swim_wire.h"
 
-#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,79 +77,6 @@ uint64_t swim_rand_below(struct ring_swim *sw, uint64_t n)
     return n ? swim_rand(sw) % n : 0;
 }
 
-static uint64_t id_hash(const uint8_t id[RING_ID_LEN])
-{
-    uint64_t a, b;
-    memcpy(&a, id, 8);
-    memcpy(&b, id + 8, 8);
-    a ^= b * 0x9E3779B97F4A7C15ULL;
-    a ^= a >> 31;
-    return a * 0xBF58476D1CE4E5B9ULL;
-}
-
-int ring_addr_eq(const struct ring_addr *a, const struct ring_addr *b)
-{
-    size_t n = a->family == 6 ? 16 : 4;
-    return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, n) == 0;
-}
-
-int ring_addr_parse(const char *s, struct ring_addr *out)
-{
-    char host[64];
-    const char *colon;
-    struct ring_addr a;
-    size_t hl;
-    char *end;
-    unsigned long port;
-
-    memset(&a, 0, sizeof(a));
-    if (s[0] == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':')
-            return RING_EINVAL;
-        hl = (size_t)(rb - s - 1);
-        if (hl >= sizeof(host))
-            return RING_EINVAL;
-        memcpy(host, s + 1, hl);
-        host[hl] = '\0';
-        colon = rb + 1;
-        a.family = 6;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return RING_EINVAL;
-        hl = (size_t)(colon - s);
-        if (hl >= sizeof(host))
-            return RING_EINVAL;
-        memcpy(host, s, hl);
-        host[hl] = '\0';
-        a.family = 4;
-    }
-    port = strtoul(colon + 1, &end, 10);
-    if (!colon[1] || *end || port > 65535)
-        return RING_EINVAL;
-    if (inet_pton(a.family == 6 ? AF_INET6 : AF_INET, host, a.ip) != 1)
-        return RING_EINVAL;
-    a.port = (uint16_t)port;
-    *out = a;
-    return RING_OK;
-}
-
-void ring_addr_format(const struct ring_addr *a, char *out, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-
-    if (a->family == 6) {
-        inet_ntop(AF_INET6, a->ip, host, sizeof(host));
-        snprintf(out, len, "[%s]:%u", host, a->port);
-    } else if (a->family == 4) {
-        inet_ntop(AF_INET, a->ip, host, sizeof(host));
-        snprintf(out, len, "%s:%u", host, a->port);
-    } else {
-        snprintf(out, len, "-");
-    }
-}
-
 /* the public state: LEAVING folds over ALIVE and SUSPECT */
 static enum ring_state pub_state(const struct member *mb)
 {
@@ -184,62 +110,114 @@ void swim_health_add(struct ring_swim *sw, int delta)
 
 /* ---- the member table ---------------------------------------------------------------- */
 
+static void index_put(uint32_t *ix, size_t cap, uint64_t hash, size_t i)
+{
+    size_t h = hash & (cap - 1);
+    while (ix[h])
+        h = (h + 1) & (cap - 1);
+    ix[h] = (uint32_t)i + 1;
+}
+
+/* Both indexes again, in place (after members moved or renamed). */
+static void index_refill(struct ring_swim *sw)
+{
+    memset(sw->index, 0, sw->index_cap * sizeof(*sw->index));
+    memset(sw->names, 0, sw->index_cap * sizeof(*sw->names));
+    for (size_t i = 0; i < sw->n; i++) {
+        index_put(sw->index, sw->index_cap, swim_id_hash(sw->m[i].pub.info->id), i);
+        index_put(sw->names, sw->index_cap, swim_name_hash(sw->m[i].pub.info->name), i);
+    }
+}
+
+/* Both indexes (ids and names) at CAP slots, from the member array. */
 static int index_rebuild(struct ring_swim *sw, size_t cap)
 {
-    uint32_t *ix = calloc(cap, sizeof(*ix));
-    if (!ix)
+    uint32_t *ix = calloc(cap, sizeof(*ix)), *nx = calloc(cap, sizeof(*nx));
+    if (!ix || !nx) {
+        free(ix);
+        free(nx);
         return RING_ENOMEM;
+    }
     for (size_t i = 0; i < sw->n; i++) {
-        size_t h = id_hash(sw->m[i].pub.info.id) & (cap - 1);
-        while (ix[h])
-            h = (h + 1) & (cap - 1);
-        ix[h] = (uint32_t)i + 1;
+        index_put(ix, cap, swim_id_hash(sw->m[i].pub.info->id), i);
+        index_put(nx, cap, swim_name_hash(sw->m[i].pub.info->name), i);
     }
     free(sw->index);
+    free(sw->names);
     sw->index = ix;
+    sw->names = nx;
     sw->index_cap = cap;
     return RING_OK;
 }
 
 struct member *swim_lookup(struct ring_swim *sw, const uint8_t id[RING_ID_LEN])
 {
-    size_t h = id_hash(id) & (sw->index_cap - 1);
+    size_t h = swim_id_hash(id) & (sw->index_cap - 1);
     for (; sw->index[h]; h = (h + 1) & (sw->index_cap - 1)) {
         struct member *mb = &sw->m[sw->index[h] - 1];
-        if (memcmp(mb->pub.info.id, id, RING_ID_LEN) == 0)
+        if (memcmp(mb->pub.info->id, id, RING_ID_LEN) == 0)
             return mb;
     }
     return NULL;
 }
 
-/* Adds a member; NULL when out of memory (the update is dropped: a later
- * one, or push-pull, brings it again). */
+/* Room for N members in all: the array exactly (a full state's size is
+ * known), the indexes at most 70% full. */
+static int member_reserve(struct ring_swim *sw, size_t n)
+{
+    size_t ic = sw->index_cap;
+    if (n > RING_MEMBERS_MAX)
+        n = RING_MEMBERS_MAX;
+    if (n > sw->cap) {
+        void *m = realloc(sw->m, n * sizeof(*sw->m));
+        if (!m)
+            return RING_ENOMEM;
+        sw->m = m;
+        sw->cap = n;
+    }
+    while (n * 10 > ic * 7)
+        ic *= 2;
+    return ic == sw->index_cap ? RING_OK : index_rebuild(sw, ic);
+}
+
+/* Adds a member (its info interned); NULL when out of memory (the update
+ * is dropped: a later one, or push-pull, brings it again). */
 static struct member *member_add(struct ring_swim *sw, const struct ring_swim_info *info)
 {
     struct member *mb;
+    const struct ring_swim_info *in;
 
-    if (sw->n >= RING_MEMBERS_MAX)
+    if (sw->n >= RING_MEMBERS_MAX ||
+        member_reserve(sw, sw->n < sw->cap ? sw->n + 1 : sw->cap * 2) != RING_OK)
         return NULL;
-    if (sw->n == sw->cap) {
-        size_t cap = sw->cap * 2;
-        void *m = realloc(sw->m, cap * sizeof(*sw->m));
-        if (!m)
-            return NULL;
-        sw->m = m;
-        sw->cap = cap;
-    }
-    if ((sw->n + 1) * 2 > sw->index_cap && index_rebuild(sw, sw->index_cap * 2) != RING_OK)
+    in = swim_info_get(sw->infos, info);
+    if (!in)
         return NULL;
     mb = &sw->m[sw->n];
     memset(mb, 0, sizeof(*mb));
-    mb->pub.info = *info;
-    size_t h = id_hash(info->id) & (sw->index_cap - 1);
-    while (sw->index[h])
-        h = (h + 1) & (sw->index_cap - 1);
-    sw->index[h] = (uint32_t)sw->n + 1;
+    mb->pub.info = in;
+    index_put(sw->index, sw->index_cap, swim_id_hash(in->id), sw->n);
+    index_put(sw->names, sw->index_cap, swim_name_hash(in->name), sw->n);
     sw->n++;
     swim_order_add(sw, (uint32_t)(sw->n - 1));
     return mb;
+}
+
+/* MB says INFO now (the same id): interned, and the name index follows a
+ * new name. 1 if it differs from what MB said, 0 if not, or RING_ENOMEM
+ * (MB keeps its info). */
+static int member_set_info(struct ring_swim *sw, struct member *mb,
+                           const struct ring_swim_info *info)
+{
+    const struct ring_swim_info *in = swim_info_get(sw->infos, info), *old = mb->pub.info;
+    if (!in)
+        return RING_ENOMEM;
+    int changed = in != old, renamed = strcmp(in->name, old->name) != 0;
+    mb->pub.info = in;
+    swim_info_put(sw->infos, old);
+    if (renamed)
+        index_refill(sw); /* rare */
+    return changed;
 }
 
 static void notify(struct ring_swim *sw, struct member *mb, int old, int forgotten)
@@ -266,8 +244,10 @@ static void set_live(struct ring_swim *sw, uint64_t now, struct member *mb, enum
         mb->pub.since_ms = now;
         notify(sw, mb, (int)before, 0);
     }
-    if (live != RING_SUSPECT)
-        mb->naccusers = 0;
+    if (live != RING_SUSPECT) {
+        free(mb->susp);
+        mb->susp = NULL;
+    }
 }
 
 /* Forgets dead and left members reclaim_ms after they went. */
@@ -280,6 +260,8 @@ void swim_reclaim(struct ring_swim *sw, uint64_t now)
         if ((mb->live == RING_DEAD || mb->live == RING_LEFT) &&
             now - mb->pub.since_ms >= sw->conf.reclaim_ms) {
             notify(sw, mb, (int)pub_state(mb), 1);
+            swim_info_put(sw->infos, mb->pub.info);
+            free(mb->susp);
             removed++;
             continue;
         }
@@ -290,7 +272,7 @@ void swim_reclaim(struct ring_swim *sw, uint64_t now)
     if (!removed)
         return;
     sw->n = w;
-    index_rebuild(sw, sw->index_cap); /* same size: cannot fail for want of room */
+    index_refill(sw);
     swim_order_reset(sw);
     sw->probe.active = 0; /* its target may have moved; the next probe starts on time */
 }
@@ -307,6 +289,8 @@ void swim_enqueue(struct ring_swim *sw, const struct ring_swim_update *u)
 {
     struct queued *e = NULL;
 
+    if (sw->quiet && memcmp(u->id, sw->m[0].pub.info->id, RING_ID_LEN) != 0)
+        return;
     for (size_t i = 0; i < sw->nq; i++)
         if (memcmp(sw->q[i].u.id, u->id, RING_ID_LEN) == 0) {
             e = &sw->q[i]; /* a newer update about the member: the old one is moot */
@@ -370,7 +354,7 @@ void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m)
      * often: it starts at one node, while the suspicion it answers is
      * already everywhere, and a node it misses declares a live node dead */
     for (size_t i = sw->nq; i-- > 0;) {
-        int mine = memcmp(sw->q[i].u.id, sw->m[0].pub.info.id, RING_ID_LEN) == 0;
+        int mine = memcmp(sw->q[i].u.id, sw->m[0].pub.info->id, RING_ID_LEN) == 0;
         if (sw->q[i].transmits >= (mine ? 2 * limit : limit))
             sw->q[i] = sw->q[--sw->nq];
     }
@@ -394,9 +378,9 @@ void swim_make_alive(const struct ring_swim *sw, struct ring_swim_update *u)
     u->kind = self->live == RING_LEFT ? RING_SWIM_U_LEFT
               : self->leaving         ? RING_SWIM_U_LEAVING
                                       : RING_SWIM_U_ALIVE;
-    memcpy(u->id, self->pub.info.id, RING_ID_LEN);
+    memcpy(u->id, self->pub.info->id, RING_ID_LEN);
     u->incarnation = self->pub.incarnation;
-    u->info = self->pub.info;
+    u->info = *self->pub.info;
 }
 
 /* This node is accused (or an old incarnation of it is about): refute with
@@ -431,23 +415,23 @@ static void about_me(struct ring_swim *sw, uint64_t inc)
     if (sw->m[0].live == RING_LEFT)
         return;
     for (size_t i = 0; i < sw->nq; i++)
-        if (memcmp(sw->q[i].u.id, sw->m[0].pub.info.id, RING_ID_LEN) == 0 &&
+        if (memcmp(sw->q[i].u.id, sw->m[0].pub.info->id, RING_ID_LEN) == 0 &&
             sw->q[i].u.incarnation == sw->m[0].pub.incarnation && sw->q[i].transmits == 0)
             return; /* queued and not yet sent */
     swim_make_alive(sw, &u);
     swim_enqueue(sw, &u);
 }
 
-static double susp_timeout(const struct ring_swim *sw, const struct member *mb)
+static double susp_timeout(const struct ring_swim *sw, const struct suspicion *sp)
 {
     double n = (double)swim_live_count(sw);
     double min = sw->conf.suspicion_mult * (n > 10 ? log10(n) : 1.0) * sw->conf.probe_interval_ms;
     double max = sw->conf.suspicion_max_mult * min, t;
-    unsigned c = mb->naccusers ? mb->naccusers - 1 : 0;
+    unsigned c = sp->naccusers ? sp->naccusers - 1 : 0;
 
-    if (mb->susp_k < 1)
+    if (sp->k < 1)
         return min;
-    t = max - (max - min) * log((double)c + 1) / log((double)mb->susp_k + 1);
+    t = max - (max - min) * log((double)c + 1) / log((double)sp->k + 1);
     return t < min ? min : t;
 }
 
@@ -455,13 +439,13 @@ void swim_susp_refresh(struct ring_swim *sw)
 {
     sw->next_susp = SWIM_NONE;
     for (size_t i = 1; i < sw->n; i++) {
-        const struct member *mb = &sw->m[i];
-        if (mb->live != RING_SUSPECT)
+        const struct suspicion *sp = sw->m[i].susp;
+        if (!sp)
             continue;
-        if (mb->susp_deadline < sw->next_susp)
-            sw->next_susp = mb->susp_deadline;
-        if (mb->check_at < sw->next_susp)
-            sw->next_susp = mb->check_at;
+        if (sp->deadline < sw->next_susp)
+            sw->next_susp = sp->deadline;
+        if (sp->check_at < sw->next_susp)
+            sw->next_susp = sp->check_at;
     }
 }
 
@@ -473,38 +457,44 @@ static uint64_t check_interval(const struct ring_swim *sw)
                       sw->conf.probe_interval_ms / 2);
 }
 
-static void susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
-                       const uint8_t from[RING_ID_LEN])
+/* A new suspicion of MB by FROM; RING_ENOMEM leaves MB as it was. */
+static int susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
+                      const uint8_t from[RING_ID_LEN])
 {
     size_t n = swim_live_count(sw);
     unsigned k = sw->conf.suspicion_mult > 2 ? sw->conf.suspicion_mult - 2 : 0;
+    struct suspicion *sp = calloc(1, sizeof(*sp));
 
-    mb->susp_start = now;
-    mb->susp_k = n < 2 || n - 2 < k ? 0 : k;
-    mb->naccusers = 1;
-    memcpy(mb->accusers[0], from, RING_ID_LEN);
-    mb->susp_deadline = now + (uint64_t)susp_timeout(sw, mb);
+    if (!sp)
+        return RING_ENOMEM;
+    free(mb->susp);
+    mb->susp = sp;
+    sp->start = now;
+    sp->k = n < 2 || n - 2 < k ? 0 : k;
+    sp->naccusers = 1;
+    memcpy(sp->accusers[0], from, RING_ID_LEN);
+    sp->deadline = now + (uint64_t)susp_timeout(sw, sp);
     /* another's accusation: ask the suspect itself, first at a random time
      * within half the shortest timeout, then every half of it until it is
      * refuted or dead. Its answer carries its refutation, which gossip alone
      * misses a node now and then under loss (an epidemic's tail: a few in
      * ten thousand); no answer accuses no one. */
-    mb->check_at = SWIM_NONE;
-    if (memcmp(from, sw->m[0].pub.info.id, RING_ID_LEN) != 0)
-        mb->check_at = now + 1 + swim_rand_below(sw, check_interval(sw) + 1);
-    swim_susp_refresh(sw);
+    sp->check_at = SWIM_NONE;
+    if (memcmp(from, sw->m[0].pub.info->id, RING_ID_LEN) != 0)
+        sp->check_at = now + 1 + swim_rand_below(sw, check_interval(sw) + 1);
+    return RING_OK;
 }
 
 /* A confirmation from FROM; returns whether it was a new accuser. */
-static int susp_confirm(struct ring_swim *sw, struct member *mb, const uint8_t from[RING_ID_LEN])
+static int susp_confirm(struct ring_swim *sw, struct suspicion *sp, const uint8_t from[RING_ID_LEN])
 {
-    for (unsigned i = 0; i < mb->naccusers; i++)
-        if (memcmp(mb->accusers[i], from, RING_ID_LEN) == 0)
+    for (unsigned i = 0; i < sp->naccusers; i++)
+        if (memcmp(sp->accusers[i], from, RING_ID_LEN) == 0)
             return 0;
-    if (mb->naccusers >= RING_SWIM_CONFIRM_MAX)
+    if (sp->naccusers >= RING_SWIM_CONFIRM_MAX)
         return 0;
-    memcpy(mb->accusers[mb->naccusers++], from, RING_ID_LEN);
-    mb->susp_deadline = mb->susp_start + (uint64_t)susp_timeout(sw, mb);
+    memcpy(sp->accusers[sp->naccusers++], from, RING_ID_LEN);
+    sp->deadline = sp->start + (uint64_t)susp_timeout(sw, sp);
     swim_susp_refresh(sw);
     return 1;
 }
@@ -515,9 +505,9 @@ void swim_declare_dead(struct ring_swim *sw, uint64_t now, struct member *mb)
 
     memset(&u, 0, sizeof(u));
     u.kind = RING_SWIM_U_DEAD;
-    memcpy(u.id, mb->pub.info.id, RING_ID_LEN);
+    memcpy(u.id, mb->pub.info->id, RING_ID_LEN);
     u.incarnation = mb->pub.incarnation;
-    memcpy(u.from, sw->m[0].pub.info.id, RING_ID_LEN);
+    memcpy(u.from, sw->m[0].pub.info->id, RING_ID_LEN);
     sw->st.deaths++;
     set_live(sw, now, mb, RING_DEAD, mb->leaving);
     swim_susp_refresh(sw);
@@ -527,10 +517,11 @@ void swim_declare_dead(struct ring_swim *sw, uint64_t now, struct member *mb)
 /* A live member other than EXCEPT with this name? */
 static struct member *name_holder(struct ring_swim *sw, const char *name, const uint8_t *except)
 {
-    for (size_t i = 0; i < sw->n; i++) {
-        struct member *mb = &sw->m[i];
-        if (is_live(mb) && strcmp(mb->pub.info.name, name) == 0 &&
-            memcmp(mb->pub.info.id, except, RING_ID_LEN) != 0)
+    size_t mask = sw->index_cap - 1;
+    for (size_t h = swim_name_hash(name) & mask; sw->names[h]; h = (h + 1) & mask) {
+        struct member *mb = &sw->m[sw->names[h] - 1];
+        if (is_live(mb) && strcmp(mb->pub.info->name, name) == 0 &&
+            memcmp(mb->pub.info->id, except, RING_ID_LEN) != 0)
             return mb;
     }
     return NULL;
@@ -550,8 +541,8 @@ static void apply_alive(struct ring_swim *sw, uint64_t now, const struct ring_sw
     int leaving = u->kind == RING_SWIM_U_LEAVING;
 
     if (mb == &sw->m[0]) {
-        if (!ring_addr_eq(&u->info.addr, &mb->pub.info.addr)) {
-            conflict(sw, &mb->pub.info, &u->info); /* another node with this node's id */
+        if (!ring_addr_eq(&u->info.addr, &mb->pub.info->addr)) {
+            conflict(sw, mb->pub.info, &u->info); /* another node with this node's id */
             refute(sw, u->incarnation);
         } else if (u->incarnation > mb->pub.incarnation) {
             refute(sw, u->incarnation); /* a past life of this node, newer than this one */
@@ -562,7 +553,7 @@ static void apply_alive(struct ring_swim *sw, uint64_t now, const struct ring_sw
         return;
     clash = name_holder(sw, u->info.name, u->id);
     if (clash) { /* a second live node with a name: the newcomer is refused */
-        conflict(sw, &clash->pub.info, &u->info);
+        conflict(sw, clash->pub.info, &u->info);
         return;
     }
     if (!mb) {
@@ -576,8 +567,9 @@ static void apply_alive(struct ring_swim *sw, uint64_t now, const struct ring_sw
         mb->pub.heard_ms = now;
         notify(sw, mb, -1, 0);
     } else {
-        int info_changed = memcmp(&mb->pub.info, &u->info, sizeof(u->info)) != 0;
-        mb->pub.info = u->info;
+        int info_changed = member_set_info(sw, mb, &u->info);
+        if (info_changed < 0)
+            return; /* out of memory: this update is lost; a later one brings it */
         mb->pub.incarnation = u->incarnation;
         enum ring_state before = pub_state(mb);
         set_live(sw, now, mb, RING_ALIVE, leaving);
@@ -600,17 +592,19 @@ static void apply_suspect(struct ring_swim *sw, uint64_t now, const struct ring_
     }
     if (u->incarnation < mb->pub.incarnation || mb->live == RING_DEAD || mb->live == RING_LEFT)
         return;
-    if (mb->live == RING_SUSPECT && u->incarnation == mb->pub.incarnation) {
-        if (susp_confirm(sw, mb, u->from))
+    if (mb->susp && u->incarnation == mb->pub.incarnation) {
+        if (susp_confirm(sw, mb->susp, u->from))
             swim_enqueue(sw, u);
-        if (now >= mb->susp_deadline)
+        if (now >= mb->susp->deadline)
             swim_declare_dead(sw, now, mb);
         return;
     }
+    if (susp_start(sw, now, mb, u->from) != RING_OK)
+        return; /* out of memory: not suspected now; the next probe or gossip tries again */
     mb->pub.incarnation = u->incarnation;
     sw->st.suspicions++;
     set_live(sw, now, mb, RING_SUSPECT, mb->leaving);
-    susp_start(sw, now, mb, u->from);
+    swim_susp_refresh(sw);
     swim_enqueue(sw, u);
 }
 
@@ -687,6 +681,15 @@ int ring_swim_new(const struct ring_swim_conf *c, const struct ring_swim_info *s
         sw->cbs = *cbs;
     sw->arg = arg;
     sw->rng = seed;
+    sw->infos = c->infos;
+    if (!sw->infos) {
+        sw->infos = sw->own_infos = ring_swim_infos_new();
+        if (!sw->infos) {
+            free(sw);
+            return RING_ENOMEM;
+        }
+    }
+    sw->conf.infos = NULL; /* the machine's own copy of the conf names no set */
     sw->cap = 16;
     sw->qcap = 64;
     sw->m = calloc(sw->cap, sizeof(*sw->m));
@@ -719,7 +722,13 @@ void ring_swim_free(struct ring_swim *sw)
 {
     if (!sw)
         return;
+    for (size_t i = 0; i < sw->n; i++) {
+        swim_info_put(sw->infos, sw->m[i].pub.info);
+        free(sw->m[i].susp);
+    }
+    ring_swim_infos_free(sw->own_infos);
     free(sw->m);
+    free(sw->names);
     free(sw->index);
     free(sw->order);
     free(sw->q);
@@ -731,12 +740,12 @@ void ring_swim_tick(struct ring_swim *sw, uint64_t now)
     if (sw->next_susp <= now) {
         for (size_t i = 1; i < sw->n; i++) {
             struct member *mb = &sw->m[i];
-            if (mb->live != RING_SUSPECT)
+            if (!mb->susp)
                 continue;
-            if (mb->susp_deadline <= now) {
+            if (mb->susp->deadline <= now) {
                 swim_declare_dead(sw, now, mb);
-            } else if (mb->check_at <= now) {
-                mb->check_at = now + check_interval(sw);
+            } else if (mb->susp->check_at <= now) {
+                mb->susp->check_at = now + check_interval(sw);
                 swim_check_suspect(sw, mb);
             }
         }
@@ -814,9 +823,9 @@ static void update_of(const struct ring_swim_member *rm, const uint8_t *from,
                       struct ring_swim_update *u)
 {
     memset(u, 0, sizeof(*u));
-    memcpy(u->id, rm->info.id, RING_ID_LEN);
+    memcpy(u->id, rm->info->id, RING_ID_LEN);
     u->incarnation = rm->incarnation;
-    u->info = rm->info;
+    u->info = *rm->info;
     memcpy(u->from, from, RING_ID_LEN);
     switch (rm->state) {
     case RING_ALIVE:
@@ -838,26 +847,31 @@ static void update_of(const struct ring_swim_member *rm, const uint8_t *from,
 int ring_swim_merge(struct ring_swim *sw, uint64_t now, const struct ring_swim_member *ms, size_t n,
                     int join)
 {
-    const struct ring_swim_info *me = &sw->m[0].pub.info;
-    const uint8_t *from = n ? ms[0].info.id : me->id;
+    const struct ring_swim_info *me = sw->m[0].pub.info;
+    const uint8_t *from;
     struct ring_swim_update u;
 
+    for (size_t i = 0; i < n; i++)
+        if (!ms[i].info)
+            return RING_EINVAL;
+    from = n ? ms[0].info->id : me->id;
     if (join)
         for (size_t i = 0; i < n; i++) {
             int live = ms[i].state != RING_DEAD && ms[i].state != RING_LEFT;
-            int same_id = memcmp(ms[i].info.id, me->id, RING_ID_LEN) == 0;
-            if (live && ((same_id && !ring_addr_eq(&ms[i].info.addr, &me->addr)) ||
-                         (!same_id && strcmp(ms[i].info.name, me->name) == 0))) {
-                conflict(sw, me, &ms[i].info);
+            int same_id = memcmp(ms[i].info->id, me->id, RING_ID_LEN) == 0;
+            if (live && ((same_id && !ring_addr_eq(&ms[i].info->addr, &me->addr)) ||
+                         (!same_id && strncmp(ms[i].info->name, me->name, RING_NAME_MAX) == 0))) {
+                conflict(sw, me, ms[i].info);
                 return RING_SWIM_ECONFLICT;
             }
         }
     sw->st.pushpulls++;
+    member_reserve(sw, sw->n + n); /* best effort: member_add grows as it must */
     for (size_t i = 0; i < n; i++) {
         const struct ring_swim_member *rm = &ms[i];
         struct member *mb;
 
-        if (!info_ok(&rm->info) || rm->state > RING_LEFT)
+        if (!info_ok(rm->info) || rm->state > RING_LEFT)
             continue;
         /* the member itself says it is alive (the first record is the peer's own) */
         update_of(rm, from, &u);
@@ -874,7 +888,7 @@ int ring_swim_merge(struct ring_swim *sw, uint64_t now, const struct ring_swim_m
                 swim_apply(sw, now, &a);
         }
         swim_apply(sw, now, &u);
-        mb = swim_lookup(sw, rm->info.id);
+        mb = swim_lookup(sw, rm->info->id);
         if (mb && rm->load.seq > mb->pub.load.seq)
             mb->pub.load = rm->load;
         if (mb && i == 0)
@@ -905,9 +919,9 @@ void ring_swim_leave(struct ring_swim *sw, uint64_t now, int left)
             continue;
         memset(&m, 0, sizeof(m));
         m.type = RING_SWIM_GOSSIP;
-        swim_send(sw, &mb->pub.info.addr, &m);
+        swim_send(sw, &mb->pub.info->addr, &m);
         if (sent++ == 0 && left && sw->cbs.pushpull)
-            sw->cbs.pushpull(sw->arg, &mb->pub.info.addr); /* one that surely has it */
+            sw->cbs.pushpull(sw->arg, &mb->pub.info->addr); /* one that surely has it */
     }
 }
 
@@ -925,9 +939,9 @@ void ring_swim_self_update(struct ring_swim *sw, uint64_t now, const struct ring
     struct ring_swim_update u;
 
     (void)now;
-    if (!info_ok(info) || memcmp(info->id, self->pub.info.id, RING_ID_LEN) != 0)
+    if (!info_ok(info) || memcmp(info->id, self->pub.info->id, RING_ID_LEN) != 0 ||
+        member_set_info(sw, self, info) < 0)
         return;
-    self->pub.info = *info;
     self->pub.incarnation++;
     sw->version++;
     swim_make_alive(sw, &u);
@@ -986,9 +1000,9 @@ size_t ring_swim_members(const struct ring_swim *sw, struct ring_member *out, si
     size_t k = 0;
     for (size_t i = 0; i < sw->n && k < max; i++, k++) {
         const struct member *mb = &sw->m[i];
-        memcpy(out[k].id, mb->pub.info.id, RING_ID_LEN);
-        out[k].weight = mb->pub.info.weight;
-        memcpy(out[k].zone, mb->pub.info.zone, RING_ZONE_MAX);
+        memcpy(out[k].id, mb->pub.info->id, RING_ID_LEN);
+        out[k].weight = mb->pub.info->weight;
+        memcpy(out[k].zone, mb->pub.info->zone, RING_ZONE_MAX);
         out[k].state = pub_state(mb);
     }
     return k;

@@ -57,9 +57,11 @@ struct ring_swim_load {
     uint64_t bytes, blocks;
 };
 
-/* One member as this node sees it. */
+/* One member as this node sees it. INFO is interned (ring_swim_infos):
+ * immutable, shared by every member record that says the same, and valid
+ * while the member is in the view. */
 struct ring_swim_member {
-    struct ring_swim_info info;
+    const struct ring_swim_info *info;
     uint64_t incarnation;
     enum ring_state state;
     uint64_t since_ms; /* when it entered this state */
@@ -119,7 +121,17 @@ struct ring_swim_conf {
     uint32_t reconnect_interval_ms; /* a push-pull with a dead member (heals partitions) */
     uint32_t reclaim_ms;            /* dead and left members are forgotten after this */
     size_t packet_max;              /* encoded bytes a message may take (updates are cut) */
+    struct ring_swim_infos *infos;  /* shared info set; NULL: the machine's own */
 };
+
+/* A set of interned member infos (ring/swim_info.c). A machine keeps its
+ * own unless its conf names one; machines sharing a set must run on one
+ * thread, and the set is freed after the last of them. The simulator shares
+ * one among all its nodes, so N views of N members hold N infos, not N^2. */
+struct ring_swim_infos;
+struct ring_swim_infos *ring_swim_infos_new(void);
+void ring_swim_infos_free(struct ring_swim_infos *set);
+size_t ring_swim_infos_count(const struct ring_swim_infos *set);
 
 /* ring_swim_conf_default: the tested defaults (docs/config.md). */
 void ring_swim_conf_default(struct ring_swim_conf *c);
@@ -172,11 +184,11 @@ void ring_swim_recv(struct ring_swim *sw, uint64_t now, const struct ring_addr *
 
 /* Push-pull. ring_swim_export: this node's full view, one member at a time
  * (self first; dead and left members included until reclaimed), to EACH;
- * returns how many. ring_swim_merge: a remote full view, as N members; JOIN
- * says this node is joining (then another live node with this node's id or
- * name makes it RING_SWIM_ECONFLICT and nothing is merged). Remote DEAD
- * members are taken as SUSPECT (heals a partition without trusting either
- * side's verdict). FROM is the peer's address (it is heard from). */
+ * returns how many. ring_swim_merge: a remote full view, as N members (each
+ * INFO non-NULL; the first is the peer itself); JOIN says this node is
+ * joining: then another live node with this node's id or name makes it
+ * RING_SWIM_ECONFLICT and nothing is merged. Remote DEAD members are taken
+ * as SUSPECT (heals a partition without trusting either side's verdict). */
 size_t ring_swim_export(const struct ring_swim *sw, uint64_t now,
                         void (*each)(void *arg, const struct ring_swim_member *m), void *arg);
 int ring_swim_merge(struct ring_swim *sw, uint64_t now, const struct ring_swim_member *ms, size_t n,

@@ -11,18 +11,24 @@
 #define SWIM_RELAYS_MAX 64 /* indirect probes served at once */
 #define SWIM_QUEUE_MIN 256 /* dissemination queue: at least this many entries */
 
-/* internal liveness; the public state folds in the leaving flag */
-struct member {
-    struct ring_swim_member pub;
-    enum ring_state live; /* ALIVE, SUSPECT, DEAD or LEFT */
-    int leaving;
-    /* suspicion (live == SUSPECT) */
-    uint64_t susp_start, susp_deadline;
+/* a suspicion of a member (while its live state is SUSPECT) */
+struct suspicion {
+    uint64_t start, deadline;
     uint64_t check_at; /* a ping to ask the suspect itself (SWIM_NONE: none due) */
-    unsigned susp_k;   /* confirmations that bring the timeout to its minimum */
+    unsigned k;        /* confirmations that bring the timeout to its minimum */
     unsigned naccusers;
     uint8_t accusers[RING_SWIM_CONFIRM_MAX][RING_ID_LEN];
 };
+
+/* internal liveness; the public state folds in the leaving flag. Kept
+ * small: a view of N members is N of these (80 bytes), N^2 in a simulation. */
+struct member {
+    struct ring_swim_member pub;
+    uint8_t live; /* enum ring_state: ALIVE, SUSPECT, DEAD or LEFT */
+    uint8_t leaving;
+    struct suspicion *susp; /* live == SUSPECT, else NULL */
+};
+_Static_assert(sizeof(struct member) <= 80, "a member record grows every view N-fold");
 
 struct queued {
     struct ring_swim_update u;
@@ -56,7 +62,10 @@ struct ring_swim {
     struct member *m;
     size_t n, cap;
     uint32_t *index; /* open addressing over ids: member index + 1, 0 empty */
+    uint32_t *names; /* the same over names (several members may share one) */
     size_t index_cap;
+    struct ring_swim_infos *infos, *own_infos; /* own_infos: freed with the machine */
+    int quiet; /* updates about others are not queued (the simulator's preloaded start) */
     /* probe order: a shuffled list of member indexes, walked round-robin */
     uint32_t *order;
     size_t norder, order_pos;
@@ -74,6 +83,14 @@ struct ring_swim {
     size_t nstate[RING_LEFT + 1]; /* members by public state (notify() keeps it) */
     struct ring_swim_stats st;
 };
+
+/* swim_info.c */
+uint64_t swim_id_hash(const uint8_t id[RING_ID_LEN]);
+uint64_t swim_name_hash(const char *name);
+/* the interned copy of IN, counted (NULL: out of memory); put: uncounted */
+const struct ring_swim_info *swim_info_get(struct ring_swim_infos *set,
+                                           const struct ring_swim_info *in);
+void swim_info_put(struct ring_swim_infos *set, const struct ring_swim_info *info);
 
 /* swim.c */
 uint64_t swim_splitmix(uint64_t *state);

@@ -93,13 +93,13 @@ static struct member *random_member(struct ring_swim *sw, uint64_t now, const ui
         return NULL;
     for (int tries = 0; tries < 8; tries++) {
         struct member *mb = &sw->m[1 + swim_rand_below(sw, sw->n - 1)];
-        if (ok(sw, mb, now) && (!except || memcmp(mb->pub.info.id, except, RING_ID_LEN) != 0))
+        if (ok(sw, mb, now) && (!except || memcmp(mb->pub.info->id, except, RING_ID_LEN) != 0))
             return mb;
     }
     size_t start = swim_rand_below(sw, sw->n - 1);
     for (size_t k = 0; k < sw->n - 1; k++) {
         struct member *mb = &sw->m[1 + (start + k) % (sw->n - 1)];
-        if (ok(sw, mb, now) && (!except || memcmp(mb->pub.info.id, except, RING_ID_LEN) != 0))
+        if (ok(sw, mb, now) && (!except || memcmp(mb->pub.info->id, except, RING_ID_LEN) != 0))
             return mb;
     }
     return NULL;
@@ -139,7 +139,7 @@ static void probe_start(struct ring_swim *sw, uint64_t now)
     memset(p, 0, sizeof(*p));
     p->active = 1;
     p->seq = ++sw->seq;
-    memcpy(p->target, t->pub.info.id, RING_ID_LEN);
+    memcpy(p->target, t->pub.info->id, RING_ID_LEN);
     p->start = now;
     p->indirect_at = now + swim_scaled(sw, sw->conf.probe_timeout_ms);
     p->end_at = sw->next_probe;
@@ -150,12 +150,12 @@ static void probe_start(struct ring_swim *sw, uint64_t now)
     if (t->live == RING_SUSPECT) { /* Lifeguard's buddy system: tell it, so it can refute */
         struct ring_swim_update *u = &m.updates[m.nupdates++];
         u->kind = RING_SWIM_U_SUSPECT;
-        memcpy(u->id, t->pub.info.id, RING_ID_LEN);
+        memcpy(u->id, t->pub.info->id, RING_ID_LEN);
         u->incarnation = t->pub.incarnation;
-        memcpy(u->from, sw->m[0].pub.info.id, RING_ID_LEN);
+        memcpy(u->from, sw->m[0].pub.info->id, RING_ID_LEN);
     }
     sw->st.probes++;
-    swim_send(sw, &t->pub.info.addr, &m);
+    swim_send(sw, &t->pub.info->addr, &m);
 }
 
 static void probe_indirect(struct ring_swim *sw, uint64_t now)
@@ -185,9 +185,9 @@ static void probe_indirect(struct ring_swim *sw, uint64_t now)
         m.type = RING_SWIM_PING_REQ;
         m.seq = p->seq;
         memcpy(m.target, p->target, RING_ID_LEN);
-        m.target_addr = t->pub.info.addr;
+        m.target_addr = t->pub.info->addr;
         sw->st.indirect_probes++;
-        swim_send(sw, &asked[i]->pub.info.addr, &m);
+        swim_send(sw, &asked[i]->pub.info->addr, &m);
     }
     p->expected_nacks = k;
 }
@@ -211,7 +211,7 @@ static void probe_fail(struct ring_swim *sw, uint64_t now)
     u.kind = RING_SWIM_U_SUSPECT;
     memcpy(u.id, p->target, RING_ID_LEN);
     u.incarnation = t->pub.incarnation;
-    memcpy(u.from, sw->m[0].pub.info.id, RING_ID_LEN);
+    memcpy(u.from, sw->m[0].pub.info->id, RING_ID_LEN);
     swim_apply(sw, now, &u);
 }
 
@@ -226,14 +226,14 @@ void swim_check_suspect(struct ring_swim *sw, struct member *mb)
     memset(&m, 0, sizeof(m));
     m.type = RING_SWIM_PING;
     m.seq = ++sw->seq;
-    memcpy(m.target, mb->pub.info.id, RING_ID_LEN);
+    memcpy(m.target, mb->pub.info->id, RING_ID_LEN);
     m.nupdates = 1;
     u->kind = RING_SWIM_U_SUSPECT;
-    memcpy(u->id, mb->pub.info.id, RING_ID_LEN);
+    memcpy(u->id, mb->pub.info->id, RING_ID_LEN);
     u->incarnation = mb->pub.incarnation;
-    memcpy(u->from, mb->accusers[0], RING_ID_LEN);
+    memcpy(u->from, mb->susp->accusers[0], RING_ID_LEN);
     sw->st.suspect_checks++;
-    swim_send(sw, &mb->pub.info.addr, &m);
+    swim_send(sw, &mb->pub.info->addr, &m);
 }
 
 void swim_probe_tick(struct ring_swim *sw, uint64_t now)
@@ -303,7 +303,7 @@ void swim_on_ping(struct ring_swim *sw, uint64_t now, const struct ring_addr *fr
     struct ring_swim_msg a;
 
     (void)now;
-    if (memcmp(m->target, sw->m[0].pub.info.id, RING_ID_LEN) != 0)
+    if (memcmp(m->target, sw->m[0].pub.info->id, RING_ID_LEN) != 0)
         return; /* meant for whoever had this address before */
     memset(&a, 0, sizeof(a));
     a.type = RING_SWIM_ACK;
@@ -384,19 +384,19 @@ void swim_rounds_tick(struct ring_swim *sw, uint64_t now)
                 break;
             memset(&m, 0, sizeof(m));
             m.type = RING_SWIM_GOSSIP;
-            swim_send(sw, &mb->pub.info.addr, &m);
+            swim_send(sw, &mb->pub.info->addr, &m);
         }
     }
     if (now >= sw->next_pushpull) {
         struct member *mb = random_member(sw, now, NULL, ok_live);
         sw->next_pushpull = now + jittered(sw, swim_pushpull_interval(sw));
         if (mb && sw->cbs.pushpull)
-            sw->cbs.pushpull(sw->arg, &mb->pub.info.addr);
+            sw->cbs.pushpull(sw->arg, &mb->pub.info->addr);
     }
     if (now >= sw->next_reconnect) {
         struct member *mb = random_member(sw, now, NULL, ok_dead);
         sw->next_reconnect = now + jittered(sw, sw->conf.reconnect_interval_ms);
         if (mb && sw->cbs.pushpull)
-            sw->cbs.pushpull(sw->arg, &mb->pub.info.addr);
+            sw->cbs.pushpull(sw->arg, &mb->pub.info->addr);
     }
 }

@@ -39,6 +39,7 @@ struct node {
 
 struct ring_sim {
     struct ring_sim_conf conf;
+    struct ring_swim_infos *infos; /* shared by all nodes: N infos, not N^2 */
     struct node *nodes;
     int *group;
     uint64_t now_us, order, rng;
@@ -218,7 +219,7 @@ static void cb_changed(void *arg, const struct ring_swim_member *m, int old, int
 {
     struct node *n = arg;
     struct ring_sim *s = n->sim;
-    long who = id_node(s, m->info.id, &m->info.addr);
+    long who = id_node(s, m->info->id, &m->info->addr);
 
     (void)old;
     if (who < 0 || forgotten || (m->state != RING_DEAD && m->state != RING_LEFT))
@@ -279,10 +280,14 @@ int ring_sim_new(const struct ring_sim_conf *c, struct ring_sim **out)
     s->conf = *c;
     s->rng = c->seed ^ 0x5EED5EED5EED5EEDULL;
     s->nodes = calloc(c->nodes, sizeof(*s->nodes));
-    if (!s->nodes) {
+    s->infos = ring_swim_infos_new();
+    if (!s->nodes || !s->infos) {
+        free(s->nodes);
+        ring_swim_infos_free(s->infos);
         free(s);
         return RING_ENOMEM;
     }
+    s->conf.swim.infos = s->infos;
     for (size_t i = 0; i < c->nodes; i++) {
         s->nodes[i].sim = s;
         s->nodes[i].idx = (uint32_t)i;
@@ -303,6 +308,7 @@ void ring_sim_free(struct ring_sim *s)
     free(s->evs);
     free(s->group);
     free(s->nodes);
+    ring_swim_infos_free(s->infos);
     free(s);
 }
 
@@ -465,6 +471,32 @@ long ring_sim_start_all(struct ring_sim *s, uint64_t spread_ms, uint64_t limit_m
             return (long)(t - t0 / 1000);
     }
     return -1;
+}
+
+int ring_sim_start_known(struct ring_sim *s)
+{
+    uint64_t now = s->now_us / 1000;
+    struct ring_swim_member *ms = calloc(s->conf.nodes, sizeof(*ms));
+    int err = RING_OK;
+
+    if (!ms)
+        return RING_ENOMEM;
+    for (size_t i = 0; i < s->conf.nodes && !err; i++)
+        if (!s->nodes[i].started)
+            err = ring_sim_start(s, i, -1);
+    for (size_t i = 0; i < s->conf.nodes && !err; i++)
+        ms[i] = *ring_swim_self(s->nodes[i].sw);
+    for (size_t i = 0; i < s->conf.nodes && !err; i++) {
+        struct ring_swim *sw = s->nodes[i].sw;
+        /* quiet: as long after the join, when its gossip has died down (and
+         * N nodes do not queue N updates each) */
+        sw->quiet = 1;
+        err = ring_swim_merge(sw, now, ms, s->conf.nodes, 1);
+        sw->quiet = 0;
+        schedule(s, &s->nodes[i]);
+    }
+    free(ms);
+    return err;
 }
 
 long ring_sim_detected(const struct ring_sim *s, size_t i)

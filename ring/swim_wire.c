@@ -194,10 +194,10 @@ int ring_swim_wire_state_add(struct ring_swim_wire_state *s, const struct ring_s
         return RING_EINVAL;
     s->left--;
     msgpack_pack_array(pk, 12);
-    pack_id(pk, m->info.id);
+    pack_id(pk, m->info->id);
     msgpack_pack_uint64(pk, m->incarnation);
     msgpack_pack_uint8(pk, (uint8_t)m->state);
-    pack_info_tail(pk, &m->info);
+    pack_info_tail(pk, m->info);
     msgpack_pack_uint64(pk, m->load.seq);
     msgpack_pack_uint64(pk, m->load.bytes);
     msgpack_pack_uint64(pk, m->load.blocks);
@@ -486,20 +486,24 @@ int ring_swim_wire_state_decode(const uint8_t *in, size_t len, struct ring_swim_
         a[1].type != MSGPACK_OBJECT_ARRAY || a[1].via.array.size > RING_MEMBERS_MAX)
         goto out;
     uint32_t cnt = a[1].via.array.size;
-    out = calloc(cnt ? cnt : 1, sizeof(*out));
+    /* one block: the members, then the infos they point at */
+    out = calloc(cnt ? cnt : 1, sizeof(*out) + sizeof(struct ring_swim_info));
     if (!out) {
         err = RING_ENOMEM;
         goto out;
     }
+    struct ring_swim_info *infos = (struct ring_swim_info *)(out + (cnt ? cnt : 1));
     for (uint32_t i = 0; i < cnt; i++) {
         const msgpack_object *e = &a[1].via.array.ptr[i];
         struct ring_swim_member *m = &out[i];
+        struct ring_swim_info *mi = &infos[i];
         uint64_t st;
         if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 12)
             goto out;
         const msgpack_object *f = e->via.array.ptr;
-        if (!get_id(&f[0], m->info.id) || !get_uint(&f[1], UINT64_MAX, &m->incarnation) ||
-            !get_uint(&f[2], RING_LEFT, &st) || !get_info_tail(&f[3], &m->info) ||
+        m->info = mi;
+        if (!get_id(&f[0], mi->id) || !get_uint(&f[1], UINT64_MAX, &m->incarnation) ||
+            !get_uint(&f[2], RING_LEFT, &st) || !get_info_tail(&f[3], mi) ||
             !get_uint(&f[9], UINT64_MAX, &m->load.seq) ||
             !get_uint(&f[10], UINT64_MAX, &m->load.bytes) ||
             !get_uint(&f[11], UINT64_MAX, &m->load.blocks))

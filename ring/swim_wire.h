@@ -52,7 +52,8 @@ void ring_swim_wire_state_free(struct ring_swim_wire_state *s);
 uint8_t *ring_swim_wire_state_of(const struct ring_swim *sw, uint64_t now, size_t *len);
 
 /* ring_swim_wire_state_decode: a full state into *MS (malloc'd array of
- * *N; free() it). 0, RING_EINVAL, or RING_ENOMEM. */
+ * *N, their infos in the same block; one free() frees both). 0,
+ * RING_EINVAL, or RING_ENOMEM. */
 int ring_swim_wire_state_decode(const uint8_t *in, size_t len, struct ring_swim_member **ms,
                                 size_t *n);
 

@@ -206,13 +206,13 @@ static void on_changed(void *arg, const struct ring_swim_member *m, int old, int
     char addr[64], id[2 * RING_ID_LEN + 1];
 
     (void)c;
-    ring_addr_format(&m->info.addr, addr, sizeof(addr));
-    ring_id_hex(m->info.id, id);
+    ring_addr_format(&m->info->addr, addr, sizeof(addr));
+    ring_id_hex(m->info->id, id);
     if (forgotten)
-        shd_info("cluster", "member forgotten name=%s id=%s", m->info.name, id);
+        shd_info("cluster", "member forgotten name=%s id=%s", m->info->name, id);
     else
         shd_info("cluster", "member name=%s id=%s addr=%s zone=%s state=%s was=%s inc=%llu",
-                 m->info.name, id, addr, m->info.zone, ring_state_name(m->state),
+                 m->info->name, id, addr, m->info->zone, ring_state_name(m->state),
                  old < 0 ? "new" : ring_state_name((enum ring_state)old),
                  (unsigned long long)m->incarnation);
 }

@@ -377,7 +377,7 @@ void cluster_leave(struct cluster *c, uint64_t timeout_ms, void (*done)(void *),
         if (i == 0 || (m->state != RING_ALIVE && m->state != RING_LEAVING))
             continue;
         asked++;
-        cluster_pushpull(c, &m->info.addr, 0, leave_pp_done);
+        cluster_pushpull(c, &m->info->addr, 0, leave_pp_done);
     }
     cluster_after(c);
     if (!asked) {

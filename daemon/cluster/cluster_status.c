@@ -89,21 +89,21 @@ void cluster_ring_json(struct cluster *c, struct evbuffer *o)
                         ring_swim_health(c->sw));
     for (size_t i = 0; i < n; i++) {
         const struct ring_swim_member *m = ring_swim_member_at(c->sw, i);
-        int ri = r ? ring_index(r, m->info.id) : -1;
-        ring_id_hex(m->info.id, id);
-        ring_addr_format(&m->info.addr, addr, sizeof(addr));
+        int ri = r ? ring_index(r, m->info->id) : -1;
+        ring_id_hex(m->info->id, id);
+        ring_addr_format(&m->info->addr, addr, sizeof(addr));
         evbuffer_add_printf(o, "%s{\"id\":\"%s\",\"name\":", i ? "," : "", id);
-        json_str(o, m->info.name);
+        json_str(o, m->info->name);
         evbuffer_add_printf(o, ",\"zone\":");
-        json_str(o, m->info.zone);
+        json_str(o, m->info->zone);
         evbuffer_add_printf(
             o,
             ",\"state\":\"%s\",\"self\":%s,\"incarnation\":%llu,\"weight\":%u,\"addr\":\"%s\","
             "\"s3_port\":%u,\"admin_port\":%u,\"since_ms\":%llu,\"heard_ms\":%lld,"
             "\"bytes\":%llu,\"blocks\":%llu,\"share_primary\":%.4f,\"share_replicas\":%.4f}",
             ring_state_name(m->state), i == 0 ? "true" : "false",
-            (unsigned long long)m->incarnation, m->info.weight, addr, m->info.s3_port,
-            m->info.admin_port, (unsigned long long)(now - m->since_ms),
+            (unsigned long long)m->incarnation, m->info->weight, addr, m->info->s3_port,
+            m->info->admin_port, (unsigned long long)(now - m->since_ms),
             i == 0        ? 0LL
             : m->heard_ms ? (long long)(now - m->heard_ms)
                           : -1LL,

@@ -155,7 +155,7 @@ static void state(const uint8_t *p, size_t n, int join)
     if (count > n)
         broken("more members than bytes");
     for (size_t i = 0; i < count; i++)
-        if (!terminated(&ms[i].info) || ms[i].state > RING_LEFT)
+        if (!terminated(ms[i].info) || ms[i].state > RING_LEFT)
             broken("decoded member out of range");
     struct ring_swim *sw = machine();
     ring_swim_merge(sw, 50, ms, count, join);

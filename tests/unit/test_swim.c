@@ -6,7 +6,7 @@
  * leave, 10% loss, a partition that heals). */
 #include "ring/swim.c"
 #include "ring/swim_probe.c"
-#include "ring/swim_sim.h"
+#include "ring/swim_sim.c"
 #include "ring/swim_wire.h"
 
 #include "tests/unit/harness.h"
@@ -240,6 +240,21 @@ TEST(test_stale_suspicion_reannounced)
     ring_swim_free(sw);
 }
 
+/* ALIVE for member WHO at INC under NAME, from WHO's address */
+static void alive_named(struct ring_swim *sw, uint64_t now, int who, uint64_t inc, const char *name)
+{
+    struct ring_swim_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RING_SWIM_GOSSIP;
+    m.nupdates = 1;
+    m.updates[0].kind = RING_SWIM_U_ALIVE;
+    info_of(who, &m.updates[0].info);
+    snprintf(m.updates[0].info.name, RING_NAME_MAX, "%s", name);
+    memcpy(m.updates[0].id, m.updates[0].info.id, RING_ID_LEN);
+    m.updates[0].incarnation = inc;
+    ring_swim_recv(sw, now, &m.updates[0].info.addr, &m);
+}
+
 TEST(test_conflicts)
 {
     struct ring_swim *sw = me_new(0);
@@ -248,19 +263,11 @@ TEST(test_conflicts)
     REQUIRE(sw);
     gossip(sw, 1, RING_SWIM_U_ALIVE, 1, 5, 1);
     /* a second live node named node1: refused */
-    memset(&m, 0, sizeof(m));
-    m.type = RING_SWIM_GOSSIP;
-    m.nupdates = 1;
-    info_of(2, &m.updates[0].info);
-    snprintf(m.updates[0].info.name, RING_NAME_MAX, "node1");
-    memcpy(m.updates[0].id, m.updates[0].info.id, RING_ID_LEN);
-    m.updates[0].incarnation = 1;
-    a = m.updates[0].info.addr;
-    ring_swim_recv(sw, 2, &a, &m);
+    alive_named(sw, 2, 2, 1, "node1");
     CHECK(nconflicts == 1 && ring_swim_count(sw) == 2 && !member(sw, 2));
     /* once node1 is dead, a replacement with its name gets in */
     gossip(sw, 3, RING_SWIM_U_DEAD, 1, 5, 3);
-    ring_swim_recv(sw, 4, &a, &m);
+    alive_named(sw, 4, 2, 1, "node1");
     CHECK(member(sw, 2) && state_of(sw, 2) == RING_ALIVE);
     /* another address claims this node's id: reported, and refuted */
     memset(&m, 0, sizeof(m));
@@ -270,9 +277,27 @@ TEST(test_conflicts)
     m.updates[0].info.addr.ip[3] = 77;
     memcpy(m.updates[0].id, m.updates[0].info.id, RING_ID_LEN);
     m.updates[0].incarnation = 500;
+    a = m.updates[0].info.addr;
     ring_swim_recv(sw, 5, &a, &m);
     CHECK(nconflicts == 2 && ring_swim_self(sw)->incarnation == 501);
-    CHECK(ring_swim_self(sw)->info.addr.ip[3] == 1);
+    CHECK(ring_swim_self(sw)->info->addr.ip[3] == 1);
+    ring_swim_free(sw);
+}
+
+TEST(test_rename_moves_the_name)
+{
+    /* member 5 takes a new name at a new incarnation: its old name is free
+     * for a newcomer, its new one is not */
+    struct ring_swim *sw = me_new(0);
+    REQUIRE(sw);
+    gossip(sw, 1, RING_SWIM_U_ALIVE, 5, 1, 5);
+    alive_named(sw, 2, 5, 2, "renamed");
+    REQUIRE(member(sw, 5));
+    CHECK_STR(member(sw, 5)->info->name, "renamed");
+    alive_named(sw, 3, 6, 1, "node5"); /* the old name */
+    CHECK(state_of(sw, 6) == RING_ALIVE && nconflicts == 0);
+    alive_named(sw, 4, 7, 1, "renamed"); /* the new one */
+    CHECK(member(sw, 7) == NULL && nconflicts == 1);
     ring_swim_free(sw);
 }
 
@@ -280,12 +305,16 @@ TEST(test_join_conflict)
 {
     struct ring_swim *sw = me_new(0);
     struct ring_swim_member remote[2];
+    struct ring_swim_info ri[3];
     REQUIRE(sw);
     memset(remote, 0, sizeof(remote));
-    info_of(5, &remote[0].info);
+    memset(ri, 0, sizeof(ri));
+    remote[0].info = &ri[0];
+    remote[1].info = &ri[1];
+    info_of(5, &ri[0]);
     remote[0].incarnation = 3;
-    info_of(6, &remote[1].info);
-    snprintf(remote[1].info.name, RING_NAME_MAX, "node0"); /* this node's name */
+    info_of(6, &ri[1]);
+    snprintf(ri[1].name, RING_NAME_MAX, "node0"); /* this node's name */
     remote[1].incarnation = 3;
     CHECK(ring_swim_merge(sw, 1, remote, 2, 1) == RING_SWIM_ECONFLICT);
     CHECK(ring_swim_count(sw) == 1 && nconflicts == 1);
@@ -297,14 +326,16 @@ TEST(test_join_conflict)
     CHECK(ring_swim_merge(sw, 3, remote, 1, 0) == RING_OK);
     CHECK(state_of(sw, 5) == RING_ALIVE); /* the first record is the peer itself */
     remote[1] = remote[0];
-    info_of(7, &remote[0].info);
+    info_of(7, &ri[2]);
+    remote[0].info = &ri[2];
     remote[0].state = RING_ALIVE;
     CHECK(ring_swim_merge(sw, 4, remote, 2, 0) == RING_OK);
     CHECK(state_of(sw, 5) == RING_SUSPECT); /* a remote death is only a suspicion here */
     /* the same id at another address, alive: this node is the newcomer */
     struct ring_swim *sw2 = me_new(0);
-    info_of(0, &remote[1].info);
-    remote[1].info.addr.ip[3] = 99;
+    info_of(0, &ri[1]);
+    ri[1].addr.ip[3] = 99;
+    remote[1].info = &ri[1];
     remote[1].state = RING_ALIVE;
     CHECK(ring_swim_merge(sw2, 1, remote, 2, 1) == RING_SWIM_ECONFLICT);
     ring_swim_free(sw2);
@@ -331,7 +362,7 @@ TEST(test_suspicion_timeout)
     gossip(sw, 1000, RING_SWIM_U_SUSPECT, 7, 1, 3);
     mb = (struct member *)member(sw, 7);
     REQUIRE(mb && mb->live == RING_SUSPECT);
-    CHECK(mb->susp_deadline == 1000 + (uint64_t)max);
+    CHECK(mb->susp->deadline == 1000 + (uint64_t)max);
     ring_swim_tick(sw, 1000 + (uint64_t)max - 1);
     CHECK(state_of(sw, 7) == RING_SUSPECT);
     ring_swim_tick(sw, 1000 + (uint64_t)max);
@@ -344,11 +375,11 @@ TEST(test_suspicion_timeout)
     gossip(sw, 20000, RING_SWIM_U_SUSPECT, 8, 1, 3);
     gossip(sw, 20001, RING_SWIM_U_SUSPECT, 8, 1, 3); /* the same accuser again: no */
     mb = (struct member *)member(sw, 8);
-    CHECK(mb->susp_deadline == 20000 + (uint64_t)max);
+    CHECK(mb->susp->deadline == 20000 + (uint64_t)max);
     gossip(sw, 20002, RING_SWIM_U_SUSPECT, 8, 1, 4);
-    CHECK(mb->susp_deadline == 20000 + (uint64_t)(max - (max - min) * log(2) / log(3)));
+    CHECK(mb->susp->deadline == 20000 + (uint64_t)(max - (max - min) * log(2) / log(3)));
     gossip(sw, 20003, RING_SWIM_U_SUSPECT, 8, 1, 5);
-    CHECK(mb->susp_deadline == 20000 + (uint64_t)min);
+    CHECK(mb->susp->deadline == 20000 + (uint64_t)min);
     ring_swim_tick(sw, 20000 + (uint64_t)min);
     CHECK(state_of(sw, 8) == RING_DEAD);
     ring_swim_free(sw);
@@ -623,9 +654,9 @@ TEST(test_wire_state)
     REQUIRE(buf);
     REQUIRE(ring_swim_wire_state_decode(buf, len, &ms, &n) == RING_OK);
     CHECK(n == 7);
-    CHECK(memcmp(ms[0].info.id, ring_swim_self(sw)->info.id, RING_ID_LEN) == 0);
+    CHECK(memcmp(ms[0].info->id, ring_swim_self(sw)->info->id, RING_ID_LEN) == 0);
     CHECK(ms[0].load.bytes == 12345 && ms[0].load.blocks == 67 && ms[0].load.seq == 1);
-    CHECK(strcmp(ms[3].info.name, ring_swim_member_at(sw, 3)->info.name) == 0);
+    CHECK(strcmp(ms[3].info->name, ring_swim_member_at(sw, 3)->info->name) == 0);
     for (size_t cut = 0; cut < len; cut += 7) {
         struct ring_swim_member *x = NULL;
         size_t xn;
@@ -705,6 +736,31 @@ TEST(test_sim_kill_detected)
     ring_sim_free(s);
 }
 
+TEST(test_sim_start_known)
+{
+    /* 300 nodes that start knowing each other: converged at once, one set
+     * of 300 infos for 90,000 member records, a kill seen by all */
+    struct ring_sim *s = sim_new(300, 0, 5);
+    REQUIRE(s);
+    REQUIRE(ring_sim_start_known(s) == RING_OK);
+    CHECK(ring_sim_converged(s));
+    CHECK(ring_swim_infos_count(s->infos) == 300);
+    for (size_t i = 0; i < 300; i++)
+        CHECK(ring_sim_node(s, i)->nq == 0); /* nothing queued: quiet */
+    ring_sim_run(s, 2000);
+    ring_sim_kill(s, 9);
+    long det = -1;
+    for (uint64_t t = 2000; t <= 20000 && det < 0; t += 10) {
+        ring_sim_run(s, t);
+        det = ring_sim_detected(s, 9);
+    }
+    CHECK(det > 0 && det < 10000);
+    struct ring_sim_stats st;
+    ring_sim_stats_get(s, &st);
+    CHECK(st.false_deaths == 0 && st.decode_errors == 0);
+    ring_sim_free(s);
+}
+
 TEST(test_sim_leave_known_fast)
 {
     struct ring_sim *s = sim_new(16, 0, 3);
@@ -720,7 +776,7 @@ TEST(test_sim_leave_known_fast)
         if (i == 5 || !ring_sim_running(s, i))
             continue;
         const struct ring_swim_member *me = ring_swim_self(ring_sim_node(s, 5));
-        const struct ring_swim_member *m = ring_swim_find(ring_sim_node(s, i), me->info.id);
+        const struct ring_swim_member *m = ring_swim_find(ring_sim_node(s, i), me->info->id);
         CHECK(m && m->state == RING_LEFT);
     }
     CHECK(counts_ok(s, 64)); /* (nodes past the cluster are NULL) */
@@ -773,6 +829,7 @@ int main(void)
     RUN(test_refute);
     RUN(test_stale_suspicion_reannounced);
     RUN(test_conflicts);
+    RUN(test_rename_moves_the_name);
     RUN(test_join_conflict);
     RUN(test_suspicion_timeout);
     RUN(test_dissemination_count);
@@ -783,6 +840,7 @@ int main(void)
     RUN(test_wire_state);
     RUN(test_sim_join_converges);
     RUN(test_sim_kill_detected);
+    RUN(test_sim_start_known);
     RUN(test_sim_leave_known_fast);
     RUN(test_sim_loss_no_false_deaths);
     RUN(test_sim_partition_heals);
