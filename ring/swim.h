@@ -112,6 +112,7 @@ struct ring_swim_conf {
     uint32_t indirect_probes;       /* k: peers asked to probe for us */
     uint32_t suspicion_mult;        /* alpha: suspicion min = alpha*log10(N)*interval */
     uint32_t suspicion_max_mult;    /* beta: suspicion max = beta*min */
+    uint32_t suspicion_confirm;     /* K: other accusers that bring it down to min */
     uint32_t retransmit_mult;       /* lambda: each update is sent lambda*log10(N+1) times */
     uint32_t awareness_max;         /* local health multiplier is 1..awareness_max */
     uint32_t gossip_interval_ms;    /* gossip-only messages while updates are queued */

@@ -216,10 +216,10 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .type = SHD_CFG_INT,
      .min = 1,
      .max = 64,
-     .def = "4",
+     .def = "2",
      .off = CFG_OFF(cluster.gossip.suspicion_mult),
      .doc = "A suspect is declared dead after mult x log10(members) probe intervals once "
-            "others confirm (up to 6 times that when no one does; Lifeguard)."},
+            "two others confirm (up to 6 times that when no one does; Lifeguard)."},
     {.path = "cluster.gossip_interval",
      .type = SHD_CFG_DURATION,
      .min = 5,

@@ -343,6 +343,14 @@ TEST(test_join_conflict)
 }
 
 /* N members known alive; returns the machine */
+/* the default suspicion multiplier (alpha) */
+static double alpha(void)
+{
+    struct ring_swim_conf c;
+    ring_swim_conf_default(&c);
+    return c.suspicion_mult;
+}
+
 static struct ring_swim *with_members(int n)
 {
     struct ring_swim *sw = me_new(0);
@@ -353,9 +361,9 @@ static struct ring_swim *with_members(int n)
 
 TEST(test_suspicion_timeout)
 {
-    /* 20 members and this node: min = 4 * log10(21) * 250 ms, max = 6 * min;
+    /* 20 members and this node: min = alpha * log10(21) * 250 ms, max = 6 * min;
      * K = 2 confirmations bring it to min */
-    double n = 21, min = 4 * log10(n) * 250, max = 6 * min;
+    double n = 21, min = alpha() * log10(n) * 250, max = 6 * min;
     struct ring_swim *sw = with_members(20);
     struct member *mb;
     REQUIRE(sw);
@@ -370,7 +378,7 @@ TEST(test_suspicion_timeout)
 
     /* with one confirmation: max - (max-min)*log(2)/log(3); two: min (node7
      * is dead now: 20 live) */
-    min = 4 * log10(20) * 250;
+    min = alpha() * log10(20) * 250;
     max = 6 * min;
     gossip(sw, 20000, RING_SWIM_U_SUSPECT, 8, 1, 3);
     gossip(sw, 20001, RING_SWIM_U_SUSPECT, 8, 1, 3); /* the same accuser again: no */
@@ -383,6 +391,61 @@ TEST(test_suspicion_timeout)
     ring_swim_tick(sw, 20000 + (uint64_t)min);
     CHECK(state_of(sw, 8) == RING_DEAD);
     ring_swim_free(sw);
+}
+
+/* ticks SW from T0 to T1 in 5 ms steps, every member but SILENT acking
+ * this node's pings at once (SILENT -1: every member) */
+static void tick_answering(struct ring_swim *sw, uint64_t t0, uint64_t t1, int silent)
+{
+    struct ring_swim_info q;
+    info_of(silent, &q);
+    for (uint64_t t = t0; t < t1; t += 5) {
+        size_t seen = nout;
+        ring_swim_tick(sw, t);
+        for (size_t i = seen; i < nout; i++) {
+            struct ring_swim_msg ack;
+            if (outbox[i].m.type != RING_SWIM_PING || ring_addr_eq(&outbox[i].to, &q.addr))
+                continue;
+            memset(&ack, 0, sizeof(ack));
+            ack.type = RING_SWIM_ACK;
+            ack.seq = outbox[i].m.seq;
+            ring_swim_recv(sw, t, &outbox[i].to, &ack);
+        }
+        if (nout > OUT_MAX / 2)
+            nout = 0;
+    }
+}
+
+TEST(test_suspect_checks)
+{
+    /* a suspicion still held after half the shortest timeout makes this node
+     * ask the suspect itself (its answer carries the refutation gossip may
+     * have missed), then every half of it: whoever accused, this node too */
+    uint64_t half = (uint64_t)(alpha() * log10(21) * 250 / 2), t0 = 1000;
+    for (int accuser = 0; accuser <= 3; accuser += 3) {
+        struct ring_swim *sw = with_members(20);
+        struct ring_swim_stats st;
+        REQUIRE(sw);
+        gossip(sw, t0, RING_SWIM_U_SUSPECT, 7, 1, accuser);
+        REQUIRE(state_of(sw, 7) == RING_SUSPECT);
+        nout = 0;
+        tick_answering(sw, t0, t0 + half, 7);
+        ring_swim_stats_get(sw, &st);
+        CHECK(st.suspect_checks == 0); /* not early: most suspicions are refuted by then */
+        tick_answering(sw, t0 + half, t0 + 2 * half + 1, 7);
+        ring_swim_stats_get(sw, &st);
+        CHECK(st.suspect_checks == 1);
+        tick_answering(sw, t0 + 2 * half + 1, t0 + 4 * half + 2, 7);
+        ring_swim_stats_get(sw, &st);
+        CHECK(st.suspect_checks == 3);
+        /* refuted, and answering now: no more checks */
+        gossip(sw, t0 + 4 * half + 3, RING_SWIM_U_ALIVE, 7, 2, 7);
+        CHECK(state_of(sw, 7) == RING_ALIVE);
+        tick_answering(sw, t0 + 4 * half + 3, t0 + 8 * half, -1);
+        ring_swim_stats_get(sw, &st);
+        CHECK(st.suspect_checks == 3);
+        ring_swim_free(sw);
+    }
 }
 
 TEST(test_dissemination_count)
@@ -832,6 +895,7 @@ int main(void)
     RUN(test_rename_moves_the_name);
     RUN(test_join_conflict);
     RUN(test_suspicion_timeout);
+    RUN(test_suspect_checks);
     RUN(test_dissemination_count);
     RUN(test_probe_flow);
     RUN(test_ping_ack_and_relay);
