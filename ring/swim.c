@@ -1,5 +1,7 @@
-/* ring/swim.c: the membership state machine: members, the merge rules, the
- * dissemination queue and the view (probes and timers: swim_probe.c).
+/* ring/swim.c: the membership state machine: members, the merge rules,
+ * push-pull and the view (probes and timers: swim_probe.c; the
+ * dissemination queue: swim_queue.c; suspicion: swim_susp.c; member infos:
+ * swim_info.c).
  *
  * States of a member as this node sees it, and what moves it:
  *
@@ -280,98 +282,6 @@ void swim_reclaim(struct ring_swim *sw, uint64_t now)
     sw->probe.active = 0; /* its target may have moved; the next probe starts on time */
 }
 
-/* ---- the dissemination queue --------------------------------------------------------- */
-
-static uint32_t retransmit_limit(const struct ring_swim *sw)
-{
-    double n = (double)swim_live_count(sw) + 1;
-    return sw->conf.retransmit_mult * (uint32_t)ceil(log10(n));
-}
-
-void swim_enqueue(struct ring_swim *sw, const struct ring_swim_update *u)
-{
-    struct queued *e = NULL;
-
-    if (sw->quiet && memcmp(u->id, sw->m[0].pub.info->id, RING_ID_LEN) != 0)
-        return;
-    for (size_t i = 0; i < sw->nq; i++)
-        if (memcmp(sw->q[i].u.id, u->id, RING_ID_LEN) == 0) {
-            e = &sw->q[i]; /* a newer update about the member: the old one is moot */
-            break;
-        }
-    if (!e && sw->nq == sw->qcap) {
-        size_t cap = sw->qcap * 2, lim = sw->n * 2 > SWIM_QUEUE_MIN ? sw->n * 2 : SWIM_QUEUE_MIN;
-        void *q = cap <= lim ? realloc(sw->q, cap * sizeof(*sw->q)) : NULL;
-        if (q) {
-            sw->q = q;
-            sw->qcap = cap;
-        } else { /* full: drop the most-sent entry */
-            size_t worst = 0;
-            for (size_t i = 1; i < sw->nq; i++)
-                if (sw->q[i].transmits > sw->q[worst].transmits)
-                    worst = i;
-            sw->q[worst] = sw->q[--sw->nq];
-            sw->st.updates_dropped++;
-        }
-    }
-    if (!e)
-        e = &sw->q[sw->nq++];
-    e->u = *u;
-    e->transmits = 0;
-    e->size = ring_swim_wire_update_size(u);
-}
-
-/* Fills M's updates from the queue, least-sent first, within packet_max. */
-void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m)
-{
-    size_t room = sw->conf.packet_max, base = ring_swim_wire_base_size(m);
-    uint32_t limit = retransmit_limit(sw);
-    size_t taken[RING_SWIM_UPDATES_MAX];
-    size_t ntaken = 0;
-
-    for (size_t i = 0; i < m->nupdates; i++) /* already there (a probe's buddy update) */
-        base += ring_swim_wire_update_size(&m->updates[i]);
-    if (base >= room)
-        return;
-    room -= base;
-    while (m->nupdates < RING_SWIM_UPDATES_MAX) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < sw->nq; i++) {
-            int dup = 0;
-            for (size_t t = 0; t < ntaken; t++)
-                dup |= taken[t] == i;
-            if (dup || sw->q[i].size > room)
-                continue;
-            if (best == SIZE_MAX || sw->q[i].transmits < sw->q[best].transmits)
-                best = i;
-        }
-        if (best == SIZE_MAX)
-            break;
-        m->updates[m->nupdates++] = sw->q[best].u;
-        room -= sw->q[best].size;
-        taken[ntaken++] = best;
-        sw->q[best].transmits++;
-    }
-    /* drop what has been sent enough, from the back so indexes hold; news
-     * about this node itself (a refutation above all) goes out twice as
-     * often: it starts at one node, while the suspicion it answers is
-     * already everywhere, and a node it misses declares a live node dead */
-    for (size_t i = sw->nq; i-- > 0;) {
-        int mine = memcmp(sw->q[i].u.id, sw->m[0].pub.info->id, RING_ID_LEN) == 0;
-        if (sw->q[i].transmits >= (mine ? 2 * limit : limit))
-            sw->q[i] = sw->q[--sw->nq];
-    }
-    sw->st.updates_out += m->nupdates;
-}
-
-void swim_send(struct ring_swim *sw, const struct ring_addr *to, struct ring_swim_msg *m)
-{
-    swim_piggyback(sw, m);
-    sw->st.msgs_out++;
-    if (sw->cbs.send)
-        sw->cbs.send(sw->arg, to, m);
-}
-
 /* ---- the merge rules ------------------------------------------------------------------ */
 
 void swim_make_alive(const struct ring_swim *sw, struct ring_swim_update *u)
@@ -423,86 +333,6 @@ static void about_me(struct ring_swim *sw, uint64_t inc)
             return; /* queued and not yet sent */
     swim_make_alive(sw, &u);
     swim_enqueue(sw, &u);
-}
-
-static double susp_timeout(const struct ring_swim *sw, const struct suspicion *sp)
-{
-    double n = (double)swim_live_count(sw);
-    double min = sw->conf.suspicion_mult * (n > 10 ? log10(n) : 1.0) * sw->conf.probe_interval_ms;
-    double max = sw->conf.suspicion_max_mult * min, t;
-    unsigned c = sp->naccusers ? sp->naccusers - 1 : 0;
-
-    if (sp->k < 1)
-        return min;
-    t = max - (max - min) * log((double)c + 1) / log((double)sp->k + 1);
-    return t < min ? min : t;
-}
-
-void swim_susp_refresh(struct ring_swim *sw)
-{
-    sw->next_susp = SWIM_NONE;
-    for (size_t i = 1; i < sw->n; i++) {
-        const struct suspicion *sp = sw->m[i].susp;
-        if (!sp)
-            continue;
-        if (sp->deadline < sw->next_susp)
-            sw->next_susp = sp->deadline;
-        if (sp->check_at < sw->next_susp)
-            sw->next_susp = sp->check_at;
-    }
-}
-
-/* half the shortest suspicion timeout: how often a suspect is asked */
-static uint64_t check_interval(const struct ring_swim *sw)
-{
-    double n = (double)swim_live_count(sw);
-    return (uint64_t)(sw->conf.suspicion_mult * (n > 10 ? log10(n) : 1.0) *
-                      sw->conf.probe_interval_ms / 2);
-}
-
-/* A new suspicion of MB by FROM; RING_ENOMEM leaves MB as it was. */
-static int susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
-                      const uint8_t from[RING_ID_LEN])
-{
-    size_t n = swim_live_count(sw);
-    unsigned k = sw->conf.suspicion_confirm;
-    struct suspicion *sp = calloc(1, sizeof(*sp));
-
-    if (!sp)
-        return RING_ENOMEM;
-    free(mb->susp);
-    mb->susp = sp;
-    sp->start = now;
-    sp->k = n < 2 || n - 2 < k ? 0 : k;
-    sp->naccusers = 1;
-    memcpy(sp->accusers[0], from, RING_ID_LEN);
-    sp->deadline = now + (uint64_t)susp_timeout(sw, sp);
-    /* ask the suspect itself if the suspicion is still held after half the
-     * shortest timeout (at a random time in the next half), then every half
-     * of it until it is refuted or dead. Its answer carries its refutation,
-     * which gossip alone misses a node now and then under loss: each update
-     * is sent a fixed number of times, so a given node gets none of them
-     * with a probability near e^-sends (about 1 in 1,000 at 64 nodes and
-     * 10% loss). Late, so that only the few the refutation missed ask, not
-     * every node in the cluster; the accuser too, which holds the suspicion
-     * longest. No answer accuses no one. */
-    uint64_t half = check_interval(sw);
-    sp->check_at = now + half + swim_rand_below(sw, half + 1);
-    return RING_OK;
-}
-
-/* A confirmation from FROM; returns whether it was a new accuser. */
-static int susp_confirm(struct ring_swim *sw, struct suspicion *sp, const uint8_t from[RING_ID_LEN])
-{
-    for (unsigned i = 0; i < sp->naccusers; i++)
-        if (memcmp(sp->accusers[i], from, RING_ID_LEN) == 0)
-            return 0;
-    if (sp->naccusers >= RING_SWIM_CONFIRM_MAX)
-        return 0;
-    memcpy(sp->accusers[sp->naccusers++], from, RING_ID_LEN);
-    sp->deadline = sp->start + (uint64_t)susp_timeout(sw, sp);
-    swim_susp_refresh(sw);
-    return 1;
 }
 
 void swim_declare_dead(struct ring_swim *sw, uint64_t now, struct member *mb)
@@ -599,13 +429,13 @@ static void apply_suspect(struct ring_swim *sw, uint64_t now, const struct ring_
     if (u->incarnation < mb->pub.incarnation || mb->live == RING_DEAD || mb->live == RING_LEFT)
         return;
     if (mb->susp && u->incarnation == mb->pub.incarnation) {
-        if (susp_confirm(sw, mb->susp, u->from))
+        if (swim_susp_confirm(sw, mb->susp, u->from))
             swim_enqueue(sw, u);
         if (now >= mb->susp->deadline)
             swim_declare_dead(sw, now, mb);
         return;
     }
-    if (susp_start(sw, now, mb, u->from) != RING_OK)
+    if (swim_susp_start(sw, now, mb, u->from) != RING_OK)
         return; /* out of memory: not suspected now; the next probe or gossip tries again */
     mb->pub.incarnation = u->incarnation;
     sw->st.suspicions++;
@@ -751,7 +581,7 @@ void ring_swim_tick(struct ring_swim *sw, uint64_t now)
             if (mb->susp->deadline <= now) {
                 swim_declare_dead(sw, now, mb);
             } else if (mb->susp->check_at <= now) {
-                mb->susp->check_at = now + check_interval(sw);
+                mb->susp->check_at = now + swim_check_interval(sw);
                 swim_check_suspect(sw, mb);
             }
         }

@@ -100,15 +100,25 @@ struct member *swim_lookup(struct ring_swim *sw, const uint8_t id[RING_ID_LEN]);
 size_t swim_live_count(const struct ring_swim *sw);
 uint64_t swim_scaled(const struct ring_swim *sw, uint32_t ms);
 void swim_health_add(struct ring_swim *sw, int delta);
-void swim_enqueue(struct ring_swim *sw, const struct ring_swim_update *u);
-void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m);
-void swim_send(struct ring_swim *sw, const struct ring_addr *to, struct ring_swim_msg *m);
 void swim_apply(struct ring_swim *sw, uint64_t now, const struct ring_swim_update *u);
 void swim_make_alive(const struct ring_swim *sw, struct ring_swim_update *u);
 void swim_declare_dead(struct ring_swim *sw, uint64_t now, struct member *mb);
-void swim_susp_refresh(struct ring_swim *sw);
 void swim_reclaim(struct ring_swim *sw, uint64_t now);
 int swim_gossip_target(const struct ring_swim *sw, const struct member *mb, uint64_t now);
+
+/* swim_queue.c */
+void swim_enqueue(struct ring_swim *sw, const struct ring_swim_update *u);
+void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m);
+void swim_send(struct ring_swim *sw, const struct ring_addr *to, struct ring_swim_msg *m);
+
+/* swim_susp.c */
+void swim_susp_refresh(struct ring_swim *sw);
+uint64_t swim_check_interval(const struct ring_swim *sw);
+/* a new suspicion of MB by FROM; RING_ENOMEM leaves MB as it was */
+int swim_susp_start(struct ring_swim *sw, uint64_t now, struct member *mb,
+                    const uint8_t from[RING_ID_LEN]);
+/* a confirmation from FROM; whether it was a new accuser */
+int swim_susp_confirm(struct ring_swim *sw, struct suspicion *sp, const uint8_t from[RING_ID_LEN]);
 
 /* swim_probe.c */
 void swim_probe_tick(struct ring_swim *sw, uint64_t now);

@@ -6,6 +6,8 @@
  * leave, 10% loss, a partition that heals). */
 #include "ring/swim.c"
 #include "ring/swim_probe.c"
+#include "ring/swim_queue.c"
+#include "ring/swim_susp.c"
 #include "ring/swim_sim.c"
 #include "ring/swim_wire.h"
 
