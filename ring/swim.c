@@ -46,7 +46,7 @@ void ring_swim_conf_default(struct ring_swim_conf *c)
     memset(c, 0, sizeof(*c));
     c->probe_interval_ms = 250;
     c->probe_timeout_ms = 100;
-    c->indirect_probes = 3;
+    c->indirect_probes = 5;
     c->suspicion_mult = 2;
     c->suspicion_max_mult = 6;
     c->suspicion_confirm = 2;
