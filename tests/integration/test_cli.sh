@@ -1,7 +1,8 @@
 #!/bin/bash
 # The shoal CLI: help, exit codes, and `shoal ring simulate` figures on a
 # small cluster (movement only to or from the member that changed, zone
-# spread, JSON keys).
+# spread, JSON keys); `shoal ring simulate --gossip` on a small simulated
+# cluster (detection, no false deaths, the two ways to start).
 . "$(dirname "$0")/lib.sh"
 S=$BUILD/shoal
 
@@ -62,4 +63,32 @@ check "same seed, same peak" "$pm" "$(json_get "$T_TMP/sim2.json" peak_to_mean)"
 check "zones < R: no violations (spread over all zones)" 0 "$(json_get "$T_TMP/sim3.json" zone_violations)"
 "$S" ring simulate --nodes 8 --blocks 1000 >"$T_TMP/text"
 check_match "text output has a movement section" "between members that stayed: 0" "$(cat "$T_TMP/text")"
+
+# membership, simulated
+"$S" ring simulate --gossip --help >"$T_TMP/out" 2>&1
+check "ring simulate --gossip --help exits 0" 0 $?
+check_match "its help names --start" "--start join\|known" "$(cat "$T_TMP/out")"
+for bad in "--nodes 1" "--nodes 10001" "--nodes 8 --start soon" "--nodes 8 --suspicion-mult 0" \
+    "--nodes 8 --loss 0.9" "--nodes 8 --kills 0"; do
+    "$S" ring simulate --gossip $bad >/dev/null 2>"$T_TMP/err"
+    check "ring simulate --gossip $bad exits 2" 2 $?
+done
+"$S" ring simulate --gossip --nodes 8 --start soon >/dev/null 2>"$T_TMP/err"
+check_match "a bad --start is named" "--start must be join or known, not 'soon'" "$(cat "$T_TMP/err")"
+"$S" ring simulate --gossip --nodes 24 --kills 3 --json >"$T_TMP/g.json"
+check "ring simulate --gossip exits 0" 0 $?
+check "join start: start is join" join "$(json_get "$T_TMP/g.json" start)"
+check "join start: all saw all (join_ms >= 0)" 1 "$(awk -v v="$(json_get "$T_TMP/g.json" join_ms)" 'BEGIN{print (v >= 0)}')"
+check "3 kills measured" 3 "$(json_get "$T_TMP/g.json" kills)"
+dm=$(json_get "$T_TMP/g.json" detect_median_ms)
+check "kill -9 seen dead by all within 0.1..5 s" 1 "$(awk -v v="$dm" 'BEGIN{print (v > 100 && v <= 5000)}')"
+check "no false deaths" 0 "$(json_get "$T_TMP/g.json" false_deaths)"
+check "gossip traffic is counted (over 100 B/s per node)" 1 "$(awk -v v="$(json_get "$T_TMP/g.json" bytes_per_node_s)" 'BEGIN{print (v > 100)}')"
+"$S" ring simulate --gossip --nodes 24 --kills 3 --start known --json >"$T_TMP/k.json"
+check "known start: start is known" known "$(json_get "$T_TMP/k.json" start)"
+check "known start: no join time" -1 "$(json_get "$T_TMP/k.json" join_ms)"
+check "known start: kills detected the same way" 1 "$(awk -v v="$(json_get "$T_TMP/k.json" detect_median_ms)" 'BEGIN{print (v > 100 && v <= 5000)}')"
+"$S" ring simulate --gossip --nodes 24 --kills 3 --suspicion-mult 8 --json >"$T_TMP/s8.json"
+dm8=$(json_get "$T_TMP/s8.json" detect_median_ms)
+check "a 4x longer suspicion multiplier detects later" 1 "$(awk -v a="$dm" -v b="$dm8" 'BEGIN{print (b > a + 500)}')"
 finish
