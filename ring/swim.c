@@ -260,6 +260,12 @@ void swim_reclaim(struct ring_swim *sw, uint64_t now)
 {
     size_t w = 1, removed = 0;
 
+    for (size_t i = 1; i < sw->n; i++) { /* their queued news goes with them */
+        struct member *mb = &sw->m[i];
+        if ((mb->live == RING_DEAD || mb->live == RING_LEFT) &&
+            now - mb->pub.since_ms >= sw->conf.reclaim_ms && mb->qslot)
+            swim_dequeue(sw, mb->qslot - 1);
+    }
     for (size_t i = 1; i < sw->n; i++) {
         struct member *mb = &sw->m[i];
         if ((mb->live == RING_DEAD || mb->live == RING_LEFT) &&
@@ -327,10 +333,11 @@ static void about_me(struct ring_swim *sw, uint64_t inc)
     }
     if (sw->m[0].live == RING_LEFT)
         return;
-    for (size_t i = 0; i < sw->nq; i++)
-        if (memcmp(sw->q[i].u.id, sw->m[0].pub.info->id, RING_ID_LEN) == 0 &&
-            sw->q[i].u.incarnation == sw->m[0].pub.incarnation && sw->q[i].transmits == 0)
+    if (sw->m[0].qslot) {
+        const struct queued *e = &sw->q[sw->m[0].qslot - 1];
+        if (e->u.incarnation == sw->m[0].pub.incarnation && e->transmits == 0)
             return; /* queued and not yet sent */
+    }
     swim_make_alive(sw, &u);
     swim_enqueue(sw, &u);
 }

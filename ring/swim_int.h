@@ -26,6 +26,7 @@ struct member {
     struct ring_swim_member pub;
     uint8_t live; /* enum ring_state: ALIVE, SUSPECT, DEAD or LEFT */
     uint8_t leaving;
+    uint32_t qslot;         /* its update in the dissemination queue + 1; 0: none */
     struct suspicion *susp; /* live == SUSPECT, else NULL */
 };
 _Static_assert(sizeof(struct member) <= 80, "a member record grows every view N-fold");
@@ -108,6 +109,7 @@ int swim_gossip_target(const struct ring_swim *sw, const struct member *mb, uint
 
 /* swim_queue.c */
 void swim_enqueue(struct ring_swim *sw, const struct ring_swim_update *u);
+void swim_dequeue(struct ring_swim *sw, size_t i); /* drops queue entry I */
 void swim_piggyback(struct ring_swim *sw, struct ring_swim_msg *m);
 void swim_send(struct ring_swim *sw, const struct ring_addr *to, struct ring_swim_msg *m);
 

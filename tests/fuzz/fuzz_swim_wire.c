@@ -16,12 +16,14 @@
  * names and zones; it encodes again, and that encoding decodes to the same
  * message (the codec is a bijection on what it accepts); a decoded state
  * has no more members than its bytes could hold; the machine's member
- * count never exceeds RING_MEMBERS_MAX and its own record stays alive.
+ * count never exceeds RING_MEMBERS_MAX, its own record stays alive, and
+ * its dissemination queue and members point at each other.
  *
  * fuzz-args: -max_len=70000
  * The seed corpus is tests/fuzz/corpus/swim_wire/; test_fuzz_swim_wire
  * replays it. */
 #include "ring/swim.h"
+#include "ring/swim_int.h"
 #include "ring/swim_wire.h"
 
 #include <stdio.h>
@@ -115,6 +117,16 @@ static void check_machine(struct ring_swim *sw)
         broken("more members than the ceiling");
     if (ring_swim_self(sw)->state != RING_ALIVE)
         broken("this node's own record is not alive");
+    for (size_t i = 0; i < sw->nq; i++) { /* the queue and the members agree */
+        struct member *mb = swim_lookup(sw, sw->q[i].u.id);
+        if (!mb || mb->qslot != i + 1)
+            broken("a queued update its member does not point at");
+    }
+    for (size_t i = 0; i < sw->n; i++)
+        if (sw->m[i].qslot &&
+            (sw->m[i].qslot > sw->nq ||
+             memcmp(sw->q[sw->m[i].qslot - 1].u.id, sw->m[i].pub.info->id, RING_ID_LEN) != 0))
+            broken("a member pointing at another's queued update");
 }
 
 static void datagram(const uint8_t *p, size_t n)

@@ -219,7 +219,8 @@ TEST(test_stale_suspicion_reannounced)
     info_of(0, &me);
     info_of(1, &p1);
     gossip(sw, 1, RING_SWIM_U_ALIVE, 1, 1, 1);
-    sw->nq = 0;
+    while (sw->nq)
+        swim_dequeue(sw, sw->nq - 1);
     nout = 0;
     memset(&m, 0, sizeof(m));
     m.type = RING_SWIM_PING;
@@ -457,7 +458,8 @@ TEST(test_dissemination_count)
     size_t carried = 0;
     REQUIRE(sw);
     nout = 0;
-    sw->nq = 0; /* forget the joins */
+    while (sw->nq) /* forget the joins */
+        swim_dequeue(sw, sw->nq - 1);
     gossip(sw, 10, RING_SWIM_U_SUSPECT, 2, 1, 3);
     for (uint64_t t = 100; t < 5000; t += 50)
         ring_swim_tick(sw, t);
@@ -517,7 +519,8 @@ TEST(test_probe_flow)
     struct ring_swim *sw = with_members(3);
     struct ring_swim_stats st;
     REQUIRE(sw);
-    sw->nq = 0;
+    while (sw->nq)
+        swim_dequeue(sw, sw->nq - 1);
     nout = 0;
     script(sw, 0, 3000, 2, 1, 0);
     /* node2 never answers: it is suspected after a failed probe, having been
@@ -848,6 +851,22 @@ TEST(test_sim_leave_known_fast)
     ring_sim_free(s);
 }
 
+/* every queued update is its member's qslot, and every qslot its update */
+static int queue_consistent(struct ring_swim *sw)
+{
+    for (size_t i = 0; i < sw->nq; i++) {
+        struct member *mb = swim_lookup(sw, sw->q[i].u.id);
+        if (!mb || mb->qslot != i + 1)
+            return 0;
+    }
+    for (size_t i = 0; i < sw->n; i++) {
+        uint32_t q = sw->m[i].qslot;
+        if (q && (q > sw->nq || memcmp(sw->q[q - 1].u.id, sw->m[i].pub.info->id, RING_ID_LEN)))
+            return 0;
+    }
+    return 1;
+}
+
 TEST(test_sim_loss_no_false_deaths)
 {
     struct ring_sim *s = sim_new(16, 0, 4);
@@ -855,7 +874,13 @@ TEST(test_sim_loss_no_false_deaths)
     REQUIRE(s);
     REQUIRE(ring_sim_start_all(s, 1000, 20000) >= 0);
     ring_sim_set_loss(s, 0.10);
-    ring_sim_run(s, ring_sim_now(s) + 60000);
+    int consistent = 1;
+    for (int k = 0; k < 60; k++) { /* the queues under churn, every second */
+        ring_sim_run(s, ring_sim_now(s) + 1000);
+        for (size_t i = 0; i < 16; i++)
+            consistent &= queue_consistent(ring_sim_node(s, i));
+    }
+    CHECK(consistent);
     ring_sim_stats_get(s, &st);
     CHECK(st.false_deaths == 0);
     CHECK(st.dropped > st.datagrams / 20);
