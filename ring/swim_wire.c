@@ -1,11 +1,8 @@
-/* ring/swim_wire.c: the gossip wire format (see swim_wire.h), on msgpack-c.
- *
- * msgpack-c allocates a container's elements when it reads the container's
- * header, before the elements: a five-byte array32 header could make it
- * allocate up to 96 GiB. So before msgpack_unpack_next sees untrusted bytes,
- * prescan() walks their structure and checks that no object can need more
- * elements or bytes than the input has left. */
+/* ring/swim_wire.c: the gossip wire format (see swim_wire.h), on msgpack-c
+ * and the bounded decoding of ring/mpack.h. */
 #include "ring/swim_wire.h"
+
+#include "ring/mpack.h"
 
 #include <endian.h>
 #include <msgpack.h>
@@ -47,70 +44,12 @@ size_t ring_swim_wire_base_size(const struct ring_swim_msg *m)
 
 /* ---- encoding ------------------------------------------------------------------------- */
 
-struct outbuf {
-    uint8_t *p;
-    size_t len, cap;
-    int grow, failed;
-};
-
-static int out_write(void *data, const char *buf, size_t len)
-{
-    struct outbuf *o = data;
-    if (o->failed)
-        return -1;
-    if (len > o->cap - o->len) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (o->grow && cap - o->len < len && cap <= RING_SWIM_STATE_MAX)
-            cap *= 2;
-        void *np = o->grow && cap - o->len >= len && cap <= RING_SWIM_STATE_MAX * 2
-                       ? realloc(o->p, cap)
-                       : NULL;
-        if (!np) {
-            o->failed = 1;
-            return -1;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, buf, len);
-    o->len += len;
-    return 0;
-}
-
-static void pack_id(msgpack_packer *pk, const uint8_t id[RING_ID_LEN])
-{
-    msgpack_pack_bin(pk, RING_ID_LEN);
-    msgpack_pack_bin_body(pk, id, RING_ID_LEN);
-}
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-static void pack_addr(msgpack_packer *pk, const struct ring_addr *a)
-{
-    uint8_t b[18];
-    size_t n = a->family == 6 ? 16 : 4;
-    if (a->family != 4 && a->family != 6) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    memcpy(b, a->ip, n);
-    b[n] = (uint8_t)(a->port >> 8);
-    b[n + 1] = (uint8_t)a->port;
-    msgpack_pack_bin(pk, n + 2);
-    msgpack_pack_bin_body(pk, b, n + 2);
-}
-
 static void pack_info_tail(msgpack_packer *pk, const struct ring_swim_info *in)
 {
-    pack_str(pk, in->name);
-    pack_str(pk, in->zone);
+    ring_mp_pack_str(pk, in->name);
+    ring_mp_pack_str(pk, in->zone);
     msgpack_pack_uint32(pk, in->weight);
-    pack_addr(pk, &in->addr);
+    ring_mp_pack_addr(pk, &in->addr);
     msgpack_pack_uint16(pk, in->s3_port);
     msgpack_pack_uint16(pk, in->admin_port);
 }
@@ -121,12 +60,12 @@ static void pack_update(msgpack_packer *pk, const struct ring_swim_update *u)
     int accuse = u->kind == RING_SWIM_U_SUSPECT || u->kind == RING_SWIM_U_DEAD;
     msgpack_pack_array(pk, alive ? 9 : accuse ? 4 : 3);
     msgpack_pack_uint8(pk, (uint8_t)u->kind);
-    pack_id(pk, u->id);
+    ring_mp_pack_id(pk, u->id);
     msgpack_pack_uint64(pk, u->incarnation);
     if (alive)
         pack_info_tail(pk, &u->info);
     else if (accuse)
-        pack_id(pk, u->from);
+        ring_mp_pack_id(pk, u->from);
 }
 
 static int zero_id(const uint8_t id[RING_ID_LEN])
@@ -139,11 +78,11 @@ static int zero_id(const uint8_t id[RING_ID_LEN])
 
 int ring_swim_wire_encode(const struct ring_swim_msg *m, uint8_t *out, size_t cap, size_t *len)
 {
-    struct outbuf o = {out, 0, cap, 0, 0};
+    struct ring_mp_out o = {out, 0, cap, 0, 0};
     msgpack_packer pk;
     size_t nu = m->nupdates < RING_SWIM_UPDATES_MAX ? m->nupdates : RING_SWIM_UPDATES_MAX;
 
-    msgpack_packer_init(&pk, &o, out_write);
+    msgpack_packer_init(&pk, &o, ring_mp_write);
     msgpack_pack_array(&pk, 6);
     msgpack_pack_uint8(&pk, RING_SWIM_WIRE_VERSION);
     msgpack_pack_uint8(&pk, (uint8_t)m->type);
@@ -151,8 +90,8 @@ int ring_swim_wire_encode(const struct ring_swim_msg *m, uint8_t *out, size_t ca
     if (zero_id(m->target))
         msgpack_pack_nil(&pk);
     else
-        pack_id(&pk, m->target);
-    pack_addr(&pk, &m->target_addr);
+        ring_mp_pack_id(&pk, m->target);
+    ring_mp_pack_addr(&pk, &m->target_addr);
     msgpack_pack_array(&pk, nu);
     for (size_t i = 0; i < nu; i++)
         pack_update(&pk, &m->updates[i]);
@@ -163,7 +102,7 @@ int ring_swim_wire_encode(const struct ring_swim_msg *m, uint8_t *out, size_t ca
 }
 
 struct ring_swim_wire_state {
-    struct outbuf o;
+    struct ring_mp_out o;
     msgpack_packer pk;
     size_t left;
 };
@@ -175,7 +114,7 @@ int ring_swim_wire_state_begin(struct ring_swim_wire_state **out, size_t nmember
         return RING_ENOMEM;
     s->o.grow = 1;
     s->left = nmembers;
-    msgpack_packer_init(&s->pk, &s->o, out_write);
+    msgpack_packer_init(&s->pk, &s->o, ring_mp_write);
     msgpack_pack_array(&s->pk, 2);
     msgpack_pack_uint8(&s->pk, RING_SWIM_WIRE_VERSION);
     msgpack_pack_array(&s->pk, nmembers);
@@ -194,7 +133,7 @@ int ring_swim_wire_state_add(struct ring_swim_wire_state *s, const struct ring_s
         return RING_EINVAL;
     s->left--;
     msgpack_pack_array(pk, 12);
-    pack_id(pk, m->info->id);
+    ring_mp_pack_id(pk, m->info->id);
     msgpack_pack_uint64(pk, m->incarnation);
     msgpack_pack_uint8(pk, (uint8_t)m->state);
     pack_info_tail(pk, m->info);
@@ -254,129 +193,14 @@ uint8_t *ring_swim_wire_state_of(const struct ring_swim *sw, uint64_t now, size_
 
 /* ---- decoding ------------------------------------------------------------------------- */
 
-static uint64_t be(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* prescan: whether IN[0..LEN) is exactly one msgpack object whose every
- * container count and byte length fits in what is left of the input. */
-static int prescan(const uint8_t *in, size_t len)
-{
-    size_t off = 0, pending = 1; /* objects still to read */
-
-    while (pending) {
-        if (off >= len)
-            return 0;
-        uint8_t t = in[off++];
-        uint64_t n = 0, skip = 0; /* n: elements it holds; skip: payload bytes */
-        pending--;
-        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
-            /* fixint, nil, bool */
-        } else if (t >= 0x80 && t <= 0x8f) {
-            n = 2u * (t & 0x0f);
-        } else if (t >= 0x90 && t <= 0x9f) {
-            n = t & 0x0f;
-        } else if (t >= 0xa0 && t <= 0xbf) {
-            skip = t & 0x1f;
-        } else {
-            static const uint8_t width[32] = {
-                /* c0..df: the size of the length or value that follows */
-                0, 0, 0, 0, 1, 2, 4, 1, 2,  4, 4, 8, 1, 2, 4, 8,
-                1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4,
-            };
-            size_t w = width[t - 0xc0];
-            if (t == 0xc1 || len - off < w)
-                return 0;
-            switch (t) {
-            case 0xc4:
-            case 0xc5:
-            case 0xc6: /* bin */
-            case 0xd9:
-            case 0xda:
-            case 0xdb: /* str */
-                skip = be(in + off, w);
-                break;
-            case 0xc7:
-            case 0xc8:
-            case 0xc9: /* ext: length, then a type byte */
-                skip = be(in + off, w) + 1;
-                break;
-            case 0xdc:
-            case 0xdd: /* array */
-                n = be(in + off, w);
-                break;
-            case 0xde:
-            case 0xdf: /* map */
-                n = 2 * be(in + off, w);
-                break;
-            default: /* numbers and fixext: the width is the whole payload */
-                break;
-            }
-            off += w;
-        }
-        if (skip > len - off)
-            return 0;
-        off += (size_t)skip;
-        if (n > len - off || pending + n > len - off) /* each needs a byte at least */
-            return 0;
-        pending += (size_t)n;
-    }
-    return off == len;
-}
-
-static int get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
-        return 0;
-    *out = o->via.u64;
-    return 1;
-}
-
-static int get_id(const msgpack_object *o, uint8_t out[RING_ID_LEN])
-{
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != RING_ID_LEN)
-        return 0;
-    memcpy(out, o->via.bin.ptr, RING_ID_LEN);
-    return 1;
-}
-
-static int get_str(const msgpack_object *o, char *out, size_t cap)
-{
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
-        return 0;
-    memcpy(out, o->via.str.ptr, o->via.str.size);
-    out[o->via.str.size] = '\0';
-    return 1;
-}
-
-static int get_addr(const msgpack_object *o, struct ring_addr *a, int nil_ok)
-{
-    memset(a, 0, sizeof(*a));
-    if (o->type == MSGPACK_OBJECT_NIL)
-        return nil_ok;
-    if (o->type != MSGPACK_OBJECT_BIN || (o->via.bin.size != 6 && o->via.bin.size != 18))
-        return 0;
-    size_t n = o->via.bin.size - 2;
-    const uint8_t *p = (const uint8_t *)o->via.bin.ptr;
-    a->family = n == 16 ? 6 : 4;
-    memcpy(a->ip, p, n);
-    a->port = (uint16_t)(p[n] << 8 | p[n + 1]);
-    return 1;
-}
-
 /* name, zone, weight, addr, s3_port, admin_port from O[0..5] */
 static int get_info_tail(const msgpack_object *o, struct ring_swim_info *in)
 {
     uint64_t w, s3, adm;
-    if (!get_str(&o[0], in->name, RING_NAME_MAX) || !in->name[0] ||
-        !get_str(&o[1], in->zone, RING_ZONE_MAX) || !get_uint(&o[2], RING_WEIGHT_MAX, &w) ||
-        w < 1 || !get_addr(&o[3], &in->addr, 0) || !get_uint(&o[4], 65535, &s3) ||
-        !get_uint(&o[5], 65535, &adm))
+    if (!ring_mp_str(&o[0], in->name, RING_NAME_MAX) || !in->name[0] ||
+        !ring_mp_str(&o[1], in->zone, RING_ZONE_MAX) || !ring_mp_uint(&o[2], RING_WEIGHT_MAX, &w) ||
+        w < 1 || !ring_mp_addr(&o[3], &in->addr, 0) || !ring_mp_uint(&o[4], 65535, &s3) ||
+        !ring_mp_uint(&o[5], 65535, &adm))
         return 0;
     in->weight = (uint32_t)w;
     in->s3_port = (uint16_t)s3;
@@ -395,8 +219,8 @@ static int get_update(const msgpack_object *o, struct ring_swim_update *u)
         return 0;
     a = o->via.array.ptr;
     n = o->via.array.size;
-    if (!get_uint(&a[0], RING_SWIM_U_LEFT, &kind) || !get_id(&a[1], u->id) ||
-        !get_uint(&a[2], UINT64_MAX, &u->incarnation))
+    if (!ring_mp_uint(&a[0], RING_SWIM_U_LEFT, &kind) || !ring_mp_id(&a[1], u->id) ||
+        !ring_mp_uint(&a[2], UINT64_MAX, &u->incarnation))
         return 0;
     u->kind = (enum ring_swim_kind)kind;
     switch (u->kind) {
@@ -408,23 +232,11 @@ static int get_update(const msgpack_object *o, struct ring_swim_update *u)
         return 1;
     case RING_SWIM_U_SUSPECT:
     case RING_SWIM_U_DEAD:
-        return n == 4 && get_id(&a[3], u->from);
+        return n == 4 && ring_mp_id(&a[3], u->from);
     case RING_SWIM_U_LEFT:
         return n == 3;
     }
     return 0;
-}
-
-/* Unpacks IN as one object into *R (after the prescan); 1 on success. */
-static int unpack(const uint8_t *in, size_t len, msgpack_unpacked *r)
-{
-    size_t off = 0;
-    msgpack_unpacked_init(r);
-    if (!prescan(in, len))
-        return 0;
-    if (msgpack_unpack_next(r, (const char *)in, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
-        return 0;
-    return 1;
 }
 
 int ring_swim_wire_decode(const uint8_t *in, size_t len, struct ring_swim_msg *m)
@@ -437,20 +249,20 @@ int ring_swim_wire_decode(const uint8_t *in, size_t len, struct ring_swim_msg *m
     if (len > RING_SWIM_PACKET_MAX)
         return RING_EINVAL;
     memset(m, 0, sizeof(*m));
-    if (!unpack(in, len, &r))
+    if (!ring_mp_unpack(in, len, &r))
         goto out;
     if (r.data.type != MSGPACK_OBJECT_ARRAY || r.data.via.array.size != 6)
         goto out;
     a = r.data.via.array.ptr;
-    if (!get_uint(&a[0], UINT8_MAX, &v) || v != RING_SWIM_WIRE_VERSION ||
-        !get_uint(&a[1], RING_SWIM_GOSSIP, &type) || type < RING_SWIM_PING ||
-        !get_uint(&a[2], UINT32_MAX, &seq))
+    if (!ring_mp_uint(&a[0], UINT8_MAX, &v) || v != RING_SWIM_WIRE_VERSION ||
+        !ring_mp_uint(&a[1], RING_SWIM_GOSSIP, &type) || type < RING_SWIM_PING ||
+        !ring_mp_uint(&a[2], UINT32_MAX, &seq))
         goto out;
     m->type = (enum ring_swim_type)type;
     m->seq = (uint32_t)seq;
-    if (a[3].type != MSGPACK_OBJECT_NIL && !get_id(&a[3], m->target))
+    if (a[3].type != MSGPACK_OBJECT_NIL && !ring_mp_id(&a[3], m->target))
         goto out;
-    if (!get_addr(&a[4], &m->target_addr, 1))
+    if (!ring_mp_addr(&a[4], &m->target_addr, 1))
         goto out;
     if (a[5].type != MSGPACK_OBJECT_ARRAY || a[5].via.array.size > RING_SWIM_UPDATES_MAX)
         goto out;
@@ -477,12 +289,12 @@ int ring_swim_wire_state_decode(const uint8_t *in, size_t len, struct ring_swim_
 
     if (len > RING_SWIM_STATE_MAX)
         return RING_EINVAL;
-    if (!unpack(in, len, &r))
+    if (!ring_mp_unpack(in, len, &r))
         goto out;
     if (r.data.type != MSGPACK_OBJECT_ARRAY || r.data.via.array.size != 2)
         goto out;
     a = r.data.via.array.ptr;
-    if (!get_uint(&a[0], UINT8_MAX, &v) || v != RING_SWIM_WIRE_VERSION ||
+    if (!ring_mp_uint(&a[0], UINT8_MAX, &v) || v != RING_SWIM_WIRE_VERSION ||
         a[1].type != MSGPACK_OBJECT_ARRAY || a[1].via.array.size > RING_MEMBERS_MAX)
         goto out;
     uint32_t cnt = a[1].via.array.size;
@@ -502,11 +314,11 @@ int ring_swim_wire_state_decode(const uint8_t *in, size_t len, struct ring_swim_
             goto out;
         const msgpack_object *f = e->via.array.ptr;
         m->info = mi;
-        if (!get_id(&f[0], mi->id) || !get_uint(&f[1], UINT64_MAX, &m->incarnation) ||
-            !get_uint(&f[2], RING_LEFT, &st) || !get_info_tail(&f[3], mi) ||
-            !get_uint(&f[9], UINT64_MAX, &m->load.seq) ||
-            !get_uint(&f[10], UINT64_MAX, &m->load.bytes) ||
-            !get_uint(&f[11], UINT64_MAX, &m->load.blocks))
+        if (!ring_mp_id(&f[0], mi->id) || !ring_mp_uint(&f[1], UINT64_MAX, &m->incarnation) ||
+            !ring_mp_uint(&f[2], RING_LEFT, &st) || !get_info_tail(&f[3], mi) ||
+            !ring_mp_uint(&f[9], UINT64_MAX, &m->load.seq) ||
+            !ring_mp_uint(&f[10], UINT64_MAX, &m->load.bytes) ||
+            !ring_mp_uint(&f[11], UINT64_MAX, &m->load.blocks))
             goto out;
         m->state = (enum ring_state)st;
     }
