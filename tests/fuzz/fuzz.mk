@@ -35,7 +35,7 @@ FUZZ_TARGETS ?=
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(WARN) -I. \
 	$(PKG_CFLAGS)
-FUZZ_LIB_SRC := $(DAEMON_SRC) $(UFS_SRC) $(RING_SRC)
+FUZZ_LIB_SRC := $(DAEMON_SRC) $(UFS_SRC) $(RING_SRC) $(CLIENT_SRC)
 fuzz_obj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 
 # The replays are unit-test binaries: `make all`, `make unit` and the asan
@@ -55,11 +55,13 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_DIR)/libshd.a: $(call fuzz_obj,$(DAEMON_SRC))
 $(FUZZ_DIR)/libshoalufs.a: $(call fuzz_obj,$(UFS_SRC))
 $(FUZZ_DIR)/libshoalring.a: $(call fuzz_obj,$(RING_SRC))
-$(FUZZ_DIR)/libshd.a $(FUZZ_DIR)/libshoalufs.a $(FUZZ_DIR)/libshoalring.a:
+$(FUZZ_DIR)/libshoalclient.a: $(call fuzz_obj,$(CLIENT_SRC))
+$(FUZZ_DIR)/libshd.a $(FUZZ_DIR)/libshoalufs.a $(FUZZ_DIR)/libshoalring.a \
+		$(FUZZ_DIR)/libshoalclient.a:
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/libshd.a \
-		$(FUZZ_DIR)/libshoalufs.a $(FUZZ_DIR)/libshoalring.a
+		$(FUZZ_DIR)/libshoalufs.a $(FUZZ_DIR)/libshoalclient.a $(FUZZ_DIR)/libshoalring.a
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(LIBS)
 
 .PHONY: fuzz fuzz-run
