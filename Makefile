@@ -73,7 +73,7 @@ $(LIBRING) $(LIBUFS) $(LIBSHD) $(LIBSHOAL_A):
 $(LIBSHOAL_SO): $(call obj,$(CLIENT_SRC) $(RING_SRC))
 	$(CC) -shared -Wl,-soname,libshoal.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(SHOALD): $(call obj,daemon/main.c) $(LIBSHD) $(LIBUFS) $(LIBRING)
+$(SHOALD): $(call obj,daemon/main.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A) $(LIBRING)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # the CLI alone reads JSON (shoal ring): jansson

@@ -79,6 +79,9 @@ void shd_metrics_render(struct evbuffer *o)
             "Object bytes sent to clients that were fetched from S3 for them.",
             get(&m->bytes_from_s3));
     counter(o, "shoal_fills_total", "Block fills from S3 started.", get(&m->fills));
+    counter(o, "shoal_fills_after_peers_total",
+            "Block fills from S3 made because every owner asked failed or timed out.",
+            get(&m->fills_after_peers));
     counter(o, "shoal_fills_deduplicated_total",
             "Readers that joined a fill already in flight instead of starting one.",
             get(&m->fills_deduplicated));

@@ -29,6 +29,7 @@
 #include "daemon/store/store.h"
 #include "daemon/xalloc.h"
 #include "daemon/cluster/cluster.h"
+#include "daemon/cluster/peer.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
 
@@ -113,6 +114,7 @@ static void loops_stop(struct shd_server *srv)
         }
     }
     /* the threads are gone: tear down what they ran, connections first */
+    peer_stop(ctx);
     for (unsigned i = 0; i < ctx->nloops; i++) {
         struct shd_loop *l = &ctx->loops[i];
         if (l->gateway)
@@ -577,6 +579,8 @@ int shd_serve(const struct shd_config *cfg)
         err = cluster_start(srv->main_base, cfg, ctx->node_id, port_of(srv->s3_addr),
                             port_of(srv->admin_addr), &srv->cluster);
     if (!err)
+        err = peer_start(ctx, srv->cluster);
+    if (!err)
         err = loops_run(srv);
     if (!err)
         err = write_ports(srv);
@@ -584,6 +588,7 @@ int shd_serve(const struct shd_config *cfg)
         goto out;
     shd_admin_metrics_add(ctx);
     shd_metrics_add_source(cluster_metrics, srv->cluster);
+    shd_metrics_add_source(peer_metrics, ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
     shd_info("serve", "ready node=%s name=%s s3=%s admin=%s peer=%s loops=%u ports_file=%s",

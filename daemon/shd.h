@@ -22,6 +22,7 @@ struct ufs;
 struct meta_cache;
 struct fill_table;
 struct http_server;
+struct peer_set;
 
 #define SHD_LOOPS_MAX 16
 #define SHD_PASSTHROUGH_BUCKETS_MAX 1024 /* buckets a "*" mount opens per loop */
@@ -72,6 +73,7 @@ struct shd_ctx {
     size_t ntb;
     struct shd_loop loops[SHD_LOOPS_MAX];
     unsigned nloops;
+    struct peer_set *peers; /* the peer protocol (daemon/cluster/peer.h); NULL before it starts */
 };
 
 /* The index of the mount that serves bucket `name`, or -1. */

@@ -96,36 +96,86 @@ int cluster_addr_loopback(const struct ring_addr *a)
 
 /* ---- the ring ------------------------------------------------------------------------- */
 
-static void ring_refresh(struct cluster *c)
+static void view_free(struct cluster_view *v)
 {
-    uint64_t v = ring_swim_version(c->sw), now = cluster_now_ms();
-    struct ring_member *ms;
-    struct ring *r = NULL;
-    size_t n;
-
-    /* free rings replaced long enough ago */
-    for (size_t i = 0; i < CLUSTER_RETIRED_MAX; i++)
-        if (c->retired[i] && now - c->retired_at[i] >= CLUSTER_RETIRE_MS) {
-            ring_free(c->retired[i]);
-            c->retired[i] = NULL;
-        }
-    if (v == c->ring_version && atomic_load(&c->ring))
+    if (!v)
         return;
-    n = ring_swim_count(c->sw);
-    ms = shd_xcalloc(n, sizeof(*ms));
+    ring_free(v->ring);
+    free(v->peer);
+    free(v->members);
+    free(v);
+}
+
+/* view_build: the ring over SW's members, each placed member's peer address
+ * beside it, and every member as VIEW sends it; NULL when the ring cannot be
+ * built (logged). */
+static struct cluster_view *view_build(struct cluster *c)
+{
+    size_t n = ring_swim_count(c->sw);
+    struct ring_member *ms = shd_xcalloc(n ? n : 1, sizeof(*ms));
+    struct cluster_view *v = shd_xcalloc(1, sizeof(*v));
     n = ring_swim_members(c->sw, ms, n);
-    int err = ring_build(ms, n, &r);
+    int err = ring_build(ms, n, &v->ring);
     free(ms);
     if (err) {
         shd_error("cluster", "cannot build the ring err=\"%s\"", ring_strerror(err));
-        return;
+        free(v);
+        return NULL;
     }
-    struct ring *old = (struct ring *)atomic_exchange(&c->ring, r);
+    v->epoch = ring_epoch(v->ring);
+    v->self = -1;
+    size_t placed = ring_size(v->ring);
+    v->peer = shd_xcalloc(placed ? placed : 1, sizeof(*v->peer));
+    for (size_t i = 0; i < placed; i++) {
+        const struct ring_member *rm = ring_member_at(v->ring, i);
+        const struct ring_swim_member *m = ring_swim_find(c->sw, rm->id);
+        if (m)
+            v->peer[i] = m->info->addr;
+        if (memcmp(rm->id, c->self.id, RING_ID_LEN) == 0)
+            v->self = (int)i;
+    }
+    n = ring_swim_count(c->sw);
+    v->members = shd_xcalloc(n ? n : 1, sizeof(*v->members));
+    for (size_t i = 0; i < n && v->nmembers < CLUSTER_VIEW_MEMBERS_MAX; i++) {
+        const struct ring_swim_member *m = ring_swim_member_at(c->sw, i);
+        struct wire_member *w = &v->members[v->nmembers];
+        if (m->state == RING_LEFT)
+            continue;
+        memcpy(w->id, m->info->id, RING_ID_LEN);
+        w->addr = m->info->addr;
+        w->weight = m->info->weight;
+        snprintf(w->zone, sizeof(w->zone), "%s", m->info->zone);
+        snprintf(w->name, sizeof(w->name), "%s", m->info->name);
+        w->state = (uint8_t)m->state;
+        w->s3_port = m->info->s3_port;
+        w->admin_port = m->info->admin_port;
+        v->nmembers++;
+    }
+    return v;
+}
+
+static void ring_refresh(struct cluster *c)
+{
+    uint64_t v = ring_swim_version(c->sw), now = cluster_now_ms();
+    struct cluster_view *nv;
+
+    /* free views replaced long enough ago */
+    for (size_t i = 0; i < CLUSTER_RETIRED_MAX; i++)
+        if (c->retired[i] && now - c->retired_at[i] >= CLUSTER_RETIRE_MS) {
+            view_free(c->retired[i]);
+            c->retired[i] = NULL;
+        }
+    if (v == c->ring_version && atomic_load(&c->view))
+        return;
+    nv = view_build(c);
+    if (!nv)
+        return;
+    struct cluster_view *old = (struct cluster_view *)atomic_exchange(&c->view, nv);
     c->ring_version = v;
     c->st.ring_rebuilds++;
-    if (!old || (old && ring_epoch(old) != ring_epoch(r)))
-        shd_info("cluster", "ring epoch=%016llx members=%zu", (unsigned long long)ring_epoch(r),
-                 ring_size(r));
+    if (!old || old->epoch != nv->epoch)
+        shd_info("cluster", "ring epoch=%016llx members=%zu", (unsigned long long)nv->epoch,
+                 ring_size(nv->ring));
     if (!old)
         return;
     size_t slot = 0;
@@ -138,14 +188,20 @@ static void ring_refresh(struct cluster *c)
             slot = i;
     }
     if (c->retired[slot]) /* more than 16 changes a minute: the oldest goes early */
-        ring_free(c->retired[slot]);
+        view_free(c->retired[slot]);
     c->retired[slot] = old;
     c->retired_at[slot] = now;
 }
 
+const struct cluster_view *cluster_view(const struct cluster *c)
+{
+    return atomic_load(&((struct cluster *)c)->view);
+}
+
 const struct ring *cluster_ring(const struct cluster *c)
 {
-    return atomic_load(&((struct cluster *)c)->ring);
+    const struct cluster_view *v = cluster_view(c);
+    return v ? v->ring : NULL;
 }
 
 /* ---- the timer ------------------------------------------------------------------------ */
@@ -456,6 +512,7 @@ void cluster_free(struct cluster *c)
         return;
     cluster_join_stop(c);
     cluster_streams_free(c);
+    cluster_sniffs_free(c);
     if (c->lis)
         evconnlistener_free(c->lis);
     if (c->udp_ev)
@@ -468,10 +525,21 @@ void cluster_free(struct cluster *c)
         close(c->udp);
     ring_swim_free(c->sw);
     cluster_seal_free(c->seal);
-    ring_free((struct ring *)atomic_load(&c->ring));
+    view_free((struct cluster_view *)atomic_load(&c->view));
     for (size_t i = 0; i < CLUSTER_RETIRED_MAX; i++)
-        ring_free(c->retired[i]);
+        view_free(c->retired[i]);
     free(c);
+}
+
+size_t cluster_keys(const struct cluster *c, uint8_t keys[][32])
+{
+    return cluster_seal_keys(c->seal, keys);
+}
+
+void cluster_on_peer_conn(struct cluster *c, void (*fn)(void *arg, evutil_socket_t fd), void *arg)
+{
+    c->peer_conn = fn;
+    c->peer_conn_arg = arg;
 }
 
 const char *cluster_peer_addr(const struct cluster *c)

@@ -8,8 +8,11 @@
 #ifndef SHOAL_DAEMON_CLUSTER_CLUSTER_H
 #define SHOAL_DAEMON_CLUSTER_CLUSTER_H
 
+#include "client/wire.h"
 #include "daemon/config/config.h"
+#include "ring/swim.h"
 
+#include <event2/util.h>
 #include <stdint.h>
 
 struct event_base;
@@ -38,9 +41,31 @@ void cluster_free(struct cluster *c);
 /* The address listen.peer is bound to, "host:port". */
 const char *cluster_peer_addr(const struct cluster *c);
 
-/* The ring over the live members. Valid for at least 60 s after a newer
- * one replaces it (readers on other threads hold it for one request). */
+/* What the other threads see of the membership: the ring over the live
+ * members, each placed member's peer address (peer[i] for ring member i),
+ * this node's ring index (-1 when it is not placed), and every member that
+ * has not left, as the peer protocol's VIEW sends them. Immutable; valid for
+ * at least 60 s after a newer one replaces it (readers on other threads
+ * hold it for one request). */
+#define CLUSTER_VIEW_MEMBERS_MAX WIRE_VIEW_MAX
+struct cluster_view {
+    struct ring *ring;
+    uint64_t epoch;
+    struct ring_addr *peer;
+    int self;
+    struct wire_member *members;
+    size_t nmembers;
+};
+const struct cluster_view *cluster_view(const struct cluster *c);
+/* The view's ring. */
 const struct ring *cluster_ring(const struct cluster *c);
+/* The cluster keys (the first one proves; the insecure key when there is no
+ * key file) into KEYS; returns how many. */
+size_t cluster_keys(const struct cluster *c, uint8_t keys[][32]);
+/* Connections on listen.peer that are not push-pull (they start with
+ * WIRE_MAGIC) go to FN(ARG, fd), which owns the socket from then on. Set
+ * before any connection comes, on the main thread. */
+void cluster_on_peer_conn(struct cluster *c, void (*fn)(void *arg, evutil_socket_t fd), void *arg);
 
 /* /v1/ring: the view as JSON. */
 void cluster_ring_json(struct cluster *c, struct evbuffer *out);

@@ -18,6 +18,7 @@
 #define CLUSTER_STREAMS_IN_MAX 16 /* push-pulls served at once */
 #define CLUSTER_STREAMS_OUT_MAX 8 /* push-pulls started at once */
 #define CLUSTER_STREAM_TIMEOUT_S 5
+#define CLUSTER_SNIFFS_MAX 256 /* accepted connections whose first byte is awaited */
 #define CLUSTER_SEEDS_MAX 256  /* resolved seed addresses */
 #define CLUSTER_RETIRED_MAX 16 /* replaced rings kept for readers */
 #define CLUSTER_RETIRE_MS 60000
@@ -26,7 +27,8 @@ struct cluster_stats {
     uint64_t drops[CLUSTER_DROP_COUNT];
     uint64_t dgrams_in, dgrams_out, dgram_bytes_in, dgram_bytes_out, send_errors;
     uint64_t streams_in, streams_out, stream_bytes_in, stream_bytes_out, stream_failures;
-    uint64_t streams_refused; /* over CLUSTER_STREAMS_IN_MAX */
+    uint64_t streams_refused;                         /* over CLUSTER_STREAMS_IN_MAX */
+    uint64_t peer_conns, sniff_refused, sniff_failed; /* peer protocol connections handed on */
     uint64_t conflicts, joins, ring_rebuilds;
 };
 
@@ -57,10 +59,16 @@ struct cluster {
     struct cluster_stream *streams;
     unsigned streams_in, streams_out;
     /* the ring over the live members */
-    const struct ring *_Atomic ring;
+    const struct cluster_view *_Atomic view;
     uint64_t ring_version;
-    struct ring *retired[CLUSTER_RETIRED_MAX];
+    struct cluster_view *retired[CLUSTER_RETIRED_MAX];
     uint64_t retired_at[CLUSTER_RETIRED_MAX];
+    /* connections of the peer protocol (cluster_on_peer_conn), and the
+     * accepted connections not yet told apart (cluster_stream.c) */
+    void (*peer_conn)(void *arg, evutil_socket_t fd);
+    void *peer_conn_arg;
+    struct cluster_sniff *sniffs;
+    unsigned nsniffs;
     struct cluster_stats st;
 };
 
@@ -76,6 +84,7 @@ int cluster_addr_loopback(const struct ring_addr *a);
 struct cluster_stream;
 int cluster_stream_listen(struct cluster *c, evutil_socket_t fd);
 void cluster_streams_free(struct cluster *c);
+void cluster_sniffs_free(struct cluster *c);
 /* a push-pull with TO; JOIN: this node is joining through it. DONE, if
  * set, hears whether it completed. */
 void cluster_pushpull(struct cluster *c, const struct ring_addr *to, int join,

@@ -269,14 +269,39 @@ void cluster_pushpull(struct cluster *c, const struct ring_addr *to, int join,
         stream_free(s, 0);
 }
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    struct cluster *c = arg;
-    struct cluster_stream *s;
+/* An accepted connection whose first byte tells what it is: WIRE_MAGIC's
+ * first byte starts the peer protocol, a push-pull frame starts with its
+ * length's high byte, 0. The byte is only peeked: whoever takes the socket
+ * reads it again. */
+struct cluster_sniff {
+    struct cluster *c;
+    struct cluster_sniff *next, **pprev;
+    evutil_socket_t fd;
+    struct event *ev;
+    struct ring_addr peer;
+};
 
-    (void)lis;
-    (void)salen;
+static void sniff_free(struct cluster_sniff *k, int close_fd)
+{
+    *k->pprev = k->next;
+    if (k->next)
+        k->next->pprev = k->pprev;
+    k->c->nsniffs--;
+    event_free(k->ev);
+    if (close_fd)
+        close(k->fd);
+    free(k);
+}
+
+void cluster_sniffs_free(struct cluster *c)
+{
+    while (c->sniffs)
+        sniff_free(c->sniffs, 1);
+}
+
+static void push_pull_in(struct cluster *c, evutil_socket_t fd, const struct ring_addr *peer)
+{
+    struct cluster_stream *s;
     if (c->streams_in >= CLUSTER_STREAMS_IN_MAX) {
         c->st.streams_refused++;
         close(fd);
@@ -285,8 +310,64 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     s = stream_new(c, fd, 0);
     if (!s)
         return;
-    cluster_ring_addr(sa, &s->peer);
+    s->peer = *peer;
     bufferevent_enable(s->bev, EV_READ);
+}
+
+static void sniff_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cluster_sniff *k = arg;
+    struct cluster *c = k->c;
+    uint8_t b;
+    ssize_t n = (what & EV_READ) ? recv(fd, &b, 1, MSG_PEEK) : -1;
+
+    if (n != 1) { /* closed, failed or timed out before its first byte */
+        c->st.sniff_failed++;
+        sniff_free(k, 1);
+        return;
+    }
+    struct ring_addr peer = k->peer;
+    sniff_free(k, 0);
+    if (b == (uint8_t)WIRE_MAGIC[0] && c->peer_conn) {
+        c->st.peer_conns++;
+        c->peer_conn(c->peer_conn_arg, fd);
+    } else {
+        push_pull_in(c, fd, &peer);
+    }
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct cluster *c = arg;
+    struct timeval t = {CLUSTER_STREAM_TIMEOUT_S, 0};
+    struct cluster_sniff *k;
+
+    (void)lis;
+    (void)salen;
+    if (c->nsniffs >= CLUSTER_SNIFFS_MAX) {
+        c->st.sniff_refused++;
+        close(fd);
+        return;
+    }
+    k = shd_xcalloc(1, sizeof(*k));
+    k->c = c;
+    k->fd = fd;
+    cluster_ring_addr(sa, &k->peer);
+    k->ev = event_new(c->base, fd, EV_READ, sniff_cb, k);
+    if (!k->ev || event_add(k->ev, &t) != 0) {
+        if (k->ev)
+            event_free(k->ev);
+        close(fd);
+        free(k);
+        return;
+    }
+    k->next = c->sniffs;
+    if (k->next)
+        k->next->pprev = &k->next;
+    k->pprev = &c->sniffs;
+    c->sniffs = k;
+    c->nsniffs++;
 }
 
 int cluster_stream_listen(struct cluster *c, evutil_socket_t fd)

@@ -176,6 +176,13 @@ struct cluster_seal *cluster_seal_new(const char *cluster, const uint8_t keys[][
     return s;
 }
 
+size_t cluster_seal_keys(const struct cluster_seal *s, uint8_t keys[][CLUSTER_KEY_LEN])
+{
+    for (size_t i = 0; i < s->nkeys; i++)
+        memcpy(keys[i], s->keys[i], CLUSTER_KEY_LEN);
+    return s->nkeys;
+}
+
 void cluster_seal_free(struct cluster_seal *s)
 {
     if (!s)

@@ -81,6 +81,9 @@ int cluster_key_new(char *out, size_t len);
 struct cluster_seal *cluster_seal_new(const char *cluster, const uint8_t keys[][CLUSTER_KEY_LEN],
                                       size_t n);
 void cluster_seal_free(struct cluster_seal *s);
+/* The keys the sealer holds (the insecure key when made without one), the
+ * first one the one that seals, into KEYS; returns how many. */
+size_t cluster_seal_keys(const struct cluster_seal *s, uint8_t keys[][CLUSTER_KEY_LEN]);
 
 /* cluster_seal: seals LEN bytes of IN into OUT (CAP >= LEN + 30); returns
  * the sealed length, or 0 when it does not fit or OpenSSL fails. NOW_US is

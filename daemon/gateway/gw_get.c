@@ -10,6 +10,7 @@
  * failure after bytes went out closes the connection (a short body). */
 #include "daemon/gateway/gw_int.h"
 
+#include "daemon/cluster/peer.h"
 #include "daemon/store/fill.h"
 #include "daemon/http/http.h"
 #include "daemon/log.h"
@@ -281,11 +282,31 @@ static size_t block_len(struct get *s, uint64_t idx)
     return (size_t)(rest < bs ? rest : bs);
 }
 
+/* The route of block ID: with the mount's own S3 identity, the ring's
+ * (peer_route); a tenant's own identity reads S3 itself (peers fill with
+ * the mount's). */
+static const struct peer_route *route_of(struct get *s, const uint8_t *id, struct peer_route *rt)
+{
+    if (s->g->who >= 0)
+        return NULL;
+    peer_route(s->g->ctx, id, rt);
+    return rt;
+}
+
+static void fill_req_of(struct get *s, uint64_t idx, const uint8_t *id, const struct peer_route *rt,
+                        struct fill_req *out)
+{
+    struct gw_req *g = s->g;
+    *out = (struct fill_req){g->u, g->mount, g->key,    s->st.etag, idx, block_len(s, idx),
+                             id,   rt,       g->bucket, s->st.size};
+}
+
 /* missing_run: how many consecutive blocks from FROM (at most GET_RUN, not
- * past the range) neither tier holds; their fill requests into REQS, ids
- * into IDS. */
+ * past the range) neither tier holds and one request can fill: a run this
+ * node fills from S3 (it is their primary owner), or one block an owner
+ * serves. Their fill requests into REQS (routes in RTS), ids into IDS. */
 static size_t missing_run(struct get *s, uint64_t from, struct fill_req *reqs,
-                          uint8_t (*ids)[RING_ID_LEN])
+                          uint8_t (*ids)[RING_ID_LEN], struct peer_route *rts)
 {
     struct gw_req *g = s->g;
     uint64_t lastb = s->last / g->ctx->block_size;
@@ -297,23 +318,30 @@ static size_t missing_run(struct get *s, uint64_t from, struct fill_req *reqs,
         store_block_unref(b);
         if (b || store_on_disk(g->ctx->store, ids[n]))
             break;
-        reqs[n] = (struct fill_req){g->u, g->mount, g->key, s->st.etag, i, block_len(s, i), ids[n]};
+        const struct peer_route *rt = route_of(s, ids[n], &rts[n]);
+        int local = !rt || rt->primary;
+        if (n > 0 && !local)
+            break; /* an owner's block ends a run from S3 */
+        fill_req_of(s, i, ids[n], rt, &reqs[n]);
+        if (!local)
+            return 1;
     }
     return n;
 }
 
 /* Read-ahead: keeps the blocks up to GET_PREFETCH past IDX requested, in
- * runs of up to GET_RUN blocks per S3 request. */
+ * runs of up to GET_RUN blocks per S3 request, or from their owners. */
 static void prefetch(struct get *s, uint64_t idx)
 {
     struct gw_req *g = s->g;
     uint64_t lastb = s->last / g->ctx->block_size;
     struct fill_req reqs[GET_RUN];
     uint8_t ids[GET_RUN][RING_ID_LEN];
+    struct peer_route rts[GET_RUN];
     if (s->prefetched < idx + 1)
         s->prefetched = idx + 1;
     while (s->prefetched <= lastb && s->prefetched <= idx + GET_PREFETCH) {
-        size_t n = missing_run(s, s->prefetched, reqs, ids);
+        size_t n = missing_run(s, s->prefetched, reqs, ids, rts);
         if (n)
             fill_run(g->ctx->fills, g->l, reqs, n); /* blocks in flight already: skipped */
         s->prefetched += n ? n : 1;
@@ -322,6 +350,20 @@ static void prefetch(struct get *s, uint64_t idx)
 
 static void on_fill(void *arg, struct store_block *b, size_t avail, int done, int err);
 
+/* Waits for block IDX (missing from both tiers): joins its fill, or starts
+ * one from its owners or S3. */
+static void fill_one(struct get *s, uint64_t idx)
+{
+    struct gw_req *g = s->g;
+    uint8_t id[RING_ID_LEN];
+    struct peer_route rt;
+    struct fill_req fr;
+    block_id(s, idx, id);
+    fill_req_of(s, idx, id, route_of(s, id, &rt), &fr);
+    s->fw_idx = idx;
+    s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
+}
+
 /* A miss on block IDX: its fill, with the missing blocks after it in the
  * same S3 request, then the read-ahead past them. */
 static void fill_from(struct get *s, uint64_t idx)
@@ -329,14 +371,12 @@ static void fill_from(struct get *s, uint64_t idx)
     struct gw_req *g = s->g;
     struct fill_req reqs[GET_RUN];
     uint8_t ids[GET_RUN][RING_ID_LEN];
-    size_t n = missing_run(s, idx, reqs, ids);
+    struct peer_route rts[GET_RUN];
+    size_t n = missing_run(s, idx, reqs, ids, rts);
     if (n > 1 && fill_run(g->ctx->fills, g->l, reqs, n) && s->prefetched < idx + n)
         s->prefetched = idx + n;
     prefetch(s, idx);
-    block_id(s, idx, ids[0]);
-    struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), ids[0]};
-    s->fw_idx = idx;
-    s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
+    fill_one(s, idx);
 }
 
 static void retry_meta(struct get *s);
@@ -403,13 +443,8 @@ static void on_load(void *arg, int err, struct store_block *b)
     uint64_t idx = s->pos / s->g->ctx->block_size;
     s->sl = NULL;
     if (err) { /* gone or corrupt: fill it */
-        struct gw_req *g = s->g;
-        uint8_t id[RING_ID_LEN];
-        block_id(s, idx, id);
         SHD_METRIC_INC(misses);
-        struct fill_req fr = {g->u, g->mount, g->key, s->st.etag, idx, block_len(s, idx), id};
-        s->fw_idx = idx;
-        s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
+        fill_one(s, idx);
         return;
     }
     SHD_METRIC_INC(hits);

@@ -22,6 +22,7 @@
  * SlowDown. */
 #include "daemon/store/fill.h"
 
+#include "daemon/cluster/peer.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/shd.h"
@@ -58,6 +59,8 @@ struct fill {
     int refs; /* readers attached + 1 until its run has finished the block */
     struct fill_wait *waiters;
     size_t len;
+    int transient; /* not an owner: handed to its readers, not stored */
+    int replicate; /* the primary owner: pushed to the other owners once stored */
 };
 
 /* One ranged GET that fills consecutive blocks of one object, in order. */
@@ -72,6 +75,13 @@ struct fill_run {
     uint64_t off, len; /* the range of the object */
     struct fill **blocks;
     size_t n, cur; /* blocks, and the one being written */
+    /* peers to ask before S3 (one block), the next one to ask */
+    struct ring_addr peers[RING_REPLICAS_MAX];
+    size_t npeers, pi;
+    struct peer_call *pc;
+    int peer_run; /* began with a peer: outside the cap, even once it falls back to S3 */
+    char *bucket;
+    uint64_t size, index;
 };
 
 struct fill_table {
@@ -80,6 +90,7 @@ struct fill_table {
     struct fill *table[FILL_BUCKETS];
     struct fill_run *qhead, *qtail;
     size_t running, queued, max;
+    size_t peer_runs; /* runs that ask peers first: not capped */
 };
 
 static unsigned bucket_of(const uint8_t id[STORE_ID_LEN])
@@ -220,13 +231,15 @@ void fill_wait_cancel(struct fill_wait *w)
 
 /* block_end: the run is done with F: complete (err 0, the block goes into
  * the store) or failed. Runs on the run's loop, lock not held. */
-static void block_end(struct fill *f, int err)
+static void block_end(struct fill_run *r, struct fill *f, int err)
 {
     struct fill_table *ft = f->ft;
     if (!err && atomic_load(&f->avail) != f->len)
         err = UFS_EPROTO; /* the object is shorter than its metadata says */
-    if (!err)
+    if (!err && !f->transient)
         store_put(ft->ctx->store, f->blk);
+    if (!err && f->replicate)
+        peer_replicate(r->loop, f->blk);
     if (f->blk)
         shd_budget_give(&ft->ctx->reqmem, SHD_MEM_FILL, f->len);
     pthread_mutex_lock(&ft->lock);
@@ -247,6 +260,7 @@ static void run_free(struct fill_run *r)
     free(r->blocks);
     free(r->key);
     free(r->etag);
+    free(r->bucket);
     free(r);
 }
 
@@ -257,16 +271,22 @@ static void run_finish(struct fill_run *r, int err)
     struct fill_table *ft = r->ft;
     struct fill_run *next = NULL;
     for (; r->cur < r->n; r->cur++)
-        block_end(r->blocks[r->cur], err ? err : UFS_EPROTO);
+        block_end(r, r->blocks[r->cur], err ? err : UFS_EPROTO);
     pthread_mutex_lock(&ft->lock);
-    ft->running--;
+    if (r->peer_run)
+        ft->peer_runs--;
+    else
+        ft->running--;
     if (ft->qhead && ft->running < ft->max) {
         next = ft->qhead;
         ft->qhead = next->qnext;
         if (!ft->qhead)
             ft->qtail = NULL;
         ft->queued--;
-        ft->running++;
+        if (next->peer_run)
+            ft->peer_runs++;
+        else
+            ft->running++;
     }
     pthread_mutex_unlock(&ft->lock);
     if (err)
@@ -294,7 +314,7 @@ static int read_data(void *arg, const void *buf, size_t len)
         len -= n;
         if (have + n == f->len) {
             r->cur++;
-            block_end(f, 0);
+            block_end(r, f, 0);
         } else {
             pthread_mutex_lock(&r->ft->lock);
             notify_locked(f);
@@ -324,9 +344,12 @@ static int run_memory(struct fill_run *r)
     struct fill_table *ft = r->ft;
     pthread_mutex_lock(&ft->lock);
     if (shd_budget_take(&ft->ctx->reqmem, SHD_MEM_FILL, r->len) != 0) {
-        int wait = ft->running > 1;
+        int wait = ft->running + ft->peer_runs > 1;
         if (wait) {
-            ft->running--;
+            if (r->peer_run)
+                ft->peer_runs--;
+            else
+                ft->running--;
             r->qnext = ft->qhead;
             ft->qhead = r;
             if (!ft->qtail)
@@ -346,6 +369,53 @@ static int run_memory(struct fill_run *r)
     return 0;
 }
 
+/* The bytes still missing from the run's one block, from S3. */
+static void run_s3(struct fill_run *r)
+{
+    size_t have = atomic_load(&r->blocks[0]->avail);
+    if (!r->u) {
+        run_finish(r, UFS_EUNAVAIL);
+        return;
+    }
+    SHD_METRIC_ADD(fills, r->n - r->cur);
+    if (r->npeers)
+        SHD_METRIC_INC(fills_after_peers);
+    r->req = ufs_read(r->u, r->key, r->off + have, r->len - have, r->etag, &read_cbs, r);
+    if (!r->req)
+        run_finish(r, UFS_EINVAL);
+}
+
+static void run_peer(struct fill_run *r);
+
+static void peer_done(void *arg, int err, const struct ufs_stat *st)
+{
+    struct fill_run *r = arg;
+    (void)st;
+    r->pc = NULL;
+    if (!err || err == UFS_EPRECOND || err == UFS_ENOENT || err == UFS_ECANCELED ||
+        r->cur == r->n) {
+        run_finish(r, err); /* the object changed or is gone: S3 would say so too */
+        return;
+    }
+    r->pi++;
+    if (r->pi < r->npeers)
+        run_peer(r);
+    else
+        run_s3(r);
+}
+
+static const struct ufs_read_cbs peer_cbs = {read_data, peer_done};
+
+/* The bytes still missing from the run's one block, from peer r->pi. */
+static void run_peer(struct fill_run *r)
+{
+    struct fill *f = r->blocks[0];
+    size_t have = atomic_load(&f->avail);
+    struct peer_block_ref ref = {r->bucket, r->key, r->etag, r->size, r->index};
+    r->pc = peer_read(r->loop, &r->peers[r->pi], &ref, (uint32_t)have, (uint32_t)(f->len - have),
+                      &peer_cbs, r);
+}
+
 static void run_start(struct fill_run *r)
 {
     int rc = run_memory(r);
@@ -357,6 +427,10 @@ static void run_start(struct fill_run *r)
                  "bytes=%llu",
                  (unsigned long long)r->len);
         run_finish(r, rc);
+        return;
+    }
+    if (r->npeers) {
+        run_peer(r);
         return;
     }
     SHD_METRIC_ADD(fills, r->n);
@@ -386,6 +460,20 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
     r->key = shd_xstrdup(reqs[0].key);
     r->etag = shd_xstrdup(reqs[0].etag);
     r->off = reqs[0].index * bs;
+    const struct peer_route *rt = reqs[0].route;
+    int transient = 0, replicate = 0;
+    if (rt && !rt->primary && rt->npeers) {
+        n = 1; /* a peer serves one block per request */
+        r->npeers = rt->npeers;
+        r->peer_run = 1;
+        memcpy(r->peers, rt->peers, rt->npeers * sizeof(r->peers[0]));
+        r->bucket = shd_xstrdup(reqs[0].bucket ? reqs[0].bucket : "");
+        r->size = reqs[0].size;
+        r->index = reqs[0].index;
+        transient = !rt->owner;
+    } else if (rt && rt->primary && rt->npeers) {
+        replicate = 1;
+    }
     r->blocks = shd_xcalloc(n, sizeof(*r->blocks));
     r->n = n;
     r->start_ev = event_new(l->base, -1, 0, start_ev_cb, r);
@@ -397,13 +485,20 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
         memcpy(f->id, reqs[k].id, STORE_ID_LEN);
         f->len = reqs[k].len; /* f->blk: when the run starts */
         f->refs = 1;          /* the run */
+        f->transient = transient;
+        f->replicate = replicate;
         f->hnext = ft->table[bucket_of(f->id)];
         ft->table[bucket_of(f->id)] = f;
         r->blocks[k] = f;
         r->len += f->len;
     }
-    *start = ft->running < ft->max;
-    if (*start) {
+    /* the cap is for S3: a run that asks peers first starts at once (its
+     * memory is bounded by the budget), or nodes waiting on each other's
+     * capped queues could wait for ever */
+    *start = r->npeers || ft->running < ft->max;
+    if (r->npeers) {
+        ft->peer_runs++;
+    } else if (*start) {
         ft->running++;
     } else {
         if (ft->qtail)
@@ -424,6 +519,8 @@ size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req
     pthread_mutex_lock(&ft->lock);
     for (k = 0; k < n && !find_locked(ft, reqs[k].id); k++)
         ;
+    if (k > 1 && reqs[0].route && !reqs[0].route->primary && reqs[0].route->npeers)
+        k = 1;
     if (k)
         r = run_new_locked(ft, l, reqs, k, &start);
     pthread_mutex_unlock(&ft->lock);

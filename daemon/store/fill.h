@@ -30,6 +30,12 @@ void fill_table_free(struct fill_table *ft);
  * err set, the wait is over and its handle gone. */
 typedef void (*fill_cb)(void *arg, struct store_block *b, size_t avail, int done, int err);
 
+struct peer_route;
+/* A block to fill. Its source: with ROUTE NULL or primary, S3 (the block is
+ * then kept, and with a route replicated to the other owners); otherwise
+ * the route's peers in order, each asked for the bytes still missing when
+ * the one before failed, then S3 as the last resort (u, when set); the
+ * block is kept only when this node is one of its owners. */
 struct fill_req {
     struct ufs *u; /* the backend, on the calling loop */
     int mount;
@@ -38,14 +44,18 @@ struct fill_req {
     uint64_t index; /* block number in the object */
     size_t len;     /* this block's length */
     const uint8_t *id;
+    const struct peer_route *route; /* copied: may be gone after the call */
+    const char *bucket;             /* for peers: the gateway bucket */
+    uint64_t size;                  /* for peers: the object's size */
 };
 
 struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,
                              fill_cb cb, void *arg);
 /* Starts the fills of consecutive blocks reqs[0..n) (indexes following each
- * other, one object version, none in the store) with one ranged GET, up to
- * the first block already being filled. Readers join them with fill_block.
- * Returns how many blocks it started. */
+ * other, one object version, none in the store, the same route) with one
+ * ranged GET, up to the first block already being filled; from peers, one
+ * block only (reqs[0]). Readers join them with fill_block. Returns how many
+ * blocks it started. */
 size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n);
 /* The reader leaves: no more callbacks. Allowed inside a progress callback
  * (not after the final one). */

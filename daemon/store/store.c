@@ -345,6 +345,18 @@ struct store_block *store_get(struct store *s, const uint8_t id[STORE_ID_LEN])
     return b;
 }
 
+int store_holds(struct store *s, const uint8_t id[STORE_ID_LEN])
+{
+    struct store_entry *e;
+    int r;
+
+    pthread_mutex_lock(&s->mu);
+    e = store_index_find(s, id);
+    r = e && (e->mem || e->disk);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
 int store_on_disk(struct store *s, const uint8_t id[STORE_ID_LEN])
 {
     struct store_entry *e;

@@ -37,7 +37,7 @@ struct event_base;
 struct shd_budget;
 
 #define STORE_ID_LEN 16
-#define STORE_BLOCK_MAX (64u << 20) /* the largest cluster.block_size */
+#define STORE_BLOCK_MAX (64u << 20)  /* the largest cluster.block_size */
 #define STORE_DIRECT_MIN (64u << 10) /* blocks this large go to disk with O_DIRECT */
 
 struct store;
@@ -91,6 +91,9 @@ void store_block_unref(struct store_block *b);
 /* A memory-tier hit: a new reference the caller owns, or NULL. Counts for
  * eviction. */
 struct store_block *store_get(struct store *s, const uint8_t id[STORE_ID_LEN]);
+/* Whether either tier holds the block, without counting it as a use (for
+ * peers asking what this node holds). */
+int store_holds(struct store *s, const uint8_t id[STORE_ID_LEN]);
 /* Whether the disk tier holds the block, written or queued for writing (it
  * may be gone by the time it is loaded). */
 int store_on_disk(struct store *s, const uint8_t id[STORE_ID_LEN]);

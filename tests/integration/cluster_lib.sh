@@ -24,7 +24,9 @@ PY
 
 # node_config N SEEDS [EXTRA_YAML_LINES_FOR_CLUSTER]: writes $T_TMP/nN.yaml,
 # a node named nN on 127.0.0.N (peer port PEER_PORT[N]), seeds SEEDS
-# ("a:p, b:p"), cluster settings from KEY_FILE and CLUSTER_NAME when set.
+# ("a:p, b:p"), cluster settings from KEY_FILE and CLUSTER_NAME when set;
+# the mount "lakehouse" is MOUNT_UFS (default: a directory of the node's
+# own) with MOUNT_EXTRA's lines (indented 4) under it.
 declare -A PEER_PORT
 node_config() {
     local n=$1 seeds=$2 extra=${3:-}
@@ -47,17 +49,19 @@ node_config() {
         [ -z "$extra" ] || echo "$extra"
         echo "mounts:"
         echo "  - name: lakehouse"
-        echo "    ufs: file://$dir/ufs"
+        echo "    ufs: ${MOUNT_UFS:-file://$dir/ufs}"
+        [ -z "${MOUNT_EXTRA:-}" ] || echo "$MOUNT_EXTRA"
     } >"$T_TMP/n$n.yaml"
 }
 
-# start_node N: starts node N from $T_TMP/nN.yaml; sets NODE_PID[N] and
-# NODE_ADMIN[N]
-declare -A NODE_PID NODE_ADMIN
+# start_node N: starts node N from $T_TMP/nN.yaml; sets NODE_PID[N],
+# NODE_ADMIN[N] and NODE_S3[N]
+declare -A NODE_PID NODE_ADMIN NODE_S3
 start_node() {
     start_shoald "n$1" "$T_TMP/n$1.yaml" || return 1
     NODE_PID[$1]=$SHOALD_PID
     NODE_ADMIN[$1]=$SHOALD_ADMIN
+    NODE_S3[$1]=$SHOALD_S3
 }
 
 # view N: node N's /v1/ring into $T_TMP/view.N.json; 1 if it does not answer

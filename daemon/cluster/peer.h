@@ -1,0 +1,78 @@
+/* daemon/cluster/peer.h: the peer protocol in shoald (client/wire.h is its
+ * codec): the server every node runs on listen.peer, the pools of
+ * connections a node keeps to the others, and the router's placement
+ * answer (which owners to ask for a block).
+ *
+ * Every connection is authenticated both ways before anything else passes
+ * (HMAC-SHA256 challenge-response under the cluster key: wire.h); a peer
+ * that fails gets nothing and is counted. Connections live on the event
+ * loop that accepted or opened them: the main thread hands accepted ones
+ * to the loop of the CPU their packets arrive on (SO_INCOMING_CPU), as the
+ * gateway's listeners are steered; pools are per loop and per peer. */
+#ifndef SHOAL_DAEMON_CLUSTER_PEER_H
+#define SHOAL_DAEMON_CLUSTER_PEER_H
+
+#include "ring/ring.h"
+#include "ring/swim.h"
+#include "ufs/ufs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct shd_ctx;
+struct shd_loop;
+struct cluster;
+struct store_block;
+struct evbuffer;
+
+#define PEER_TIMEOUT_MS 3000 /* no frame of an answer for this long: the owner is gone */
+
+/* peer_start: the peer server and pools of CTX's loops over cluster C
+ * (CTX->peers set). Before the loops run. 0, or SHD_ERR_IO. */
+int peer_start(struct shd_ctx *ctx, struct cluster *c);
+/* After the loops stopped: closes every connection, frees everything. */
+void peer_stop(struct shd_ctx *ctx);
+
+/* ---- the router's answer ---------------------------------------------------------------- */
+
+/* Where a block comes from, for this node: */
+struct peer_route {
+    int primary;   /* this node is the primary owner, or there is no other node: fill it */
+    int owner;     /* this node is one of the R owners: keep it */
+    size_t npeers; /* the other owners to ask, primary first */
+    struct ring_addr peers[RING_REPLICAS_MAX];
+};
+/* peer_route: the route of block ID in the current view (cluster.replication
+ * owners). Any thread. */
+void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_route *out);
+
+/* ---- calls to other nodes ----------------------------------------------------------------- */
+
+/* A block range to read from a peer: block INDEX of the object version
+ * (bucket, key, etag, size), bytes [off, off + len) of the block. */
+struct peer_block_ref {
+    const char *bucket, *key, *etag;
+    uint64_t size, index;
+};
+struct peer_call;
+/* peer_read: reads the range from the node at TO through loop L's pool,
+ * like ufs_read: cbs->data gets the bytes in order (its return value is
+ * ignored but UFS_READ_ABORT), cbs->done the end (0: every byte came and
+ * the range's checksum matched; else a ufs_err: UFS_ENOENT, UFS_EPRECOND
+ * the object changed, UFS_EUNAVAIL the node failed, timed out or could not
+ * serve, UFS_EPROTO a bad answer). Never NULL; done always runs, from the
+ * loop, unless peer_call_cancel() first. */
+struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
+                            const struct peer_block_ref *ref, uint32_t off, uint32_t len,
+                            const struct ufs_read_cbs *cbs, void *arg);
+void peer_call_cancel(struct peer_call *pc);
+
+/* peer_replicate: pushes block B (complete, immutable) to the owners of its
+ * id other than this node, in the background from loop L, within the
+ * replication budget (what does not fit is skipped and counted). */
+void peer_replicate(struct shd_loop *l, struct store_block *b);
+
+/* /metrics source (shd_metrics_add_source), ARG the ctx */
+void peer_metrics(struct evbuffer *out, void *arg);
+
+#endif

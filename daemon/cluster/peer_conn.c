@@ -1,0 +1,479 @@
+/* daemon/cluster/peer_conn.c: peer protocol connections (see peer_int.h for
+ * the states): starting the subsystem, taking accepted sockets from the
+ * cluster's listener onto a loop, reading frames against their ceiling,
+ * the mutual handshake, and writing frames.
+ *
+ * The handshake proves both sides hold a cluster key without sending it:
+ * the server's CHALLENGE carries HMAC(key, "s", cluster, client nonce,
+ * server nonce), the client's AUTH HMAC(key, "c", cluster, server nonce,
+ * client nonce) (wire_mac). Fresh random nonces on both sides make each
+ * proof good for one connection only, and the side label keeps one side's
+ * proof from serving as the other's. The keys used are derived from the
+ * cluster keys (SHA-256 of a label and the key), so the MAC key is never
+ * the one that seals gossip. */
+#include "daemon/cluster/peer_int.h"
+
+#include "daemon/log.h"
+#include "daemon/store/store.h"
+#include "daemon/xalloc.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t peer_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- writing -------------------------------------------------------------------------- */
+
+/* M encoded onto OUT. */
+static int send_to(struct peer_conn *c, struct evbuffer *out, const struct wire_msg *m)
+{
+    uint8_t small[1024], *buf = small;
+    size_t len;
+    int err = -1;
+    if (c->state == PC_DEAD)
+        return -1;
+    if (wire_encode(m, small, sizeof(small), &len) == WIRE_ETOOBIG) {
+        buf = shd_xmalloc(WIRE_FRAME_HEAD + WIRE_FRAME_MAX); /* a VIEW of many members */
+        if (wire_encode(m, buf, WIRE_FRAME_HEAD + WIRE_FRAME_MAX, &len) != WIRE_OK)
+            goto out;
+    } else if (buf == small && wire_encode(m, small, sizeof(small), &len) != WIRE_OK) {
+        goto out;
+    }
+    atomic_fetch_add_explicit(&c->pl->ps->st.bytes_out, len, memory_order_relaxed);
+    err = evbuffer_add(out, buf, len);
+out:
+    if (buf != small)
+        free(buf);
+    return err;
+}
+
+int peer_send(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct evbuffer *out =
+        c->pending && c->state != PC_READY ? c->pending : bufferevent_get_output(c->bev);
+    return send_to(c, out, m);
+}
+
+void peer_send_error(struct peer_conn *c, uint32_t rid, uint32_t code, const char *message)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_ERROR;
+    m.rid = rid;
+    m.u.error.code = code;
+    snprintf(m.u.error.message, sizeof(m.u.error.message), "%s", message);
+    atomic_fetch_add_explicit(&c->pl->ps->st.errors_out, 1, memory_order_relaxed);
+    peer_send(c, &m);
+}
+
+static void block_unref_cb(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    store_block_unref(arg);
+}
+
+void peer_send_data(struct peer_conn *c, uint32_t rid, struct store_block *b, const uint8_t *data,
+                    size_t n)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->state == PC_DEAD)
+        return;
+    while (n) {
+        uint8_t head[WIRE_DATA_HEAD_MAX];
+        size_t k = n < WIRE_DATA_MAX ? n : WIRE_DATA_MAX;
+        size_t hl = wire_data_head(rid, k, head);
+        evbuffer_add(out, head, hl);
+        evbuffer_add_reference(out, data, k, block_unref_cb, store_block_ref(b));
+        atomic_fetch_add_explicit(&c->pl->ps->st.bytes_out, hl + k, memory_order_relaxed);
+        data += k;
+        n -= k;
+    }
+}
+
+/* ---- the handshake -------------------------------------------------------------------- */
+
+static uint64_t my_epoch(struct peer_conn *c)
+{
+    const struct cluster_view *v = cluster_view(c->pl->ps->cluster);
+    return v ? v->epoch : 0;
+}
+
+static void hello_out(struct peer_conn *c)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_HELLO;
+    m.epoch = my_epoch(c);
+    m.u.hello.version = WIRE_VERSION;
+    snprintf(m.u.hello.cluster, sizeof(m.u.hello.cluster), "%s", ps->name);
+    m.u.hello.has_node = 1;
+    memcpy(m.u.hello.node, ps->ctx->node_id, RING_ID_LEN);
+    memcpy(m.u.hello.nonce, c->nonce, WIRE_NONCE_LEN);
+    m.u.hello.block_size = ps->ctx->block_size;
+    evbuffer_add(bufferevent_get_output(c->bev), WIRE_MAGIC, WIRE_MAGIC_LEN);
+    send_to(c, bufferevent_get_output(c->bev), &m); /* ahead of what is pending */
+}
+
+/* Whether MAC proves one of our keys for SIDE over (verifier, prover)
+ * nonces; the key's index into *which. */
+static int mac_ok(struct peer_set *ps, char side, const uint8_t *verifier, const uint8_t *prover,
+                  const uint8_t mac[WIRE_MAC_LEN], int *which)
+{
+    uint8_t want[WIRE_MAC_LEN];
+    for (size_t i = 0; i < ps->nkeys; i++)
+        if (wire_mac(ps->keys[i], side, ps->name, verifier, prover, want) == 0 &&
+            CRYPTO_memcmp(want, mac, WIRE_MAC_LEN) == 0) {
+            *which = (int)i;
+            return 1;
+        }
+    return 0;
+}
+
+static int on_hello(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct wire_msg r;
+    const char *why = NULL;
+    if (m->type != WIRE_HELLO)
+        why = "a request before the handshake";
+    else if (m->u.hello.version != WIRE_VERSION)
+        why = "another protocol version";
+    else if (strcmp(m->u.hello.cluster, ps->name) != 0)
+        why = "another cluster";
+    else if (m->u.hello.block_size != ps->ctx->block_size)
+        why = "another cluster.block_size";
+    if (why) {
+        char a[64] = "";
+        shd_warn("peer", "connection refused why=\"%s\" cluster=\"%.64s\"", why,
+                 m->type == WIRE_HELLO ? m->u.hello.cluster : a);
+        atomic_fetch_add_explicit(&ps->st.handshake_failures, 1, memory_order_relaxed);
+        if (m->type == WIRE_HELLO)
+            peer_send_error(c, 0, WIRE_C_PROTO, why);
+        return -1;
+    }
+    memcpy(c->their_nonce, m->u.hello.nonce, WIRE_NONCE_LEN);
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_CHALLENGE;
+    r.epoch = my_epoch(c);
+    r.u.challenge.version = WIRE_VERSION;
+    memcpy(r.u.challenge.node, ps->ctx->node_id, RING_ID_LEN);
+    memcpy(r.u.challenge.nonce, c->nonce, WIRE_NONCE_LEN);
+    if (wire_mac(ps->keys[0], 's', ps->name, c->their_nonce, c->nonce, r.u.challenge.mac) != 0)
+        return -1;
+    c->state = PC_AUTH;
+    return peer_send(c, &r);
+}
+
+static int on_auth(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    int which;
+    if (m->type != WIRE_AUTH || !mac_ok(ps, 'c', c->nonce, c->their_nonce, m->u.auth.mac, &which)) {
+        atomic_fetch_add_explicit(&ps->st.auth_failures, 1, memory_order_relaxed);
+        shd_warn("peer", "a peer failed authentication what=\"it does not hold the cluster key "
+                         "(cluster.secret_file), or is not a shoal node\"");
+        return -1; /* it gets nothing */
+    }
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_WELCOME;
+    c->state = PC_READY;
+    event_del(c->hs_timer);
+    return peer_send(c, &r);
+}
+
+static int on_challenge(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct wire_msg r;
+    if (m->type == WIRE_ERROR) {
+        char a[64];
+        ring_addr_format(&c->addr, a, sizeof(a));
+        shd_warn("peer", "a node refused this one peer=%s err=\"%s\"", a, m->u.error.message);
+        atomic_fetch_add_explicit(&ps->st.handshake_failures, 1, memory_order_relaxed);
+        return -1;
+    }
+    if (m->type != WIRE_CHALLENGE || m->u.challenge.version != WIRE_VERSION ||
+        !mac_ok(ps, 's', c->nonce, m->u.challenge.nonce, m->u.challenge.mac, &c->key)) {
+        char a[64];
+        ring_addr_format(&c->addr, a, sizeof(a));
+        atomic_fetch_add_explicit(&ps->st.auth_failures, 1, memory_order_relaxed);
+        shd_warn("peer",
+                 "a peer failed authentication peer=%s what=\"it does not hold the "
+                 "cluster key (cluster.secret_file)\"",
+                 a);
+        return -1;
+    }
+    memcpy(c->their_nonce, m->u.challenge.nonce, WIRE_NONCE_LEN);
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_AUTH;
+    if (wire_mac(ps->keys[c->key], 'c', ps->name, c->their_nonce, c->nonce, r.u.auth.mac) != 0)
+        return -1;
+    c->state = PC_READY;
+    event_del(c->hs_timer);
+    if (peer_send(c, &r) != 0)
+        return -1;
+    peer_pool_ready(c);
+    return 0;
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+static int on_frame(struct peer_conn *c, const struct wire_msg *m)
+{
+    switch (c->state) {
+    case PC_HELLO:
+        return on_hello(c, m);
+    case PC_AUTH:
+        return on_auth(c, m);
+    case PC_CHALLENGE:
+        return on_challenge(c, m);
+    case PC_READY:
+        return c->server ? peer_srv_frame(c, m) : peer_pool_frame(c, m);
+    default:
+        return -1;
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct peer_conn *c = arg;
+    struct peer_set *ps = c->pl->ps;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (c->state != PC_DEAD) {
+        size_t have = evbuffer_get_length(in);
+        if (c->state == PC_MAGIC) {
+            uint8_t magic[WIRE_MAGIC_LEN];
+            if (have < WIRE_MAGIC_LEN)
+                return;
+            evbuffer_remove(in, magic, WIRE_MAGIC_LEN);
+            if (memcmp(magic, WIRE_MAGIC, WIRE_MAGIC_LEN) != 0) {
+                atomic_fetch_add_explicit(&ps->st.bad_frames, 1, memory_order_relaxed);
+                peer_conn_close(c);
+                return;
+            }
+            c->state = PC_HELLO;
+            continue;
+        }
+        uint8_t head[WIRE_FRAME_HEAD];
+        uint32_t len;
+        if (have < WIRE_FRAME_HEAD)
+            break;
+        evbuffer_copyout(in, head, WIRE_FRAME_HEAD);
+        if (wire_frame_len(head, &len) != WIRE_OK) {
+            atomic_fetch_add_explicit(&ps->st.bad_frames, 1, memory_order_relaxed);
+            peer_conn_close(c);
+            return;
+        }
+        if (have < WIRE_FRAME_HEAD + (size_t)len) {
+            bufferevent_setwatermark(bev, EV_READ, WIRE_FRAME_HEAD + (size_t)len, 0);
+            return;
+        }
+        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(WIRE_FRAME_HEAD + len));
+        struct wire_msg m;
+        int err = p ? wire_decode(p + WIRE_FRAME_HEAD, len, &m) : WIRE_ENOMEM;
+        if (err) {
+            atomic_fetch_add_explicit(&ps->st.bad_frames, 1, memory_order_relaxed);
+            peer_conn_close(c);
+            return;
+        }
+        atomic_fetch_add_explicit(&ps->st.bytes_in, WIRE_FRAME_HEAD + len, memory_order_relaxed);
+        err = on_frame(c, &m);
+        wire_msg_clear(&m);
+        if (c->state == PC_DEAD)
+            return; /* closed inside: the connection is gone */
+        evbuffer_drain(in, WIRE_FRAME_HEAD + len);
+        if (err) {
+            peer_conn_close(c);
+            return;
+        }
+    }
+    if (c->state != PC_DEAD)
+        bufferevent_setwatermark(bev, EV_READ, 0, 0);
+}
+
+static void free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct peer_conn *c = arg;
+    (void)fd;
+    (void)what;
+    bufferevent_free(c->bev);
+    event_free(c->hs_timer);
+    if (c->pending)
+        evbuffer_free(c->pending);
+    free(c);
+}
+
+void peer_conn_close(struct peer_conn *c)
+{
+    if (c->state == PC_DEAD)
+        return;
+    c->state = PC_DEAD;
+    *c->pprev = c->next;
+    if (c->next)
+        c->next->pprev = c->pprev;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_del(c->hs_timer);
+    if (c->server)
+        peer_srv_close(c);
+    else
+        peer_pool_close(c);
+    /* freed from the loop, never inside a callback that still uses it;
+     * when stopping, no callback runs */
+    if (c->pl->ps->stopping || event_base_once(c->pl->l->base, -1, EV_TIMEOUT, free_cb, c, NULL))
+        free_cb(-1, 0, c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct peer_conn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        hello_out(c);
+        return;
+    }
+    peer_conn_close(c); /* EOF or error */
+}
+
+static void hs_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct peer_conn *c = arg;
+    (void)fd;
+    (void)what;
+    atomic_fetch_add_explicit(&c->pl->ps->st.handshake_failures, 1, memory_order_relaxed);
+    peer_conn_close(c);
+}
+
+struct peer_conn *peer_conn_new(struct peer_loop *pl, evutil_socket_t fd, int server)
+{
+    struct peer_conn *c = shd_xcalloc(1, sizeof(*c));
+    struct timeval hs = {PEER_HANDSHAKE_MS / 1000, (PEER_HANDSHAKE_MS % 1000) * 1000};
+    c->pl = pl;
+    c->server = server;
+    c->state = server ? PC_MAGIC : PC_CHALLENGE;
+    c->next_rid = 1;
+    if (RAND_bytes(c->nonce, WIRE_NONCE_LEN) != 1) {
+        if (fd >= 0)
+            close(fd);
+        free(c);
+        return NULL;
+    }
+    c->bev = bufferevent_socket_new(pl->l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->hs_timer = evtimer_new(pl->l->base, hs_timeout, c);
+    if (!c->bev || !c->hs_timer) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else if (fd >= 0)
+            close(fd);
+        if (c->hs_timer)
+            event_free(c->hs_timer);
+        free(c);
+        return NULL;
+    }
+    if (!server)
+        c->pending = evbuffer_new();
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ);
+    evtimer_add(c->hs_timer, &hs);
+    c->next = pl->conns;
+    if (c->next)
+        c->next->pprev = &c->next;
+    c->pprev = &pl->conns;
+    pl->conns = c;
+    atomic_fetch_add_explicit(server ? &pl->ps->st.conns_in : &pl->ps->st.conns_out, 1,
+                              memory_order_relaxed);
+    return c;
+}
+
+/* ---- accepted sockets onto loops ---------------------------------------------------------- */
+
+struct adopt {
+    struct peer_loop *pl;
+    evutil_socket_t fd;
+};
+
+static void adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct adopt *a = arg;
+    (void)fd;
+    (void)what;
+    peer_conn_new(a->pl, a->fd, 1);
+    free(a);
+}
+
+/* From the cluster's listener (main thread): the socket goes to the loop of
+ * the CPU its packets arrive on, else round robin. */
+static void on_peer_conn(void *arg, evutil_socket_t fd)
+{
+    struct peer_set *ps = arg;
+    unsigned n = ps->ctx->nloops, i;
+    int cpu = -1;
+    socklen_t sl = sizeof(cpu);
+    if (getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &sl) == 0 && cpu >= 0)
+        i = (unsigned)cpu % n;
+    else
+        i = atomic_fetch_add(&ps->next_loop, 1) % n;
+    evutil_make_socket_nonblocking(fd);
+    struct adopt *a = shd_xcalloc(1, sizeof(*a));
+    a->pl = &ps->loops[i];
+    a->fd = fd;
+    if (event_base_once(ps->ctx->loops[i].base, -1, EV_TIMEOUT, adopt_cb, a, NULL) != 0) {
+        close(fd);
+        free(a);
+    }
+}
+
+int peer_start(struct shd_ctx *ctx, struct cluster *c)
+{
+    struct peer_set *ps = shd_xcalloc(1, sizeof(*ps));
+    uint8_t keys[CLUSTER_KEYS_MAX][32];
+    ps->ctx = ctx;
+    ps->cluster = c;
+    snprintf(ps->name, sizeof(ps->name), "%s", ctx->cfg->cluster.name);
+    ps->nkeys = cluster_keys(c, keys);
+    for (size_t i = 0; i < ps->nkeys; i++) {
+        uint8_t in[16 + 32];
+        memcpy(in, "shoal peer key/1", 16);
+        memcpy(in + 16, keys[i], 32);
+        SHA256(in, sizeof(in), ps->keys[i]);
+        OPENSSL_cleanse(in, sizeof(in));
+    }
+    OPENSSL_cleanse(keys, sizeof(keys));
+    for (unsigned i = 0; i < ctx->nloops; i++) {
+        ps->loops[i].ps = ps;
+        ps->loops[i].l = &ctx->loops[i];
+    }
+    ctx->peers = ps;
+    cluster_on_peer_conn(c, on_peer_conn, ps);
+    return 0;
+}
+
+void peer_stop(struct shd_ctx *ctx)
+{
+    struct peer_set *ps = ctx->peers;
+    if (!ps)
+        return;
+    ps->stopping = 1; /* calls end with UFS_ECANCELED, nothing new starts */
+    for (unsigned i = 0; i < ctx->nloops; i++)
+        while (ps->loops[i].conns)
+            peer_conn_close(ps->loops[i].conns);
+    OPENSSL_cleanse(ps->keys, sizeof(ps->keys));
+    ctx->peers = NULL;
+    free(ps);
+}

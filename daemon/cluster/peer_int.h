@@ -1,0 +1,116 @@
+/* daemon/cluster/peer_int.h: the peer protocol's insides, shared by
+ * peer_conn.c (connections, frames, the handshake), peer_srv.c (answering
+ * requests) and peer_pool.c (asking other nodes, routes, replication). Not
+ * for other modules.
+ *
+ * A connection's states (C: the side that connected, S: the one that
+ * accepted):
+ *
+ *   S: MAGIC --8 bytes--> HELLO --HELLO ok / CHALLENGE--> AUTH --AUTH ok / WELCOME--> READY
+ *   C: CHALLENGE --CHALLENGE ok / AUTH + queued requests--> READY
+ *
+ * Anything else in a state (a request before AUTH, a bad MAC, another
+ * cluster, version or block size, a frame that does not decode) closes the
+ * connection and is counted; the calls in flight on it fail with
+ * UFS_EUNAVAIL. */
+#ifndef SHOAL_DAEMON_CLUSTER_PEER_INT_H
+#define SHOAL_DAEMON_CLUSTER_PEER_INT_H
+
+#include "client/wire.h"
+#include "daemon/cluster/cluster.h"
+#include "daemon/cluster/peer.h"
+#include "daemon/cluster/seal.h"
+#include "daemon/shd.h"
+
+#include <event2/bufferevent.h>
+#include <stdatomic.h>
+#include <xxhash.h>
+
+#define PEER_CONNS_PER_PEER 4        /* connections a loop opens to one node, at most */
+#define PEER_CALLS_PER_CONN 8        /* calls in flight before another connection opens */
+#define PEER_SREQS_MAX 256           /* requests in progress on one served connection */
+#define PEER_REPL_BYTES (256u << 20) /* block bytes being replicated at once, per node */
+#define PEER_HANDSHAKE_MS 3000
+
+enum peer_state { PC_MAGIC, PC_HELLO, PC_AUTH, PC_CHALLENGE, PC_READY, PC_DEAD };
+
+struct peer_stats {
+    _Atomic uint64_t conns_in, conns_out, auth_failures, bad_frames, handshake_failures;
+    _Atomic uint64_t gets_in, puts_in, holds_in, errors_out, stale_epochs;
+    _Atomic uint64_t reads, read_failures, read_timeouts, bytes_in, bytes_out;
+    _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, checksum_failures;
+    _Atomic uint64_t views_in;
+};
+
+struct peer_conn;
+struct peer_set;
+
+/* One event loop's share: its connections, both ways. */
+struct peer_loop {
+    struct peer_set *ps;
+    struct shd_loop *l;
+    struct peer_conn *conns;
+};
+
+struct peer_set {
+    struct shd_ctx *ctx;
+    struct cluster *cluster;
+    uint8_t keys[CLUSTER_KEYS_MAX][32]; /* the cluster keys, the first proves */
+    size_t nkeys;
+    char name[WIRE_CLUSTER_MAX];
+    struct peer_loop loops[SHD_LOOPS_MAX];
+    _Atomic uint64_t repl_bytes; /* being replicated now */
+    _Atomic unsigned next_loop;
+    int stopping; /* peer_stop: the loops no longer run */
+    struct peer_stats st;
+};
+
+struct peer_sreq;   /* peer_srv.c */
+struct peer_put_in; /* peer_srv.c */
+
+struct peer_conn {
+    struct peer_loop *pl;
+    struct peer_conn *next, **pprev;
+    struct bufferevent *bev;
+    struct event *hs_timer; /* the handshake's deadline */
+    int server;
+    enum peer_state state;
+    uint8_t nonce[WIRE_NONCE_LEN], their_nonce[WIRE_NONCE_LEN];
+    struct ring_addr addr; /* the client's: the node it calls */
+    int key;               /* the client's: the key the server proved */
+    /* server side (peer_srv.c) */
+    struct peer_sreq *sreqs;
+    unsigned nsreqs;
+    struct peer_put_in *put;
+    /* client side (peer_pool.c) */
+    struct peer_call *calls;
+    unsigned ncalls;
+    uint32_t next_rid;
+    struct evbuffer *pending; /* requests written before the handshake ended */
+};
+
+/* peer_conn.c */
+struct peer_conn *peer_conn_new(struct peer_loop *pl, evutil_socket_t fd, int server);
+/* Closes C now (its calls fail, its served requests are cancelled). */
+void peer_conn_close(struct peer_conn *c);
+/* Queues the frame M on C (or on C's pending buffer before READY); 0 or -1. */
+int peer_send(struct peer_conn *c, const struct wire_msg *m);
+/* ERROR CODE for request RID. */
+void peer_send_error(struct peer_conn *c, uint32_t rid, uint32_t code, const char *message);
+/* Queues N bytes of block B from DATA as DATA frames for RID (zero-copy: the
+ * frames hold references to B). */
+void peer_send_data(struct peer_conn *c, uint32_t rid, struct store_block *b, const uint8_t *data,
+                    size_t n);
+uint64_t peer_now_ms(void);
+
+/* peer_srv.c: a frame for the server side of a READY connection; 0, or -1
+ * to close the connection. */
+int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m);
+void peer_srv_close(struct peer_conn *c); /* cancels what C's requests run */
+
+/* peer_pool.c: a frame for the client side; 0 or -1 to close. */
+int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m);
+void peer_pool_close(struct peer_conn *c); /* fails C's calls */
+void peer_pool_ready(struct peer_conn *c); /* the handshake ended: flush what waits */
+
+#endif

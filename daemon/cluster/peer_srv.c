@@ -1,0 +1,389 @@
+/* daemon/cluster/peer_srv.c: answering other nodes (and, later, libshoal)
+ * on an authenticated connection.
+ *
+ * GET: the block of (bucket, key, etag) at index, the range asked: from
+ * the memory tier, the disk tier, or a fill from S3 that this node runs
+ * (joined when one is in flight, so however many nodes ask, S3 is read
+ * once), streamed as its bytes come: BLOCK, DATA frames, END with the
+ * range's XXH3-64. A node never forwards a GET: whoever is asked serves
+ * from itself or S3 (no loops, whatever the views say). A request whose
+ * epoch is not this node's first gets VIEW.
+ *
+ * PUT: a block pushed by its primary (replication) or a writer: DATA
+ * frames, then END; checked against the announced length and checksum,
+ * then stored. HOLDS: which of the ids the store holds. */
+#include "daemon/cluster/peer_int.h"
+
+#include "daemon/store/fill.h"
+#include "daemon/store/store.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/xalloc.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One GET being answered. */
+struct peer_sreq {
+    struct peer_conn *c;
+    struct peer_sreq *next, **pprev;
+    uint32_t rid;
+    uint8_t id[RING_ID_LEN];
+    size_t off, len, sent; /* the range, and how much of it went out */
+    struct fill_wait *fw;
+    struct store_load *sl;
+};
+
+/* The PUT being received on a connection (one at a time: a sender writes
+ * each PUT's frames together). */
+struct peer_put_in {
+    uint32_t rid;
+    struct store_block *b; /* NULL: discarding (held already, or no memory) */
+    size_t len, got;
+    uint64_t sum;
+    int answer; /* WIRE_C_* to answer at END instead of DONE; 0: DONE */
+    int charged;
+};
+
+static void sreq_free(struct peer_sreq *q)
+{
+    *q->pprev = q->next;
+    if (q->next)
+        q->next->pprev = q->pprev;
+    q->c->nsreqs--;
+    free(q);
+}
+
+void peer_srv_close(struct peer_conn *c)
+{
+    while (c->sreqs) {
+        struct peer_sreq *q = c->sreqs;
+        fill_wait_cancel(q->fw);
+        store_load_cancel(q->sl);
+        sreq_free(q);
+    }
+    if (c->put) {
+        if (c->put->charged)
+            shd_budget_give(&c->pl->ps->ctx->reqmem, SHD_MEM_FILL, c->put->len);
+        store_block_unref(c->put->b);
+        free(c->put);
+        c->put = NULL;
+    }
+}
+
+static uint32_t code_of(int ufs_err)
+{
+    switch (ufs_err) {
+    case UFS_ENOENT:
+    case UFS_ENOBUCKET:
+        return WIRE_C_NOENT;
+    case UFS_EPRECOND:
+        return WIRE_C_PRECOND;
+    case UFS_ENOMEM:
+        return WIRE_C_NOMEM;
+    case UFS_EACCES:
+        return WIRE_C_DENIED;
+    case UFS_EINVAL:
+    case UFS_ERANGE:
+        return WIRE_C_INVAL;
+    case UFS_EIO:
+        return WIRE_C_IO;
+    default:
+        return WIRE_C_UNAVAIL;
+    }
+}
+
+/* Sends what of the range block B's first AVAIL bytes hold and has not
+ * gone; with the whole range out, END, and the request is over (1). */
+static int send_avail(struct peer_sreq *q, struct store_block *b, size_t avail)
+{
+    size_t end = q->off + q->len;
+    if (avail > end)
+        avail = end;
+    if (avail > q->off + q->sent) {
+        size_t from = q->off + q->sent;
+        peer_send_data(q->c, q->rid, b, store_block_data(b) + from, avail - from);
+        q->sent = avail - q->off;
+    }
+    if (q->sent < q->len)
+        return 0;
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_END;
+    m.rid = q->rid;
+    m.u.end.sum = XXH3_64bits(store_block_data(b) + q->off, q->len);
+    peer_send(q->c, &m);
+    return 1;
+}
+
+static void on_fill(void *arg, struct store_block *b, size_t avail, int done, int err)
+{
+    struct peer_sreq *q = arg;
+    if (err) {
+        q->fw = NULL;
+        peer_send_error(q->c, q->rid, code_of(err), ufs_strerror(err));
+        sreq_free(q);
+        return;
+    }
+    if (b && send_avail(q, b, avail)) {
+        if (!done)
+            fill_wait_cancel(q->fw); /* everything went: no more calls */
+        q->fw = NULL;
+        sreq_free(q);
+        return;
+    }
+    if (done) { /* complete, yet short of the range: cannot happen with a checked range */
+        q->fw = NULL;
+        peer_send_error(q->c, q->rid, WIRE_C_IO, "short block");
+        sreq_free(q);
+    }
+}
+
+static void start_fill(struct peer_sreq *q, const struct fill_req *fr)
+{
+    q->fw = fill_block(q->c->pl->ps->ctx->fills, q->c->pl->l, fr, on_fill, q);
+}
+
+static void on_load(void *arg, int err, struct store_block *b);
+
+/* A GET whose block is not in memory: from disk, or filled. FR valid for
+ * the call. */
+static void get_slow(struct peer_sreq *q, const struct fill_req *fr)
+{
+    struct shd_ctx *ctx = q->c->pl->ps->ctx;
+    if (store_on_disk(ctx->store, q->id)) {
+        q->sl = store_load(ctx->store, q->c->pl->l->base, q->id, on_load, q);
+        if (q->sl)
+            return;
+    }
+    start_fill(q, fr);
+}
+
+/* The request the disk load was for cannot rebuild its fill_req: a disk
+ * miss (the file went, or was corrupt) is answered UNAVAIL, and the caller
+ * tries the next owner, which fills it. */
+static void on_load(void *arg, int err, struct store_block *b)
+{
+    struct peer_sreq *q = arg;
+    q->sl = NULL;
+    if (err) {
+        peer_send_error(q->c, q->rid, WIRE_C_UNAVAIL, "the block left the disk");
+        sreq_free(q);
+        return;
+    }
+    SHD_METRIC_INC(hits);
+    send_avail(q, b, store_block_len(b));
+    store_block_unref(b);
+    sreq_free(q);
+}
+
+static int on_get(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct shd_ctx *ctx = ps->ctx;
+    struct shd_loop *l = c->pl->l;
+    const char *bucket = m->u.obj.bucket, *mname;
+    struct ufs *u;
+    int mount = shd_mount_find(ctx, bucket);
+
+    atomic_fetch_add_explicit(&ps->st.gets_in, 1, memory_order_relaxed);
+    if (c->nsreqs >= PEER_SREQS_MAX) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL, "too many requests on this connection");
+        return 0;
+    }
+    if (mount < 0 && ctx->star >= 0) {
+        mount = ctx->star;
+        mname = bucket;
+        u = shd_bucket_ufs(l, bucket);
+    } else if (mount >= 0) {
+        mname = ctx->cfg->mounts[mount].name;
+        u = l->ufs[mount];
+    } else {
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "no such bucket on this node");
+        return 0;
+    }
+    uint64_t bs = ctx->block_size, idx = m->u.obj.index;
+    if (!u || m->u.obj.size == 0 || idx >= (m->u.obj.size + bs - 1) / bs) {
+        peer_send_error(c, m->rid, u ? WIRE_C_INVAL : WIRE_C_UNAVAIL,
+                        u ? "no such block" : "no backend for the bucket");
+        return 0;
+    }
+    uint64_t rest = m->u.obj.size - idx * bs;
+    size_t blen = (size_t)(rest < bs ? rest : bs);
+    if ((uint64_t)m->u.obj.off + m->u.obj.len > blen || m->u.obj.len == 0) {
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "range outside the block");
+        return 0;
+    }
+    struct peer_sreq *q = shd_xcalloc(1, sizeof(*q));
+    q->c = c;
+    q->rid = m->rid;
+    q->off = m->u.obj.off;
+    q->len = m->u.obj.len;
+    if (ring_block_id(mname, m->u.obj.key, m->u.obj.etag, bs, idx, q->id) != 0)
+        shd_oom(0);
+    q->next = c->sreqs;
+    if (q->next)
+        q->next->pprev = &q->next;
+    q->pprev = &c->sreqs;
+    c->sreqs = q;
+    c->nsreqs++;
+
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_BLOCK;
+    r.rid = m->rid;
+    r.u.block.block_len = blen;
+    r.u.block.off = m->u.obj.off;
+    r.u.block.len = m->u.obj.len;
+    peer_send(c, &r);
+
+    struct store_block *b = store_get(ctx->store, q->id);
+    if (b) {
+        SHD_METRIC_INC(hits);
+        send_avail(q, b, store_block_len(b));
+        store_block_unref(b);
+        sreq_free(q);
+        return 0;
+    }
+    /* filled here: this node was asked as an owner; if the view says it is
+     * the primary, the fill is replicated too */
+    struct peer_route rt;
+    peer_route(ctx, q->id, &rt);
+    rt.primary = 1; /* fill from S3 here, keep it, push it to the other owners */
+    rt.owner = 1;
+    struct fill_req fr = {u,    mount, m->u.obj.key, m->u.obj.etag, idx,
+                          blen, q->id, &rt,          bucket,        m->u.obj.size};
+    SHD_METRIC_INC(misses);
+    get_slow(q, &fr);
+    return 0;
+}
+
+static int put_end(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct peer_put_in *p = c->put;
+    struct wire_msg r;
+    int code = p->answer;
+    if (m->rid != p->rid)
+        return -1;
+    if (!code && (p->got != p->len || m->u.end.sum != p->sum ||
+                  (p->b && XXH3_64bits(store_block_data(p->b), p->len) != p->sum))) {
+        atomic_fetch_add_explicit(&ps->st.checksum_failures, 1, memory_order_relaxed);
+        code = WIRE_C_IO;
+    }
+    if (!code && p->b)
+        store_put(ps->ctx->store, p->b);
+    if (p->charged)
+        shd_budget_give(&ps->ctx->reqmem, SHD_MEM_FILL, p->len);
+    store_block_unref(p->b);
+    c->put = NULL;
+    free(p);
+    if (code) {
+        peer_send_error(c, m->rid, (uint32_t)code, "block not stored");
+        return 0;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_DONE;
+    r.rid = m->rid;
+    return peer_send(c, &r);
+}
+
+static int on_put(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_set *ps = c->pl->ps;
+    struct shd_ctx *ctx = ps->ctx;
+    if (c->put)
+        return -1; /* one at a time */
+    atomic_fetch_add_explicit(&ps->st.puts_in, 1, memory_order_relaxed);
+    struct peer_put_in *p = shd_xcalloc(1, sizeof(*p));
+    p->rid = m->rid;
+    p->len = (size_t)m->u.put.len;
+    p->sum = m->u.put.sum;
+    c->put = p;
+    if (p->len > ctx->block_size) {
+        p->answer = WIRE_C_INVAL;
+    } else if (store_holds(ctx->store, m->u.put.id)) {
+        atomic_fetch_add_explicit(&ps->st.puts_dup, 1, memory_order_relaxed);
+    } else if (shd_budget_take(&ctx->reqmem, SHD_MEM_FILL, p->len) != 0) {
+        p->answer = WIRE_C_NOMEM;
+    } else {
+        p->charged = 1;
+        p->b = store_block_new(m->u.put.id, p->len);
+        if (!p->b)
+            shd_oom(p->len);
+    }
+    return 0;
+}
+
+static int on_data(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct peer_put_in *p = c->put;
+    if (!p || m->rid != p->rid || m->u.data.len > p->len - p->got)
+        return -1;
+    if (p->b)
+        memcpy(store_block_data(p->b) + p->got, m->u.data.p, m->u.data.len);
+    p->got += m->u.data.len;
+    return 0;
+}
+
+static int on_holds(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct shd_ctx *ctx = c->pl->ps->ctx;
+    uint8_t bits[(WIRE_HOLDS_MAX + 7) / 8];
+    size_t nb = (m->u.holds.n + 7) / 8;
+    memset(bits, 0, nb);
+    atomic_fetch_add_explicit(&c->pl->ps->st.holds_in, 1, memory_order_relaxed);
+    for (size_t i = 0; i < m->u.holds.n; i++)
+        if (store_holds(ctx->store, m->u.holds.ids + i * RING_ID_LEN))
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_HELD;
+    r.rid = m->rid;
+    r.u.held.bits = bits;
+    r.u.held.len = nb;
+    return peer_send(c, &r);
+}
+
+/* A stale epoch gets the current view first. */
+static void maybe_view(struct peer_conn *c, const struct wire_msg *m)
+{
+    const struct cluster_view *v = cluster_view(c->pl->ps->cluster);
+    if (!v || v->epoch == m->epoch)
+        return;
+    atomic_fetch_add_explicit(&c->pl->ps->st.stale_epochs, 1, memory_order_relaxed);
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_VIEW;
+    r.rid = m->rid;
+    r.epoch = v->epoch;
+    r.u.view.members = v->members;
+    r.u.view.n = v->nmembers;
+    peer_send(c, &r);
+}
+
+int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
+{
+    switch (m->type) {
+    case WIRE_GET:
+        maybe_view(c, m);
+        return on_get(c, m);
+    case WIRE_PUT:
+        return on_put(c, m);
+    case WIRE_DATA:
+        return on_data(c, m);
+    case WIRE_END:
+        return c->put ? put_end(c, m) : -1;
+    case WIRE_HOLDS:
+        maybe_view(c, m);
+        return on_holds(c, m);
+    case WIRE_META_GET:
+    case WIRE_META_PUT:
+    case WIRE_META_DEL:
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "not served yet");
+        return 0;
+    default:
+        return -1; /* answers, or a handshake frame again: not from a client */
+    }
+}
