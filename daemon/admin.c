@@ -1,8 +1,9 @@
 /* daemon/admin.c: the admin HTTP endpoint on listen.admin, served by the
  * main thread's loop: /healthz (the process is up), /readyz (every listener
  * is bound and the loops run), /metrics (Prometheus text format, from
- * every source added with shd_metrics_add_source) and /v1/ring (the
- * cluster view as JSON, daemon/cluster/cluster_status.c). */
+ * every source added with shd_metrics_add_source), /v1/ring (the
+ * cluster view as JSON, daemon/cluster/cluster_status.c) and /v1/blocks
+ * (where an object's blocks live: admin_blocks.c). */
 #include "daemon/cluster/cluster.h"
 #include "daemon/err.h"
 #include "daemon/log.h"
@@ -21,6 +22,7 @@ static void admin_reply(struct evhttp_request *req, int code, const char *ctype,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
     evhttp_send_reply(req, code,
                       code == 200   ? "OK"
+                      : code == 400 ? "Bad Request"
                       : code == 404 ? "Not Found"
                                     : "Unavailable",
                       body);
@@ -63,8 +65,19 @@ static void admin_cb(struct evhttp_request *req, void *arg)
         cluster_ring_json(srv->cluster, b);
         admin_reply(req, 200, "application/json", b);
         evbuffer_free(b);
+    } else if (strcmp(path, "/v1/blocks") == 0) {
+        struct evbuffer *b = evbuffer_new();
+        const char *why;
+        if (!b)
+            shd_oom(sizeof(struct evbuffer *));
+        int st = shd_admin_blocks(srv, u, b, &why);
+        if (st)
+            admin_text(req, st, why);
+        else
+            admin_reply(req, 200, "application/json", b);
+        evbuffer_free(b);
     } else {
-        admin_text(req, 404, "not found: try /healthz /readyz /metrics /v1/ring\n");
+        admin_text(req, 404, "not found: try /healthz /readyz /metrics /v1/ring /v1/blocks\n");
     }
     if (u)
         evhttp_uri_free(u);

@@ -37,5 +37,10 @@ int shd_admin_start(struct shd_server *srv);
 /* shd_admin_metrics_add: adds the /metrics renderers of CTX's store, S3
  * clients, metadata cache, loops and request memory. */
 void shd_admin_metrics_add(struct shd_ctx *ctx);
+/* shd_admin_blocks: /v1/blocks (admin_blocks.c) for the parsed URI U: 0 and
+ * the JSON in B, or the HTTP status to answer with *WHY. */
+struct evhttp_uri;
+int shd_admin_blocks(struct shd_server *srv, const struct evhttp_uri *u, struct evbuffer *b,
+                     const char **why);
 
 #endif

@@ -70,6 +70,9 @@ void cluster_on_peer_conn(struct cluster *c, void (*fn)(void *arg, evutil_socket
 /* /v1/ring: the view as JSON. */
 void cluster_ring_json(struct cluster *c, struct evbuffer *out);
 
+/* S as a JSON string onto O: quotes, backslashes, control and non-ASCII
+ * bytes escaped. */
+void cluster_json_str(struct evbuffer *o, const char *s);
 /* a /metrics source (shd_metrics_add_source), ARG the cluster */
 void cluster_metrics(struct evbuffer *out, void *arg);
 

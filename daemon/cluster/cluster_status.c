@@ -18,7 +18,7 @@
 
 /* a JSON string: quotes, backslashes, control and non-ASCII bytes escaped
  * (names come from gossip: anything a member says of itself) */
-static void json_str(struct evbuffer *o, const char *s)
+void cluster_json_str(struct evbuffer *o, const char *s)
 {
     evbuffer_add(o, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -81,7 +81,7 @@ void cluster_ring_json(struct cluster *c, struct evbuffer *o)
         shares(r, nrep, primary, any);
     ring_id_hex(c->self.id, id);
     evbuffer_add_printf(o, "{\"cluster\":");
-    json_str(o, c->cfg->cluster.name);
+    cluster_json_str(o, c->cfg->cluster.name);
     evbuffer_add_printf(o,
                         ",\"node\":\"%s\",\"epoch\":\"%016llx\",\"replication\":%u,\"placed\":%zu,"
                         "\"health\":%u,\"members\":[",
@@ -93,9 +93,9 @@ void cluster_ring_json(struct cluster *c, struct evbuffer *o)
         ring_id_hex(m->info->id, id);
         ring_addr_format(&m->info->addr, addr, sizeof(addr));
         evbuffer_add_printf(o, "%s{\"id\":\"%s\",\"name\":", i ? "," : "", id);
-        json_str(o, m->info->name);
+        cluster_json_str(o, m->info->name);
         evbuffer_add_printf(o, ",\"zone\":");
-        json_str(o, m->info->zone);
+        cluster_json_str(o, m->info->zone);
         evbuffer_add_printf(
             o,
             ",\"state\":\"%s\",\"self\":%s,\"incarnation\":%llu,\"weight\":%u,\"addr\":\"%s\","

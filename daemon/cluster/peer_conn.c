@@ -313,11 +313,31 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
     struct peer_conn *c = arg;
     (void)fd;
     (void)what;
+    if (c->flushing) { /* off the list of those still writing */
+        *c->pprev = c->next;
+        if (c->next)
+            c->next->pprev = c->pprev;
+    }
     bufferevent_free(c->bev);
     event_free(c->hs_timer);
     if (c->pending)
         evbuffer_free(c->pending);
     free(c);
+}
+
+/* A closed connection's last frames (an ERROR saying why) went out, or
+ * could not in time: freed. */
+static void flushed_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    free_cb(-1, 0, arg);
+}
+
+static void flush_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    free_cb(-1, 0, arg);
 }
 
 void peer_conn_close(struct peer_conn *c)
@@ -328,12 +348,27 @@ void peer_conn_close(struct peer_conn *c)
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_disable(c->bev, EV_READ);
     event_del(c->hs_timer);
     if (c->server)
         peer_srv_close(c);
     else
         peer_pool_close(c);
+    if (!c->pl->ps->stopping && evbuffer_get_length(bufferevent_get_output(c->bev))) {
+        /* what is queued goes first (at most PEER_HANDSHAKE_MS) */
+        struct timeval t = {PEER_HANDSHAKE_MS / 1000, (PEER_HANDSHAKE_MS % 1000) * 1000};
+        bufferevent_setcb(c->bev, NULL, flushed_cb, flush_event_cb, c);
+        c->flushing = 1;
+        c->next = c->pl->closing;
+        if (c->next)
+            c->next->pprev = &c->next;
+        c->pprev = &c->pl->closing;
+        c->pl->closing = c;
+        bufferevent_set_timeouts(c->bev, NULL, &t);
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    bufferevent_disable(c->bev, EV_WRITE);
     /* freed from the loop, never inside a callback that still uses it;
      * when stopping, no callback runs */
     if (c->pl->ps->stopping || event_base_once(c->pl->l->base, -1, EV_TIMEOUT, free_cb, c, NULL))
@@ -470,9 +505,12 @@ void peer_stop(struct shd_ctx *ctx)
     if (!ps)
         return;
     ps->stopping = 1; /* calls end with UFS_ECANCELED, nothing new starts */
-    for (unsigned i = 0; i < ctx->nloops; i++)
+    for (unsigned i = 0; i < ctx->nloops; i++) {
         while (ps->loops[i].conns)
             peer_conn_close(ps->loops[i].conns);
+        while (ps->loops[i].closing)
+            free_cb(-1, 0, ps->loops[i].closing);
+    }
     OPENSSL_cleanse(ps->keys, sizeof(ps->keys));
     ctx->peers = NULL;
     free(ps);

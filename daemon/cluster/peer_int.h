@@ -50,6 +50,7 @@ struct peer_loop {
     struct peer_set *ps;
     struct shd_loop *l;
     struct peer_conn *conns;
+    struct peer_conn *closing; /* closed, writing their last frames */
 };
 
 struct peer_set {
@@ -74,6 +75,7 @@ struct peer_conn {
     struct bufferevent *bev;
     struct event *hs_timer; /* the handshake's deadline */
     int server;
+    int flushing; /* closed, on pl->closing until its output is out */
     enum peer_state state;
     uint8_t nonce[WIRE_NONCE_LEN], their_nonce[WIRE_NONCE_LEN];
     struct ring_addr addr; /* the client's: the node it calls */

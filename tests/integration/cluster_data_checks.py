@@ -1,0 +1,279 @@
+"""tests/integration/cluster_data_checks.py: one cache from three nodes (run
+by test_cluster_data.sh). Objects are written straight to the S3 server and
+read through the nodes' gateways; S3 GETs are counted from the S3 server's
+own proxy log, copies per block from each node's /v1/blocks.
+
+Phases (argv[1]):
+  read     every node serves every object, identical to S3; 64 concurrent
+           readers over 3 nodes read each cold block from S3 once; every block
+           ends on exactly its R owners; a node that owns none of a block's
+           copies serves it from the owners with no S3 GET, and keeps no copy
+  kill     an owner killed with SIGKILL in the middle of a read: the read
+           completes, identical, from the other owner
+  auth     the peer port: a client without the key gets nothing; with it, a
+           stale epoch is answered with the view, then the block
+"""
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+
+from s3check import check, client, finish
+import peer_client
+
+S3 = os.environ["S3_ENDPOINT"]
+GWS = os.environ["GWS"].split()
+ADMINS = os.environ["ADMINS"].split()
+PEERS = os.environ["PEERS"].split()
+NAMES = ["n1", "n2", "n3"]
+PROXY_LOG = os.environ["PROXY_LOG"]
+BS = int(os.environ["BLOCK_SIZE"])
+R = 2
+B = "lakehouse"
+s3 = client(S3, os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+phase = sys.argv[1]
+
+
+def put(key, size, seed):
+    data = hashlib.sha256(seed.encode()).digest() * (size // 32 + 1)
+    data = bytes(b ^ (i * 7 & 0xFF) for i, b in enumerate(data[:size]))
+    s3.put_object(Bucket=B, Key=key, Body=data)
+    return data, s3.head_object(Bucket=B, Key=key)["ETag"]
+
+
+def get(gw, key, rng=None, timeout=60):
+    req = urllib.request.Request("http://%s/%s/%s" % (gw, B, key))
+    if rng:
+        req.add_header("Range", rng)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.read()
+
+
+def s3_get_bytes(key):
+    """(GET requests, bytes sent) for KEY in the S3 server's proxy log."""
+    n = total = 0
+    for line in open(PROXY_LOG, errors="replace"):
+        f = line.split()
+        if len(f) > 12 and f[0] == "proxy-server:" and f[4] == "GET" and f[5] == "/%s/%s" % (B, key):
+            n += 1
+            total += int(f[12]) if f[12].isdigit() else 0
+    return n, total
+
+
+def metric(admin, name):
+    with urllib.request.urlopen("http://%s/metrics" % admin, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.split(" ")[0] == name:
+                return float(line.split(" ")[1])
+    return 0.0
+
+
+def blocks(admin, key, etag, size):
+    q = urllib.parse.urlencode({"bucket": B, "key": key, "etag": etag, "size": size})
+    with urllib.request.urlopen("http://%s/v1/blocks?%s" % (admin, q), timeout=5) as r:
+        return json.load(r)["blocks"]
+
+
+def copies(key, etag, size, admins=ADMINS):
+    """Per block: the set of nodes that hold it, and its owners (from the first node)."""
+    views = [blocks(a, key, etag, size) for a in admins]
+    held = [set(NAMES[i] for i, v in enumerate(views) if v[b]["held"]) for b in range(len(views[0]))]
+    owners = [set(b["owners"]) for b in views[0]]
+    return held, owners
+
+
+def wait_for(fn, secs):
+    t0 = time.time()
+    while True:
+        v = fn()
+        if v or time.time() - t0 > secs:
+            return v
+        time.sleep(0.1)
+
+
+if phase == "read":
+    # every node serves every object, identical to S3
+    small, _ = put("t/small.bin", 1000, "small")
+    multi, _ = put("t/multi.bin", 5 * BS + 12345, "multi")
+    for i, gw in enumerate(GWS):
+        check("n%d serves a 1000-byte object identical to S3" % (i + 1), small, get(gw, "t/small.bin"))
+    for i, gw in enumerate(GWS):
+        check("n%d serves a 6-block object identical to S3" % (i + 1), multi, get(gw, "t/multi.bin"))
+    for i, gw in enumerate(GWS):
+        a, b = BS - 100, 3 * BS + 50
+        check("n%d serves a range across 4 blocks identical to S3" % (i + 1), multi[a:b + 1],
+              get(gw, "t/multi.bin", "bytes=%d-%d" % (a, b)))
+
+    # 64 readers over 3 nodes, all at once, of a cold 8-block object
+    size = 8 * BS
+    cold, etag = put("t/cold.bin", size, "cold")
+    n0 = s3_get_bytes("t/cold.bin")
+    fills0 = sum(metric(a, "shoal_fills_total") for a in ADMINS)
+    bodies = [None] * 64
+    go = threading.Barrier(64)
+
+    def reader(i):
+        go.wait()
+        try:
+            bodies[i] = get(GWS[i % 3], "t/cold.bin", timeout=120)
+        except Exception as e:
+            bodies[i] = repr(e).encode()
+
+    ts = [threading.Thread(target=reader, args=(i,)) for i in range(64)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check("64 concurrent readers over 3 nodes all get the object", 64, sum(1 for b in bodies if b == cold))
+    n1, bytes1 = s3_get_bytes("t/cold.bin")
+    check("S3 sent each byte of the cold object once (its proxy log)", size, bytes1 - n0[1])
+    check("at most one S3 GET per cold block (its proxy log)", True, 1 <= n1 - n0[0] <= 8)
+    fills = sum(metric(a, "shoal_fills_total") for a in ADMINS) - fills0
+    check("the nodes filled each of the 8 blocks once", 8, fills)
+
+    # every block ends on exactly its R owners
+    def on_owners():
+        held, owners = copies("t/cold.bin", etag, size)
+        return all(h == o and len(o) == R for h, o in zip(held, owners))
+
+    check("every block is held by exactly its %d owners (replication)" % R, True, wait_for(on_owners, 10))
+
+    # a node that owns no copy of a block serves it from the owners: no S3 GET
+    views = [blocks(a, "t/cold.bin", etag, size) for a in ADMINS]
+    pick = None
+    for i, v in enumerate(views):
+        idx = [b["index"] for b in v if not b["owner"]]
+        if idx:
+            pick = (i, idx[0])
+            break
+    check("some node owns none of the copies of some block", True, pick is not None)
+    if pick:
+        i, idx = pick
+        reads0 = metric(ADMINS[i], "shoal_peer_reads_total")
+        n0 = s3_get_bytes("t/cold.bin")
+        rng = "bytes=%d-%d" % (idx * BS, idx * BS + BS - 1)
+        check("n%d (not an owner of block %d) serves it identical" % (i + 1, idx),
+              cold[idx * BS:(idx + 1) * BS], get(GWS[i], "t/cold.bin", rng))
+        check("... with no S3 GET", n0, s3_get_bytes("t/cold.bin"))
+        check("... from an owner (its peer reads went up)", True,
+              metric(ADMINS[i], "shoal_peer_reads_total") > reads0)
+        check("... and keeps no copy of it", False, blocks(ADMINS[i], "t/cold.bin", etag, size)[idx]["held"])
+    # warm reads through every node: no S3 GET at all
+    n0 = s3_get_bytes("t/cold.bin")
+    for gw in GWS:
+        get(gw, "t/cold.bin")
+    check("warm reads of the whole object through all 3 nodes: no S3 GET", n0, s3_get_bytes("t/cold.bin"))
+
+elif phase == "kill":
+    # a 48-block object, warm on its owners; a slow read through n1; its
+    # blocks' other owner n3 killed half-way
+    size = 48 * BS
+    big, etag = put("t/big.bin", size, "big")
+    get(GWS[0], "t/big.bin")
+    held_ok = wait_for(lambda: all(h == o for h, o in zip(*copies("t/big.bin", etag, size))), 10)
+    check("the 48 blocks are on their owners before the kill", True, held_ok)
+    victim = int(os.environ["VICTIM_PID"])
+    out = {}
+
+    def slow():
+        req = urllib.request.Request("http://%s/%s/t/big.bin" % (GWS[0], B))
+        h = hashlib.sha256()
+        n = 0
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                while True:
+                    d = r.read(256 << 10)
+                    if not d:
+                        break
+                    h.update(d)
+                    n += len(d)
+                    if n >= size // 3 and "killed" not in out:
+                        os.kill(victim, signal.SIGKILL)
+                        out["killed"] = n
+                    time.sleep(0.01)
+        except Exception as e:
+            out["error"] = repr(e)
+        out["n"], out["sha"] = n, h.hexdigest()
+
+    t = threading.Thread(target=slow)
+    t.start()
+    t.join()
+    check("n3 was killed in the middle of the read", True, 0 < out.get("killed", 0) < size)
+    check("the read completed without an error", None, out.get("error"))
+    check("the read that lost an owner is identical to S3", hashlib.sha256(big).hexdigest(), out.get("sha"))
+
+elif phase == "auth":
+    cluster = os.environ["CLUSTER_NAME"]
+    good = peer_client.peer_key(peer_client.load_key(os.environ["KEY_FILE"]))
+    bad = peer_client.peer_key(peer_client.load_key(os.environ["OTHER_KEY_FILE"]))
+    data, etag = put("t/auth.bin", 3000, "auth")
+    get(GWS[0], "t/auth.bin")
+    f0 = metric(ADMINS[0], "shoal_peer_auth_failures_total")
+
+    # the wrong key: the node's proof does not check out, and our AUTH is refused
+    p = peer_client.Peer(PEERS[0], cluster, bad, BS)
+    ch, proved = p.handshake()
+    check("wrong key: the node's challenge does not prove our key", False, proved)
+    p.get(1, 0, B, "t/auth.bin", etag, 3000, 0, 0, 3000)
+    got = []
+    try:
+        while True:
+            got.append(p.recv()[0])
+    except peer_client.Closed:
+        pass
+    check("wrong key: the node closes, answering nothing", [], got)
+    p.close()
+    check("wrong key: counted as an authentication failure", True,
+          wait_for(lambda: metric(ADMINS[0], "shoal_peer_auth_failures_total") > f0, 3))
+
+    # a request before the handshake: nothing
+    p = peer_client.Peer(PEERS[0], cluster, good, BS)
+    p.s.sendall(peer_client.MAGIC)
+    p.get(1, 0, B, "t/auth.bin", etag, 3000, 0, 0, 3000)
+    got = []
+    try:
+        while True:
+            got.append(p.recv()[0])
+    except peer_client.Closed:
+        pass
+    check("a GET before the handshake: closed, nothing answered", [], got)
+    p.close()
+
+    # another cluster name: refused with a protocol error
+    p = peer_client.Peer(PEERS[0], "not-" + cluster, good, BS)
+    ch, proved = p.handshake()
+    check("another cluster name: refused (ERROR proto)", [peer_client.ERROR, 7], ch[:3:2] if len(ch) > 2 else ch)
+    p.close()
+
+    # the right key, a stale epoch: VIEW first, then the block
+    p = peer_client.Peer(PEERS[0], cluster, good, BS)
+    ch, proved = p.handshake(epoch=12345)
+    check("right key: the node proves it holds the key", True, proved)
+    check("right key: WELCOME", peer_client.WELCOME, p.recv()[0])
+    p.get(7, 12345, B, "t/auth.bin", etag, 3000, 0, 100, 2000)
+    frames = []
+    try:
+        while not frames or frames[-1][0] not in (peer_client.END, peer_client.ERROR):
+            frames.append(p.recv())
+    except peer_client.Closed:
+        pass
+    kinds = [f[0] for f in frames]
+    check("stale epoch: VIEW, then BLOCK, DATA..., END", [peer_client.VIEW, peer_client.BLOCK],
+          kinds[:2])
+    view = frames[0] if frames else [0, 0, 0, []]
+    with urllib.request.urlopen("http://%s/v1/ring" % ADMINS[0], timeout=5) as r:
+        ring = json.load(r)
+    check("the VIEW carries the node's epoch", int(ring["epoch"], 16), view[2])
+    check("the VIEW lists the 3 members by name", sorted(NAMES), sorted(m[5] for m in view[3]))
+    body = b"".join(f[2] for f in frames if f[0] == peer_client.DATA)
+    check("the range's bytes are the object's", data[100:2100], body)
+    import xxhash  # noqa: E402  (Debian python3-xxhash)
+    check("END carries the range's XXH3-64", xxhash.xxh3_64_intdigest(data[100:2100]),
+          frames[-1][2] if frames else None)
+    p.close()
+
+finish()
