@@ -350,8 +350,9 @@ static int get_view(const msgpack_object *a, struct wire_msg *m)
     return 1;
 }
 
-/* The fields of M's type from A[0..N): 1, 0 (malformed) or -1 (memory). */
-static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m)
+/* The fields of M's type from A[0..N) (BODY: the frame, for empty bins to
+ * point into): 1, 0 (malformed) or -1 (memory). */
+static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, const uint8_t *body)
 {
     static const uint8_t want[] = {
         [WIRE_HELLO] = 6,    [WIRE_CHALLENGE] = 5, [WIRE_AUTH] = 1,  [WIRE_WELCOME] = 0,
@@ -416,13 +417,13 @@ static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m)
         if (!ring_mp_uint(&a[0], UINT64_MAX, &m->epoch) || a[1].type != MSGPACK_OBJECT_BIN ||
             a[1].via.bin.size % RING_ID_LEN || a[1].via.bin.size / RING_ID_LEN > WIRE_HOLDS_MAX)
             return 0;
-        m->u.holds.ids = (const uint8_t *)a[1].via.bin.ptr;
+        m->u.holds.ids = a[1].via.bin.size ? (const uint8_t *)a[1].via.bin.ptr : body;
         m->u.holds.n = a[1].via.bin.size / RING_ID_LEN;
         return 1;
     case WIRE_HELD:
         if (a[0].type != MSGPACK_OBJECT_BIN || a[0].via.bin.size > (WIRE_HOLDS_MAX + 7) / 8)
             return 0;
-        m->u.held.bits = (const uint8_t *)a[0].via.bin.ptr;
+        m->u.held.bits = a[0].via.bin.size ? (const uint8_t *)a[0].via.bin.ptr : body;
         m->u.held.len = a[0].via.bin.size;
         return 1;
     case WIRE_META_GET:
@@ -460,7 +461,7 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m)
         goto out;
     m->type = (enum wire_type)type;
     m->rid = (uint32_t)rid;
-    ok = get_fields(a + 2, r.data.via.array.size - 2, m);
+    ok = get_fields(a + 2, r.data.via.array.size - 2, m, body);
 out:
     msgpack_unpacked_destroy(&r);
     if (ok != 1) {

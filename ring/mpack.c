@@ -154,8 +154,13 @@ int ring_mp_id(const msgpack_object *o, uint8_t out[RING_ID_LEN])
 
 int ring_mp_str(const msgpack_object *o, char *out, size_t cap)
 {
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap)
+        return 0;
+    if (o->via.str.size == 0) { /* msgpack-c may leave ptr NULL then */
+        out[0] = '\0';
+        return 1;
+    }
+    if (memchr(o->via.str.ptr, '\0', o->via.str.size))
         return 0;
     memcpy(out, o->via.str.ptr, o->via.str.size);
     out[o->via.str.size] = '\0';
