@@ -72,6 +72,16 @@ void peer_call_cancel(struct peer_call *pc);
  * replication budget (what does not fit is skipped and counted). */
 void peer_replicate(struct shd_loop *l, struct store_block *b);
 
+/* peer_meta_tell: after a write through this node of KEYS[0..n) in
+ * BUCKET (S3 has it, this node's metadata cache too): tells every other
+ * node in the view that is alive, suspect or leaving, with META_PUT of ST
+ * (n == 1; OWN: ST is what the mount's own identity reads) or, with ST
+ * NULL, META_DEL of each key, so a read through any node sees the write.
+ * DONE(ARG) runs on loop L once every node answered, failed or timed out
+ * (never inside the call). */
+void peer_meta_tell(struct shd_loop *l, const char *bucket, const char *const *keys, size_t n,
+                    const struct ufs_stat *st, int own, void (*done)(void *arg), void *arg);
+
 /* /metrics source (shd_metrics_add_source), ARG the ctx */
 void peer_metrics(struct evbuffer *out, void *arg);
 

@@ -39,7 +39,7 @@ struct peer_stats {
     _Atomic uint64_t gets_in, puts_in, holds_in, errors_out, stale_epochs;
     _Atomic uint64_t reads, read_failures, read_timeouts, bytes_in, bytes_out;
     _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, checksum_failures;
-    _Atomic uint64_t views_in;
+    _Atomic uint64_t views_in, tells, tells_failed, tells_in;
 };
 
 struct peer_conn;

@@ -30,7 +30,15 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-enum call_kind { CALL_READ, CALL_PUT };
+enum call_kind { CALL_READ, CALL_PUT, CALL_META };
+
+/* A write being told to the other nodes (peer_meta_tell). */
+struct meta_tell {
+    size_t pending; /* calls not answered yet, + 1 while they are being made */
+    void (*done)(void *arg);
+    void *arg;
+    struct peer_loop *pl;
+};
 
 struct peer_call {
     struct peer_loop *pl;
@@ -45,7 +53,10 @@ struct peer_call {
     size_t want, got;
     int err, in_cb;
     struct store_block *put; /* CALL_PUT: the block sent (a reference) */
+    struct meta_tell *tell;  /* CALL_META */
 };
+
+static void tell_unref(struct meta_tell *t);
 
 static void call_free(struct peer_call *pc)
 {
@@ -80,6 +91,14 @@ static void call_end(struct peer_call *pc, int err)
         if (err)
             atomic_fetch_add_explicit(&st->puts_failed, 1, memory_order_relaxed);
         call_free(pc);
+        return;
+    }
+    if (pc->kind == CALL_META) {
+        if (err)
+            atomic_fetch_add_explicit(&st->tells_failed, 1, memory_order_relaxed);
+        struct meta_tell *t = pc->tell;
+        call_free(pc);
+        tell_unref(t);
         return;
     }
     if (err)
@@ -227,7 +246,7 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
         call_end(pc, err_of(m->u.error.code));
         return 0;
     case WIRE_DONE:
-        if (pc->kind != CALL_PUT)
+        if (pc->kind == CALL_READ)
             return -1;
         call_end(pc, 0);
         return 0;
@@ -391,6 +410,79 @@ void peer_replicate(struct shd_loop *l, struct store_block *b)
         put_to(&ctx->peers->loops[l->idx], &rt.peers[i], b);
 }
 
+/* ---- one namespace: writes told to every node ------------------------------------------ */
+
+static void tell_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct meta_tell *t = arg;
+    (void)fd;
+    (void)what;
+    t->done(t->arg);
+    free(t);
+}
+
+static void tell_unref(struct meta_tell *t)
+{
+    if (--t->pending)
+        return;
+    if (event_base_once(t->pl->l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
+        tell_fire(-1, 0, t);
+}
+
+static void tell_one(struct peer_loop *pl, struct meta_tell *t, const struct ring_addr *to,
+                     const char *bucket, const char *key, const struct ufs_stat *st, int own)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = st ? WIRE_META_PUT : WIRE_META_DEL;
+    m.flags = own ? WIRE_F_OWN : 0;
+    snprintf(m.u.obj.bucket, sizeof(m.u.obj.bucket), "%s", bucket);
+    snprintf(m.u.obj.key, sizeof(m.u.obj.key), "%s", key);
+    if (st) {
+        m.meta.size = st->size;
+        snprintf(m.meta.etag, sizeof(m.meta.etag), "%s", st->etag);
+        m.meta.mtime = st->mtime;
+        snprintf(m.meta.content_type, sizeof(m.meta.content_type), "%s", st->content_type);
+        snprintf(m.meta.headers, sizeof(m.meta.headers), "%s", st->headers ? st->headers : "");
+    }
+    t->pending++;
+    struct peer_call *pc = call_new(pl, to, CALL_META, &m);
+    pc->tell = t;
+    atomic_fetch_add_explicit(&pl->ps->st.tells, 1, memory_order_relaxed);
+    if (pc->c && peer_send(pc->c, &m) != 0) {
+        call_unlink(pc);
+        pc->err = UFS_EINVAL;
+        struct timeval now = {0, 0};
+        evtimer_add(pc->timer, &now);
+    }
+}
+
+void peer_meta_tell(struct shd_loop *l, const char *bucket, const char *const *keys, size_t n,
+                    const struct ufs_stat *st, int own, void (*done)(void *arg), void *arg)
+{
+    struct shd_ctx *ctx = l->ctx;
+    struct meta_tell *t = shd_xcalloc(1, sizeof(*t));
+    t->done = done;
+    t->arg = arg;
+    t->pending = 1;
+    t->pl = ctx->peers ? &ctx->peers->loops[l->idx] : NULL;
+    const struct cluster_view *v = t->pl ? cluster_view(ctx->peers->cluster) : NULL;
+    if (!t->pl) {
+        if (event_base_once(l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
+            tell_fire(-1, 0, t);
+        return;
+    }
+    for (size_t i = 0; v && i < v->nmembers; i++) {
+        const struct wire_member *w = &v->members[i];
+        if (memcmp(w->id, ctx->node_id, RING_ID_LEN) == 0 ||
+            (w->state != RING_ALIVE && w->state != RING_SUSPECT && w->state != RING_LEAVING))
+            continue;
+        for (size_t k = 0; k < n; k++)
+            tell_one(t->pl, t, &w->addr, bucket, keys[k], st, own);
+    }
+    tell_unref(t);
+}
+
 /* ---- routes --------------------------------------------------------------------------- */
 
 void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_route *out)
@@ -454,6 +546,11 @@ void peer_metrics(struct evbuffer *o, void *arg)
         C(checksum_failures, "checksum_failures_total",
           "Peer block bytes whose checksum did not match (dropped)."),
         C(views_in, "views_received_total", "Views received for a stale epoch."),
+        C(tells, "writes_told_total", "Writes told to another node (metadata put or dropped)."),
+        C(tells_failed, "writes_told_failed_total",
+          "Writes another node did not acknowledge (it may serve stale metadata up to the "
+          "mount's metadata_ttl)."),
+        C(tells_in, "writes_heard_total", "Writes through other nodes this node was told of."),
         C(bytes_in, "bytes_received_total", "Peer protocol bytes received."),
         C(bytes_out, "bytes_sent_total", "Peer protocol bytes sent."),
 #undef C

@@ -15,6 +15,7 @@
 #include "daemon/cluster/peer_int.h"
 
 #include "daemon/store/fill.h"
+#include "daemon/store/meta.h"
 #include "daemon/store/store.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -346,6 +347,47 @@ static int on_holds(struct peer_conn *c, const struct wire_msg *m)
     return peer_send(c, &r);
 }
 
+/* A write through another node: this node's metadata for the key goes (every
+ * identity's), and with META_PUT of the mount's own identity, the new one
+ * comes in its place; DONE once it is so. */
+static int on_meta_write(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct shd_ctx *ctx = c->pl->ps->ctx;
+    const char *bucket = m->u.obj.bucket;
+    int mount = shd_mount_find(ctx, bucket);
+    char *mkey;
+    atomic_fetch_add_explicit(&c->pl->ps->st.tells_in, 1, memory_order_relaxed);
+    if (mount < 0 && ctx->star >= 0) {
+        mount = ctx->star;
+        mkey = shd_xasprintf("%s/%s", bucket, m->u.obj.key);
+    } else if (mount >= 0) {
+        mkey = shd_xstrdup(m->u.obj.key);
+    } else {
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "no such bucket on this node");
+        return 0;
+    }
+    meta_invalidate(ctx->meta, mount, mkey);
+    for (size_t i = 0; i < ctx->ntb; i++)
+        if (ctx->tb[i].mount == mount)
+            meta_invalidate(ctx->meta, META_NS(mount, (int)i), mkey);
+    if (m->type == WIRE_META_PUT && (m->flags & WIRE_F_OWN)) {
+        struct ufs_stat st;
+        memset(&st, 0, sizeof(st));
+        st.size = m->meta.size;
+        snprintf(st.etag, sizeof(st.etag), "%s", m->meta.etag);
+        st.mtime = m->meta.mtime;
+        snprintf(st.content_type, sizeof(st.content_type), "%s", m->meta.content_type);
+        st.headers = m->meta.headers[0] ? m->meta.headers : NULL;
+        meta_put(ctx->meta, mount, mkey, &st);
+    }
+    free(mkey);
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_DONE;
+    r.rid = m->rid;
+    return peer_send(c, &r);
+}
+
 /* A stale epoch gets the current view first. */
 static void maybe_view(struct peer_conn *c, const struct wire_msg *m)
 {
@@ -378,10 +420,11 @@ int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
     case WIRE_HOLDS:
         maybe_view(c, m);
         return on_holds(c, m);
-    case WIRE_META_GET:
     case WIRE_META_PUT:
     case WIRE_META_DEL:
-        peer_send_error(c, m->rid, WIRE_C_INVAL, "not served yet");
+        return on_meta_write(c, m);
+    case WIRE_META_GET:
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "not served by this version");
         return 0;
     default:
         return -1; /* answers, or a handshake frame again: not from a client */

@@ -16,6 +16,9 @@
  *   POST /BUCKET?delete           DeleteObjects (gw_delete_multi.c, via gw_bucket.c) */
 #include "daemon/gateway/gw_int.h"
 
+#include "daemon/cluster/peer.h"
+#include "daemon/store/store.h"
+
 #include "daemon/http/http.h"
 #include "daemon/log.h"
 #include "daemon/store/meta.h"
@@ -213,6 +216,95 @@ static int use_identity(struct gw_req *g)
     g->mname = g->mname_own;
     g->mns = META_NS(g->mount, k);
     return 0;
+}
+
+/* ---- writes told to the other nodes ------------------------------------------------ */
+
+struct gw_tell {
+    struct gw_req *g; /* NULL: the client left */
+    void (*then)(struct gw_req *g, void *arg);
+    void (*drop)(void *arg);
+    void *arg;
+};
+
+static void tell_abort(struct gw_req *g)
+{
+    struct gw_tell *t = g->op_state;
+    t->g = NULL; /* the tell goes on; its end frees only this */
+    g->op_state = NULL;
+    g->op_abort = NULL;
+}
+
+static void tell_done(void *arg)
+{
+    struct gw_tell *t = arg;
+    if (t->g) {
+        t->g->op_state = NULL;
+        t->g->op_abort = NULL;
+        t->then(t->g, t->arg);
+    } else if (t->drop) {
+        t->drop(t->arg);
+    }
+    free(t);
+}
+
+void gw_place_block(struct gw_req *g, struct store_block *b)
+{
+    struct peer_route rt;
+    if (g->who >= 0) { /* a tenant's own identity: read here only (gw_get.c) */
+        store_put(g->ctx->store, b);
+        return;
+    }
+    peer_route(g->ctx, store_block_id(b), &rt);
+    if (rt.owner)
+        store_put(g->ctx->store, b);
+    peer_replicate(g->l, b);
+}
+
+void gw_tell(struct gw_req *g, const char *const *keys, size_t n, const struct ufs_stat *st,
+             void (*then)(struct gw_req *g, void *arg), void (*drop)(void *arg), void *arg)
+{
+    struct gw_tell *t = shd_xcalloc(1, sizeof(*t));
+    t->g = g;
+    t->then = then;
+    t->drop = drop;
+    t->arg = arg;
+    g->op_state = t;
+    g->op_abort = tell_abort;
+    peer_meta_tell(g->l, g->bucket, keys, n, st, g->who < 0, tell_done, t);
+}
+
+struct xml_answer {
+    int status;
+    struct evbuffer *b;
+};
+
+static void xml_answer(struct gw_req *g, void *arg)
+{
+    struct xml_answer *a = arg;
+    size_t n = evbuffer_get_length(a->b);
+    int status = a->status;
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    http_reply(g->r, status, "application/xml", evbuffer_pullup(a->b, -1), n);
+    evbuffer_free(a->b);
+    free(a);
+    gw_done(g, status);
+}
+
+static void xml_drop(void *arg)
+{
+    struct xml_answer *a = arg;
+    evbuffer_free(a->b);
+    free(a);
+}
+
+void gw_tell_xml(struct gw_req *g, const char *const *keys, size_t n, int status,
+                 struct evbuffer *b)
+{
+    struct xml_answer *a = shd_xcalloc(1, sizeof(*a));
+    a->status = status;
+    a->b = b;
+    gw_tell(g, keys, n, NULL, xml_answer, xml_drop, a);
 }
 
 void gw_done(struct gw_req *g, int status)

@@ -227,12 +227,18 @@ static void on_copied(void *arg, int err, const char *etag, int64_t mtime)
                         root, date);
     gw_xml_escape(b, etag);
     evbuffer_add_printf(b, "</ETag></%s>\n", root);
+    int part = c->part;
     copy_free(c);
-    size_t n = evbuffer_get_length(b);
-    http_resp_header(g->r, "x-amz-request-id", g->request_id);
-    http_reply(g->r, 200, "application/xml", evbuffer_pullup(b, -1), n);
-    evbuffer_free(b);
-    gw_done(g, 200);
+    if (part) {
+        size_t n = evbuffer_get_length(b);
+        http_resp_header(g->r, "x-amz-request-id", g->request_id);
+        http_reply(g->r, 200, "application/xml", evbuffer_pullup(b, -1), n);
+        evbuffer_free(b);
+        gw_done(g, 200);
+        return;
+    }
+    const char *key = g->key; /* the new object: every node drops what it knew */
+    gw_tell_xml(g, &key, 1, 200, b);
 }
 
 /* UploadPartCopy, the source's conditions held: the range and the size

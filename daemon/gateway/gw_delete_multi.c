@@ -292,12 +292,16 @@ static void reply(struct delm *d)
         evbuffer_add_printf(b, "</Message></Error>");
     }
     evbuffer_add_printf(b, "</DeleteResult>\n");
+    const char **keys = shd_xcalloc(d->n ? d->n : 1, sizeof(*keys));
+    size_t nk = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (!d->items[i].code)
+            keys[nk++] = shd_xstrdup(d->items[i].key);
     delm_free(d);
-    size_t n = evbuffer_get_length(b);
-    http_resp_header(g->r, "x-amz-request-id", g->request_id);
-    http_reply(g->r, 200, "application/xml", evbuffer_pullup(b, -1), n);
-    evbuffer_free(b);
-    gw_done(g, 200);
+    gw_tell_xml(g, keys, nk, 200, b); /* copies the keys */
+    for (size_t i = 0; i < nk; i++)
+        free((char *)keys[i]);
+    free(keys);
 }
 
 static void pump(struct delm *d);

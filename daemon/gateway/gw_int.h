@@ -65,6 +65,20 @@ void gw_error_ufs(struct gw_req *g, int err);
 int gw_etag_matches(const char *list, const char *etag);
 /* An HTTP date (IMF-fixdate) as seconds since the epoch; -1 if malformed. */
 int gw_parse_http_date(const char *s, int64_t *out);
+/* gw_place_block: a block written through this node (write-through PUT,
+ * CompleteMultipartUpload) goes to its owners: stored here when this node
+ * is one, pushed to the others. B stays the caller's. */
+struct store_block;
+void gw_place_block(struct gw_req *g, struct store_block *b);
+/* gw_tell: a write of KEYS[0..n) in g's bucket went through (S3 and this
+ * node's caches have it): tells the other nodes (peer_meta_tell: ST the new
+ * metadata, or NULL: dropped), then calls THEN(g, ARG), which answers the
+ * client; when the client leaves first, DROP(ARG) instead (if set). */
+void gw_tell(struct gw_req *g, const char *const *keys, size_t n, const struct ufs_stat *st,
+             void (*then)(struct gw_req *g, void *arg), void (*drop)(void *arg), void *arg);
+/* gw_tell for dropped KEYS, then the XML answer B (taken) with STATUS. */
+void gw_tell_xml(struct gw_req *g, const char *const *keys, size_t n, int status,
+                 struct evbuffer *b);
 /* Ends the request's life: metrics, latency, free. */
 void gw_done(struct gw_req *g, int status);
 void gw_xml_escape(struct evbuffer *b, const char *s);

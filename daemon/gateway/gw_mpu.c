@@ -227,7 +227,7 @@ static void cache_completed(struct complete *c, const struct gw_staged *s, const
                 po = 0;
             }
         }
-        store_put(g->ctx->store, b);
+        gw_place_block(g, b);
         store_block_unref(b);
         off += len;
     }
@@ -275,7 +275,8 @@ static void on_completed(void *arg, int err, const char *etag)
     xml_elem(b, "ETag", etag);
     evbuffer_add_printf(b, "</CompleteMultipartUploadResult>\n");
     complete_free(c);
-    reply_xml(g, 200, b);
+    const char *key = g->key;
+    gw_tell_xml(g, &key, 1, 200, b);
 }
 
 static int complete_body(void *arg, const void *buf, size_t len)

@@ -39,9 +39,20 @@ static void cache_blocks(struct gw_upload *up, const char *etag)
         if (!b)
             return;
         gw_blocks_read(&up->stage, i * bs, store_block_data(b), len);
-        store_put(g->ctx->store, b);
+        gw_place_block(g, b);
         store_block_unref(b);
     }
+}
+
+static void put_answer(struct gw_req *g, void *arg)
+{
+    char *etag = arg;
+    http_resp_header(g->r, "ETag", etag);
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    http_resp_start(g->r, 200, 0);
+    http_resp_end(g->r);
+    free(etag);
+    gw_done(g, 200);
 }
 
 static void put_done(struct gw_upload *up, int err, const char *etag)
@@ -62,12 +73,15 @@ static void put_done(struct gw_upload *up, int err, const char *etag)
     if (up->stage.ctx && up->stage.len == up->size)
         cache_blocks(up, etag);
     meta_put(g->ctx->meta, g->mns, g->mkey, &st);
-    http_resp_header(g->r, "ETag", etag);
-    http_resp_header(g->r, "x-amz-request-id", g->request_id);
-    http_resp_start(g->r, 200, 0);
-    http_resp_end(g->r);
+    char *tag = shd_xstrdup(etag);
+    const char *key = g->key;
+    /* the other nodes first: the answer says any node reads it */
+    char *kept = up->kept;
+    up->kept = NULL;
     gw_upload_free(up);
-    gw_done(g, 200);
+    st.headers = kept && *kept ? kept : NULL;
+    gw_tell(g, &key, 1, &st, put_answer, free, tag);
+    free(kept);
 }
 
 /* A Content-Encoding list without its aws-chunked member (malloc'd). */
@@ -155,6 +169,15 @@ void gw_put_object(struct gw_req *g)
 
 /* ---- DeleteObject ------------------------------------------------------- */
 
+static void delete_answer(struct gw_req *g, void *arg)
+{
+    (void)arg;
+    http_resp_header(g->r, "x-amz-request-id", g->request_id);
+    http_resp_start(g->r, 204, 0);
+    http_resp_end(g->r);
+    gw_done(g, 204);
+}
+
 static void on_deleted(void *arg, int err)
 {
     struct gw_req *g = arg;
@@ -175,10 +198,8 @@ static void on_deleted(void *arg, int err)
         }
     }
     meta_invalidate(g->ctx->meta, g->mns, g->mkey);
-    http_resp_header(g->r, "x-amz-request-id", g->request_id);
-    http_resp_start(g->r, 204, 0);
-    http_resp_end(g->r);
-    gw_done(g, 204);
+    const char *key = g->key;
+    gw_tell(g, &key, 1, NULL, delete_answer, NULL, NULL);
 }
 
 static void delete_abort(struct gw_req *g)

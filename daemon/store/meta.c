@@ -59,6 +59,8 @@ struct meta_fetch {
     struct meta_entry *e; /* NULL if the entry was dropped meanwhile */
     struct meta_wait *waiters;
     struct ufs_req *req;
+    int superseded; /* a write (meta_put, meta_invalidate) came after it began: its answer
+                     * goes to its waiters but not into the cache */
 };
 
 struct meta_cache {
@@ -353,7 +355,9 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
     int use_stale = 0;
     pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = f->e;
-    if (e) {
+    if (e && f->superseded) {
+        e->fetch = NULL;
+    } else if (e) {
         e->fetch = NULL;
         if (err == 0) {
             entry_set(mc, e, st);
@@ -448,6 +452,8 @@ void meta_put(struct meta_cache *mc, int mount, const char *key, const struct uf
 {
     pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = entry_get(mc, mount, key);
+    if (e->fetch)
+        e->fetch->superseded = 1;
     entry_set(mc, e, st);
     e->fetched_ms = now_ms();
     trim(mc, e);
@@ -466,7 +472,10 @@ void meta_invalidate(struct meta_cache *mc, int mount, const char *key)
 {
     pthread_rwlock_wrlock(&mc->lock);
     struct meta_entry *e = entry_find(mc, mount, key, hash_key(mount, key));
-    if (e)
+    if (e) {
         e->valid = 0;
+        if (e->fetch)
+            e->fetch->superseded = 1;
+    }
     pthread_rwlock_unlock(&mc->lock);
 }

@@ -10,6 +10,10 @@ Phases (argv[1]):
            copies serves it from the owners with no S3 GET, and keeps no copy
   kill     an owner killed with SIGKILL in the middle of a read: the read
            completes, identical, from the other owner
+  write    one namespace: PUT, overwrite, CopyObject, CompleteMultipartUpload,
+           DeleteObject and DeleteObjects through one node are seen by reads
+           through the others at once (their metadata was warm, the TTL an
+           hour); written blocks end on their owners, not on the writer
   auth     the peer port: a client without the key gets nothing; with it, a
            stale epoch is answered with the view, then the block
 """
@@ -205,6 +209,63 @@ elif phase == "kill":
     check("n3 was killed in the middle of the read", True, 0 < out.get("killed", 0) < size)
     check("the read completed without an error", None, out.get("error"))
     check("the read that lost an owner is identical to S3", hashlib.sha256(big).hexdigest(), out.get("sha"))
+
+elif phase == "write":
+    gw = [client("http://" + g, unsigned=True) for g in GWS]
+
+    def read(i, key):
+        try:
+            return gw[i].get_object(Bucket=B, Key=key)["Body"].read()
+        except Exception as e:
+            return getattr(e, "response", {}).get("Error", {}).get("Code", repr(e))
+
+    v1 = os.urandom(3 * BS + 777)
+    gw[0].put_object(Bucket=B, Key="w/obj", Body=v1)
+    check("PUT through n1: n2 and n3 read it at once", [v1, v1], [read(1, "w/obj"), read(2, "w/obj")])
+    etag = s3.head_object(Bucket=B, Key="w/obj")["ETag"]
+
+    def placed():
+        held, owners = copies("w/obj", etag, len(v1))
+        return all(h == o for h, o in zip(held, owners))
+
+    check("the written blocks are on their owners (and only there)", True, wait_for(placed, 10))
+    for i in range(3):
+        read(i, "w/obj")  # every node has the metadata now
+    v2 = os.urandom(BS + 5)
+    gw[1].put_object(Bucket=B, Key="w/obj", Body=v2)
+    check("overwrite through n2: n1 and n3 read the new bytes at once", [v2, v2],
+          [read(0, "w/obj"), read(2, "w/obj")])
+    src = os.urandom(2000)
+    gw[0].put_object(Bucket=B, Key="w/src", Body=src)
+    for i in range(3):
+        read(i, "w/obj")
+    gw[0].copy_object(Bucket=B, Key="w/obj", CopySource={"Bucket": B, "Key": "w/src"})
+    check("CopyObject through n1: n2 and n3 read the copy at once", [src, src],
+          [read(1, "w/obj"), read(2, "w/obj")])
+    for i in range(3):
+        read(i, "w/obj")
+    up = gw[1].create_multipart_upload(Bucket=B, Key="w/obj")["UploadId"]
+    p1, p2 = os.urandom(5 << 20), os.urandom(1000)
+    e1 = gw[1].upload_part(Bucket=B, Key="w/obj", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    e2 = gw[1].upload_part(Bucket=B, Key="w/obj", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    gw[1].complete_multipart_upload(Bucket=B, Key="w/obj", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    check("CompleteMultipartUpload through n2: n1 and n3 read the new object at once",
+          [p1 + p2, p1 + p2], [read(0, "w/obj"), read(2, "w/obj")])
+    for i in range(3):
+        read(i, "w/obj")
+    gw[2].delete_object(Bucket=B, Key="w/obj")
+    check("DELETE through n3: n1 and n2 answer NoSuchKey at once", ["NoSuchKey", "NoSuchKey"],
+          [read(0, "w/obj"), read(1, "w/obj")])
+    gw[0].put_object(Bucket=B, Key="w/a", Body=b"a")
+    gw[0].put_object(Bucket=B, Key="w/b", Body=b"b")
+    for i in range(3):
+        read(i, "w/a"), read(i, "w/b")
+    gw[0].delete_objects(Bucket=B, Delete={"Objects": [{"Key": "w/a"}, {"Key": "w/b"}]})
+    check("DeleteObjects through n1: n2 and n3 answer NoSuchKey for both at once",
+          ["NoSuchKey"] * 4, [read(1, "w/a"), read(1, "w/b"), read(2, "w/a"), read(2, "w/b")])
+    told = sum(metric(a, "shoal_peer_writes_heard_total") for a in ADMINS)
+    check("the writes were told over the peer protocol", True, told >= 12)
 
 elif phase == "auth":
     cluster = os.environ["CLUSTER_NAME"]

@@ -5,7 +5,9 @@
 # identical to S3; 64 concurrent readers over the 3 nodes read each cold
 # block from S3 once (counted in the S3 server's own log); blocks end on
 # exactly their owners; a node that owns no copy serves from the owners
-# without S3; an owner killed with SIGKILL mid-read does not fail the read;
+# without S3; writes through one node (PUT, overwrite, copy, multipart,
+# deletes) are read through the others at once, their blocks on their
+# owners; an owner killed with SIGKILL mid-read does not fail the read;
 # the peer port gives nothing to a client without the key, and answers a
 # stale epoch with the view (cluster_data_checks.py, peer_client.py).
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +21,8 @@ KEY_FILE=$T_TMP/key
 BLOCK_SIZE=1048576
 MOUNT_UFS=s3://lakehouse/
 MOUNT_EXTRA="    endpoint: $S3_ENDPOINT
-    region: us-east-1"
+    region: us-east-1
+    metadata_ttl: 1h"
 for n in 1 2 3; do PEER_PORT[$n]=$(free_port 127.0.0.$n); done
 SEEDS="127.0.0.1:${PEER_PORT[1]}, 127.0.0.2:${PEER_PORT[2]}"
 for n in 1 2 3; do
@@ -36,6 +39,7 @@ export PEERS="127.0.0.1:${PEER_PORT[1]} 127.0.0.2:${PEER_PORT[2]} 127.0.0.3:${PE
 export PROXY_LOG=$T_TMP/s3/log/proxy.log BLOCK_SIZE KEY_FILE OTHER_KEY_FILE=$T_TMP/other.key
 export CLUSTER_NAME=itest
 run_checks cluster_data_checks.py read
+run_checks cluster_data_checks.py write
 run_checks cluster_data_checks.py auth
 VICTIM_PID=${NODE_PID[3]} run_checks cluster_data_checks.py kill
 wait "${NODE_PID[3]}" 2>/dev/null
