@@ -11,10 +11,13 @@
  * Names starting with ".shoal-" are reserved: no key may have such a
  * component and listings skip them.
  *
- * ETag: "<16 hex digits>", a 64-bit hash of (st_dev, st_ino, st_size,
- * st_mtim in ns): stable while the file is unchanged, new after any rewrite
+ * ETag: "<16 hex digits>", a 64-bit hash of (st_ino, st_size, st_mtim in
+ * ns): stable while the file is unchanged, new after any rewrite
  * through this backend (commits set the mtime to the current time in ns, so
- * even an immediate same-size rewrite reusing the inode gets a new ETag).
+ * even an immediate same-size rewrite reusing the inode gets a new ETag),
+ * and the same on every node that mounts the same file system: not st_dev,
+ * which each NFS client numbers its own way, while the inode number and
+ * mtime are the server's.
  * Deliberately not 32 digits, so that clients never mistake it for an MD5.
  * Content-Type: kept in the user.shoal.content_type xattr when written with
  * one (silently not kept where the file system has no user xattrs). */
@@ -334,9 +337,8 @@ static uint64_t dir_mix(uint64_t z)
 void ufs_dir_etag(const struct stat *sb, char out[UFS_ETAG_MAX])
 {
     uint64_t ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
-    uint64_t h = dir_mix((uint64_t)sb->st_dev);
+    uint64_t h = dir_mix((uint64_t)sb->st_ino);
 
-    h = dir_mix(h ^ (uint64_t)sb->st_ino);
     h = dir_mix(h ^ (uint64_t)sb->st_size);
     h = dir_mix(h ^ ns);
     snprintf(out, UFS_ETAG_MAX, "\"%016" PRIx64 "\"", h);

@@ -7,6 +7,7 @@
  * and concurrency: tests/unit/test_ufs_dir_tree.c. Every callback is checked
  * not to run inside the call that started its operation. */
 #include "tests/unit/ufs_dir_util.h"
+#include "ufs/dir_int.h"
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -98,6 +99,38 @@ TEST(test_bad_keys)
 }
 
 /* ---- stat ----------------------------------------------------------------------------- */
+
+/* The same file seen from two nodes (an NFS mount numbers st_dev its own
+ * way on each client) has one ETag; another inode, size or mtime another. */
+TEST(test_etag_same_on_every_node)
+{
+    struct stat a, b;
+    char ea[UFS_ETAG_MAX], eb[UFS_ETAG_MAX];
+    memset(&a, 0, sizeof(a));
+    a.st_dev = 2049;
+    a.st_ino = 1234567;
+    a.st_size = 4096;
+    a.st_mtim.tv_sec = 1700000000;
+    a.st_mtim.tv_nsec = 5;
+    b = a;
+    b.st_dev = 43; /* another node's client */
+    b.st_ctim.tv_sec = 99;
+    ufs_dir_etag(&a, ea);
+    ufs_dir_etag(&b, eb);
+    CHECK_STR(ea, eb);
+    b = a;
+    b.st_ino++;
+    ufs_dir_etag(&b, eb);
+    CHECK(strcmp(ea, eb) != 0);
+    b = a;
+    b.st_size++;
+    ufs_dir_etag(&b, eb);
+    CHECK(strcmp(ea, eb) != 0);
+    b = a;
+    b.st_mtim.tv_nsec++;
+    ufs_dir_etag(&b, eb);
+    CHECK(strcmp(ea, eb) != 0);
+}
 
 TEST(test_stat)
 {
@@ -745,6 +778,7 @@ int main(void)
     base = event_base_new();
     RUN(test_open);
     RUN(test_bad_keys);
+    RUN(test_etag_same_on_every_node);
     RUN(test_stat);
     RUN(test_read_ranges);
     RUN(test_read_chunks);
