@@ -270,6 +270,53 @@ size_t wire_data_head(uint32_t rid, size_t n, uint8_t out[WIRE_DATA_HEAD_MAX])
     return WIRE_FRAME_HEAD + o.len;
 }
 
+/* ---- DATA without decoding ------------------------------------------------------- */
+
+static uint64_t be_n(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int wire_data_peek(const uint8_t *p, size_t n, size_t body_len, uint32_t *rid, size_t *head_len,
+                   size_t *data_len)
+{
+    size_t off = 2, w;
+    uint64_t r, d;
+    if (n < 3 || p[0] != 0x93 || p[1] != WIRE_DATA)
+        return 0;
+    /* rid: a positive fixint or uint 8/16/32/64 */
+    if (p[off] <= 0x7f) {
+        r = p[off++];
+    } else if (p[off] >= 0xcc && p[off] <= 0xcf) {
+        w = (size_t)1 << (p[off] - 0xcc);
+        if (n < off + 1 + w)
+            return 0;
+        r = be_n(p + off + 1, w);
+        off += 1 + w;
+    } else {
+        return 0;
+    }
+    if (r > UINT32_MAX || n < off + 1)
+        return 0;
+    /* the bytes: bin 8/16/32 */
+    if (p[off] < 0xc4 || p[off] > 0xc6)
+        return 0;
+    w = (size_t)1 << (p[off] - 0xc4);
+    if (n < off + 1 + w)
+        return 0;
+    d = be_n(p + off + 1, w);
+    off += 1 + w;
+    if (d == 0 || d > WIRE_DATA_MAX || body_len < off || d != body_len - off)
+        return 0;
+    *rid = (uint32_t)r;
+    *head_len = off;
+    *data_len = (size_t)d;
+    return 1;
+}
+
 /* ---- decoding ------------------------------------------------------------------------- */
 
 static int get_bin(const msgpack_object *o, uint8_t *out, size_t n)

@@ -220,6 +220,16 @@ int wire_encode(const struct wire_msg *m, uint8_t *out, size_t cap, size_t *len)
 #define WIRE_DATA_HEAD_MAX 16
 size_t wire_data_head(uint32_t rid, size_t n, uint8_t out[WIRE_DATA_HEAD_MAX]);
 
+/* wire_data_peek: whether a frame body of BODY_LEN bytes whose first N
+ * bytes are P is a well-formed DATA frame, so that its bytes can be taken
+ * from where they lie instead of decoded whole: 1 with *RID, *HEAD_LEN (the
+ * bytes of the body before the data) and *DATA_LEN (= BODY_LEN - *HEAD_LEN,
+ * 1..WIRE_DATA_MAX); 0 otherwise (then wire_decode it). N >= 16 unless the
+ * body is shorter. What it takes, wire_decode decodes as the same DATA
+ * frame; it takes every DATA frame wire_data_head makes. */
+int wire_data_peek(const uint8_t *p, size_t n, size_t body_len, uint32_t *rid, size_t *head_len,
+                   size_t *data_len);
+
 /* wire_decode: a frame's body (LEN bytes, without the head) into *M: 0, or
  * WIRE_EINVAL / WIRE_ENOMEM (nothing to clear then). On success M may own
  * memory: wire_msg_clear(M). */

@@ -22,9 +22,13 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,11 +254,51 @@ static int on_frame(struct peer_conn *c, const struct wire_msg *m)
     }
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* A whole frame of LEN bytes heads IN: when it is DATA, its bytes go to the
+ * call or PUT without being copied out of the buffer first, and the frame
+ * is drained (1); 0 when it is another frame (nothing drained); on an error
+ * the connection is closed (1). */
+static int data_frame(struct peer_conn *c, struct evbuffer *in, uint32_t len)
 {
-    struct peer_conn *c = arg;
+    uint8_t head[WIRE_FRAME_HEAD + 16];
+    uint32_t rid;
+    size_t hl, n;
+    struct evbuffer_iovec v[64];
+    struct iovec iv[64];
+    evbuffer_copyout(in, head, sizeof(head));
+    if (!wire_data_peek(head + WIRE_FRAME_HEAD, 16, len, &rid, &hl, &n))
+        return 0;
+    atomic_fetch_add_explicit(&c->pl->ps->st.bytes_in, WIRE_FRAME_HEAD + len, memory_order_relaxed);
+    evbuffer_drain(in, WIRE_FRAME_HEAD + hl);
+    int nv = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 64);
+    if (nv < 0 || nv > 64) { /* more pieces than we take at once: one copy then */
+        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
+        v[0].iov_base = (void *)p;
+        v[0].iov_len = n;
+        nv = p ? 1 : 0;
+    }
+    size_t left = n;
+    for (int i = 0; i < nv; i++) { /* the last piece may hold the next frame too */
+        iv[i].iov_base = v[i].iov_base;
+        iv[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+        left -= iv[i].iov_len;
+    }
+    int err =
+        left ? -1
+             : (c->server ? peer_srv_data(c, rid, iv, nv, n) : peer_pool_data(c, rid, iv, nv, n));
+    if (c->state == PC_DEAD)
+        return 1;
+    evbuffer_drain(in, n);
+    if (err)
+        peer_conn_close(c);
+    return 1;
+}
+
+/* The frames in C's input buffer, as many as are whole. */
+static void frames(struct peer_conn *c)
+{
     struct peer_set *ps = c->pl->ps;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = c->in;
 
     while (c->state != PC_DEAD) {
         size_t have = evbuffer_get_length(in);
@@ -282,9 +326,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
             return;
         }
         if (have < WIRE_FRAME_HEAD + (size_t)len) {
-            bufferevent_setwatermark(bev, EV_READ, WIRE_FRAME_HEAD + (size_t)len, 0);
+            c->want = WIRE_FRAME_HEAD + (size_t)len - have;
             return;
         }
+        if (c->state == PC_READY && len > 64 && data_frame(c, in, len) == 1)
+            continue; /* DATA: taken where it lies */
+        if (c->state == PC_DEAD)
+            return;
         const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(WIRE_FRAME_HEAD + len));
         struct wire_msg m;
         int err = p ? wire_decode(p + WIRE_FRAME_HEAD, len, &m) : WIRE_ENOMEM;
@@ -304,8 +352,49 @@ static void read_cb(struct bufferevent *bev, void *arg)
             return;
         }
     }
-    if (c->state != PC_DEAD)
-        bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    c->want = 0;
+}
+
+/* The socket is readable: as much as is there, up to the rest of the frame
+ * being read (at least 256 KiB), in one readv into the input buffer.
+ * libevent's own reads take 4 KiB at a time (EVBUFFER_MAX_READ), 256 system
+ * calls and loop turns for a 1 MiB block. */
+static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct peer_conn *c = arg;
+    struct evbuffer *in = c->in;
+    struct evbuffer_iovec v[2];
+    struct iovec iv[2];
+    size_t want = c->want > (256u << 10) ? c->want : (256u << 10);
+    (void)what;
+    if (want > WIRE_FRAME_HEAD + WIRE_FRAME_MAX)
+        want = WIRE_FRAME_HEAD + WIRE_FRAME_MAX;
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0) {
+        peer_conn_close(c);
+        return;
+    }
+    for (int i = 0; i < nv; i++) {
+        iv[i].iov_base = v[i].iov_base;
+        iv[i].iov_len = v[i].iov_len;
+    }
+    ssize_t n = readv(fd, iv, nv);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        evbuffer_commit_space(in, v, 0);
+        return;
+    }
+    if (n <= 0) { /* EOF, or an error (a refused connect too) */
+        evbuffer_commit_space(in, v, 0);
+        peer_conn_close(c);
+        return;
+    }
+    for (int i = 0; i < nv; i++) {
+        size_t k = (size_t)n < v[i].iov_len ? (size_t)n : v[i].iov_len;
+        v[i].iov_len = k;
+        n -= (ssize_t)k;
+    }
+    evbuffer_commit_space(in, v, nv);
+    frames(c);
 }
 
 static void free_cb(evutil_socket_t fd, short what, void *arg)
@@ -318,6 +407,10 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
         if (c->next)
             c->next->pprev = c->pprev;
     }
+    if (c->rev)
+        event_free(c->rev);
+    if (c->in)
+        evbuffer_free(c->in);
     bufferevent_free(c->bev);
     event_free(c->hs_timer);
     if (c->pending)
@@ -348,7 +441,7 @@ void peer_conn_close(struct peer_conn *c)
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
-    bufferevent_disable(c->bev, EV_READ);
+    event_del(c->rev);
     event_del(c->hs_timer);
     if (c->server)
         peer_srv_close(c);
@@ -423,8 +516,18 @@ struct peer_conn *peer_conn_new(struct peer_loop *pl, evutil_socket_t fd, int se
     }
     if (!server)
         c->pending = evbuffer_new();
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ);
+    else if (fd >= 0) {
+        int one = 1; /* frames go out whole: no waiting for the peer's delayed ACK */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    /* whole frames per read and write, not libevent's 16 KiB */
+    bufferevent_set_max_single_read(c->bev, WIRE_FRAME_HEAD + WIRE_FRAME_MAX);
+    bufferevent_set_max_single_write(c->bev, 4 * (WIRE_FRAME_HEAD + WIRE_FRAME_MAX));
+    bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
+    c->in = evbuffer_new(); /* a bufferevent's own input takes only what it reads */
+    c->rev = event_new(pl->l->base, fd, EV_READ | EV_PERSIST, sock_read_cb, c);
+    if (!c->in || !c->rev || event_add(c->rev, NULL) != 0)
+        shd_oom(sizeof(struct event *));
     evtimer_add(c->hs_timer, &hs);
     c->next = pl->conns;
     if (c->next)

@@ -24,6 +24,7 @@
 
 #include <event2/bufferevent.h>
 #include <stdatomic.h>
+#include <sys/uio.h>
 #include <xxhash.h>
 
 #define PEER_CONNS_PER_PEER 4        /* connections a loop opens to one node, at most */
@@ -74,6 +75,9 @@ struct peer_conn {
     struct peer_conn *next, **pprev;
     struct bufferevent *bev;
     struct event *hs_timer; /* the handshake's deadline */
+    struct event *rev;      /* reading: our own (sock_read_cb), not the bufferevent's */
+    size_t want;            /* bytes missing from the frame being read */
+    struct evbuffer *in;    /* what was read and not yet taken */
     int server;
     int flushing; /* closed, on pl->closing until its output is out */
     enum peer_state state;
@@ -109,6 +113,11 @@ uint64_t peer_now_ms(void);
  * to close the connection. */
 int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m);
 void peer_srv_close(struct peer_conn *c); /* cancels what C's requests run */
+/* A DATA frame's N bytes for RID, in NV pieces where they lie (the input
+ * buffer, not copied out first); 0, or -1 to close. Both sides. */
+struct iovec;
+int peer_srv_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n);
+int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n);
 
 /* peer_pool.c: a frame for the client side; 0 or -1 to close. */
 int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m);

@@ -255,17 +255,10 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
             return -1;
         arm(pc);
         return 0;
-    case WIRE_DATA:
-        if (pc->kind != CALL_READ || m->u.data.len > pc->want - pc->got)
-            return -1;
-        XXH3_64bits_update(pc->xx, m->u.data.p, m->u.data.len);
-        pc->got += m->u.data.len;
-        arm(pc);
-        if (pc->cbs->data(pc->arg, m->u.data.p, m->u.data.len) == UFS_READ_ABORT) {
-            call_end(pc, UFS_ECANCELED);
-            return 0;
-        }
-        return 0;
+    case WIRE_DATA: {
+        struct iovec v = {(void *)m->u.data.p, m->u.data.len};
+        return peer_pool_data(c, m->rid, &v, 1, m->u.data.len);
+    }
     case WIRE_END:
         if (pc->kind != CALL_READ)
             return -1;
@@ -279,6 +272,25 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
     default:
         return -1;
     }
+}
+
+int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n)
+{
+    struct peer_call *pc = call_find(c, rid);
+    if (!pc)
+        return 0; /* a cancelled call's bytes */
+    if (pc->kind != CALL_READ || n > pc->want - pc->got)
+        return -1;
+    pc->got += n;
+    arm(pc);
+    for (int i = 0; i < nv; i++) {
+        XXH3_64bits_update(pc->xx, v[i].iov_base, v[i].iov_len);
+        if (pc->cbs->data(pc->arg, v[i].iov_base, v[i].iov_len) == UFS_READ_ABORT) {
+            call_end(pc, UFS_ECANCELED);
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* A new call on a connection to TO (or, when none can be had, one that

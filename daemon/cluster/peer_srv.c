@@ -317,14 +317,17 @@ static int on_put(struct peer_conn *c, const struct wire_msg *m)
     return 0;
 }
 
-static int on_data(struct peer_conn *c, const struct wire_msg *m)
+int peer_srv_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n)
 {
     struct peer_put_in *p = c->put;
-    if (!p || m->rid != p->rid || m->u.data.len > p->len - p->got)
+    if (!p || rid != p->rid || n > p->len - p->got)
         return -1;
-    if (p->b)
-        memcpy(store_block_data(p->b) + p->got, m->u.data.p, m->u.data.len);
-    p->got += m->u.data.len;
+    for (int i = 0; i < nv && p->b; i++) {
+        memcpy(store_block_data(p->b) + p->got, v[i].iov_base, v[i].iov_len);
+        p->got += v[i].iov_len;
+    }
+    if (!p->b)
+        p->got += n;
     return 0;
 }
 
@@ -413,8 +416,10 @@ int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
         return on_get(c, m);
     case WIRE_PUT:
         return on_put(c, m);
-    case WIRE_DATA:
-        return on_data(c, m);
+    case WIRE_DATA: {
+        struct iovec v = {(void *)m->u.data.p, m->u.data.len};
+        return peer_srv_data(c, m->rid, &v, 1, m->u.data.len);
+    }
     case WIRE_END:
         return c->put ? put_end(c, m) : -1;
     case WIRE_HOLDS:

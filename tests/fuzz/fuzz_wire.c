@@ -8,7 +8,9 @@
  * through wire_decode.
  *
  * Invariants (abort() when broken): a length over WIRE_FRAME_MAX is never
- * accepted; a decoded message has a known type, NUL-terminated strings
+ * accepted; what wire_data_peek (the receivers' fast path for DATA) takes,
+ * wire_decode decodes as the same DATA frame (other encodings of DATA are
+ * left to wire_decode); a decoded message has a known type, NUL-terminated strings
  * within their fields, DATA/HOLDS/HELD pointers inside the body and within
  * their ceilings; every decoded message but DATA encodes again, and that
  * encoding decodes to the same message (DATA: its head re-encodes to the
@@ -42,9 +44,8 @@ static int same(const struct wire_msg *a, const struct wire_msg *b)
         return 0;
     switch (a->type) {
     case WIRE_VIEW:
-        return a->u.view.n == b->u.view.n &&
-               memcmp(a->u.view.members, b->u.view.members,
-                      a->u.view.n * sizeof(struct wire_member)) == 0;
+        return a->u.view.n == b->u.view.n && memcmp(a->u.view.members, b->u.view.members,
+                                                    a->u.view.n * sizeof(struct wire_member)) == 0;
     case WIRE_HOLDS:
         return a->u.holds.n == b->u.holds.n &&
                memcmp(a->u.holds.ids, b->u.holds.ids, a->u.holds.n * RING_ID_LEN) == 0;
@@ -73,8 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (blen > size - WIRE_FRAME_HEAD)
         blen = (uint32_t)(size - WIRE_FRAME_HEAD); /* what arrived */
     const uint8_t *body = data + WIRE_FRAME_HEAD;
-    if (wire_decode(body, blen, &m) != WIRE_OK)
+    uint32_t prid;
+    size_t phl, pdl;
+    int peeked = wire_data_peek(body, blen < 16 ? blen : 16, blen, &prid, &phl, &pdl);
+    if (wire_decode(body, blen, &m) != WIRE_OK) {
+        if (peeked)
+            broken("wire_data_peek took a frame wire_decode refuses");
         return 0;
+    }
+    if (peeked &&
+        (m.type != WIRE_DATA || prid != m.rid || pdl != m.u.data.len || body + phl != m.u.data.p))
+        broken("wire_data_peek and wire_decode disagree on a DATA frame");
     if (m.type < WIRE_HELLO || m.type > WIRE_TYPE_LAST)
         broken("an unknown type decoded");
     check_str(m.u.obj.bucket, WIRE_BUCKET_MAX);

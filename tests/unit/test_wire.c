@@ -159,6 +159,27 @@ TEST(test_get_block_data_end)
     CHECK(d.u.data.p == buf + hl); /* not copied */
     CHECK(memcmp(d.u.data.p, payload, sizeof(payload)) == 0);
     CHECK(wire_decode(buf + WIRE_FRAME_HEAD, blen - 1, &d) == WIRE_EINVAL);
+    /* the receivers' fast path takes it where it lies */
+    uint32_t prid;
+    size_t phl, pdl;
+    CHECK(wire_data_peek(buf + WIRE_FRAME_HEAD, 16, blen, &prid, &phl, &pdl) == 1);
+    CHECK(prid == 77 && pdl == sizeof(payload) && phl == hl - WIRE_FRAME_HEAD);
+    CHECK(wire_data_peek(buf + WIRE_FRAME_HEAD, 16, blen - 1, &prid, &phl, &pdl) == 0);
+    for (uint32_t r = 0; r < 70000; r = r * 3 + 1) { /* every width of rid and length */
+        size_t n = (size_t)r % WIRE_DATA_MAX + 1;
+        hl = wire_data_head(r, n, head);
+        REQUIRE(wire_frame_len(head, &blen) == WIRE_OK);
+        CHECK(wire_data_peek(head + WIRE_FRAME_HEAD, hl - WIRE_FRAME_HEAD, blen, &prid, &phl,
+                             &pdl) == 1 &&
+              prid == r && pdl == n);
+    }
+    /* a GET is not DATA */
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_END;
+    size_t el;
+    REQUIRE(wire_encode(&m, buf, sizeof(buf), &el) == WIRE_OK);
+    CHECK(wire_data_peek(buf + WIRE_FRAME_HEAD, el - WIRE_FRAME_HEAD, el - WIRE_FRAME_HEAD, &prid,
+                         &phl, &pdl) == 0);
     /* a DATA frame over WIRE_DATA_MAX: refused even when the frame fits */
     hl = wire_data_head(1, WIRE_DATA_MAX + 1, head);
     REQUIRE(wire_frame_len(head, &blen) == WIRE_OK);

@@ -2,9 +2,11 @@
 --   wrk -s wrk.lua URL -- paths FILE          GET a random path of FILE (one a line)
 --   wrk -s wrk.lua URL -- range FILE SIZE LEN GET the first path of FILE with a
 --                                             random Range of LEN bytes in SIZE
+--   wrk -s wrk.lua URL -- blocks FILE BS      GET a random line "PATH INDEX" of FILE
+--                                             with the Range of block INDEX (BS bytes)
 -- done() prints one line: "wrk requests=N seconds=S bytes=B p50_us=.. p99_us=..
 -- max_us=.. status_errors=N socket_errors=N" for the script to parse.
-local mode, paths, size, len
+local mode, paths, size, len, bs
 local counter = 0
 
 function setup(thread)
@@ -22,6 +24,8 @@ function init(args)
     if mode == "range" then
         size = tonumber(args[3])
         len = tonumber(args[4])
+    elseif mode == "blocks" then
+        bs = tonumber(args[3])
     end
 end
 
@@ -29,6 +33,11 @@ function request()
     if mode == "range" then
         local off = math.random(0, size - len)
         return wrk.format("GET", paths[1], { Range = "bytes=" .. off .. "-" .. (off + len - 1) })
+    end
+    if mode == "blocks" then
+        local path, idx = paths[math.random(1, #paths)]:match("^(%S+) (%d+)$")
+        local off = tonumber(idx) * bs
+        return wrk.format("GET", path, { Range = "bytes=" .. off .. "-" .. (off + bs - 1) })
     end
     return wrk.format("GET", paths[math.random(1, #paths)])
 end

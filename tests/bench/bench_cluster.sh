@@ -1,0 +1,301 @@
+#!/bin/bash
+# tests/bench/bench_cluster.sh BUILD: the data path of a 3-node cluster
+# (127.0.0.1-3, one S3 server, 1 MiB blocks) on this machine, in one run.
+# Run by tests/bench/run.sh; prints figures as ratios, passes or fails
+# nothing.
+#
+#   1. warm 1 MiB block ranges of a 128 MiB object through node 1, wrk -t2
+#      -c16: blocks node 1 holds (it owns them) against blocks it owns none
+#      of (one proxy hop to an owner): req/s and p99;
+#   2. a cold 64 MiB read through node 1 (a fresh key each run) against the
+#      same read straight from S3 (curl on a presigned URL), R=2 and R=1;
+#   3. aggregate warm throughput: random 1 MiB ranges of the 128 MiB object,
+#      three wrk (-t1 -c6) at once, one per node of the 3-node cluster,
+#      against one wrk -t2 -c16 on a single node alone.
+# Each figure is the median of RUNS runs (COLD_RUNS for case 2); ratios are
+# medians of per-run ratios, both sides measured back to back.
+#
+# Env: RUNS (3), COLD_RUNS (3), DURATION (8: seconds per wrk run). Needs wrk
+# (deploy/deps.sh bench), the test S3 server and boto3 (deploy/deps.sh
+# test). Takes about 6 minutes.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+RUNS=${RUNS:-3}
+COLD_RUNS=${COLD_RUNS:-3}
+DUR=${DURATION:-8}
+PY=/usr/bin/python3
+S3SRV=$ROOT/tests/s3/s3-server
+HERE=$ROOT/tests/bench/gateway
+OBJ=$HERE/objects.py
+BS=1048576
+BIG=$((128 << 20))
+COLD=$((64 << 20))
+
+die() { echo "bench_cluster: $*" >&2; exit 1; }
+[ -x "$BUILD/shoald" ] || die "$BUILD/shoald missing (make all)"
+command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
+"$PY" -c 'import boto3' 2>/dev/null || die "boto3 missing on $PY (deploy/deps.sh test)"
+
+TMP=$(mktemp -d /tmp/shoal-bench-cl.XXXXXX)
+declare -A PID GW ADMIN PEER
+CHILD=
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+    stop_all
+    "$S3SRV" stop "$TMP/s3" >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 100); do
+        kill -0 "$1" 2>/dev/null || break
+        [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+stop_all() {
+    local n
+    for n in "${!PID[@]}"; do stop_pid "${PID[$n]}"; done
+    PID=()
+}
+bg() {
+    local rc
+    "$@" &
+    CHILD=$!
+    wait "$CHILD"
+    rc=$?
+    CHILD=
+    return $rc
+}
+free_port() { # HOST: a port free for TCP and UDP
+    "$PY" -c 'import socket, sys
+while True:
+    t = socket.socket(); t.bind((sys.argv[1], 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind((sys.argv[1], p)); print(p); break
+    except OSError:
+        t.close()' "$1"
+}
+med() { sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+fmt() { awk -v x="$1" -v p="$2" 'BEGIN { printf "%." p "f", x }'; }
+met() { awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN { print ((op == ">=" ? r >= t : r <= t) ? "yes" : "NO") }'; }
+metric() { curl -s "http://${ADMIN[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+s3_gets() { grep -c " GET /" "$TMP/s3/log/proxy.log" 2>/dev/null || echo 0; }
+
+# cluster N R: starts nodes 1..N (replication R) and waits until each sees N alive
+cluster() {
+    local n=$1 r=$2 i seeds t0
+    stop_all
+    rm -rf "$TMP/nodes"
+    for i in $(seq "$n"); do PEER[$i]=$(free_port 127.0.0.$i); done
+    seeds="127.0.0.1:${PEER[1]}"
+    for i in $(seq "$n"); do
+        mkdir -p "$TMP/nodes/$i"
+        cat >"$TMP/nodes/$i.yaml" <<YAML
+node:
+  name: n$i
+  data_dir: $TMP/nodes/$i/data
+  zone: z$i
+listen:
+  s3: 127.0.0.$i:0
+  admin: 127.0.0.$i:0
+  peer: 127.0.0.$i:${PEER[$i]}
+cluster:
+  name: bench
+  seeds: [$seeds]
+  replication: $r
+  block_size: 1MiB
+cache:
+  memory: 512MiB
+mounts:
+  - name: bench
+    ufs: s3://bench/
+    endpoint: $S3_ENDPOINT
+    region: us-east-1
+    metadata_ttl: 1h
+YAML
+        rm -f "$TMP/nodes/$i/data/shoald.ports"
+        setsid "$BUILD/shoald" -c "$TMP/nodes/$i.yaml" </dev/null >>"$TMP/shoald.$i.log" 2>&1 &
+        PID[$i]=$!
+    done
+    for i in $(seq "$n"); do
+        for _ in $(seq 200); do
+            [ -s "$TMP/nodes/$i/data/shoald.ports" ] && break
+            kill -0 "${PID[$i]}" 2>/dev/null || die "node $i did not start: $(tail -n 5 "$TMP/shoald.$i.log")"
+            sleep 0.1
+        done
+        GW[$i]=$(sed -n 's/^s3=//p' "$TMP/nodes/$i/data/shoald.ports")
+        ADMIN[$i]=$(sed -n 's/^admin=//p' "$TMP/nodes/$i/data/shoald.ports")
+    done
+    t0=$(date +%s)
+    for i in $(seq "$n"); do
+        until [ "$(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"state":"alive"' | wc -l)" = "$n" ]; do
+            [ $(($(date +%s) - t0)) -lt 30 ] || die "the $n nodes did not converge: node $i sees $(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"name":"[^"]*","zone":"[^"]*","state":"[a-z]*"' | tr '\n' ' ')"
+            sleep 0.1
+        done
+    done
+}
+
+# wrk_run LABEL URL ARGS...: one wrk run (-t2 -c16); appends "LABEL k=v ..." to $TMP/runs
+wrk_run() {
+    local label=$1 url=$2 out
+    shift 2
+    bg wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "$url" -- "$@" >"$TMP/wrk.out"
+    out=$(grep '^wrk ' "$TMP/wrk.out")
+    [ -n "$out" ] || die "wrk failed: $label"
+    echo "$label ${out#wrk }" >>"$TMP/runs"
+    echo "  $label: $(echo "${out#wrk }" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%.0f req/s, %.0f MB/s, p99 %.2f ms, errors %d/%d", v["requests"] / v["seconds"],
+            v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["status_errors"], v["socket_errors"] }')"
+}
+# field LABEL EXPR: the median over runs of EXPR of the runs labelled LABEL
+field() {
+    awk -v l="$1" '$1 == l { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        print '"$2"' }' "$TMP/runs" | med
+}
+# ratio A B EXPR: the median over runs of EXPR(A)/EXPR(B), run k against run k
+ratio() {
+    awk -v a="$1" -v b="$2" '$1 == a || $1 == b { delete v
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        x[$1, ++n[$1]] = '"$3"' }
+        END { for (i = 1; i <= n[a] && i <= n[b]; i++) print x[a, i] / x[b, i] }' "$TMP/runs" | med
+}
+RPS='v["requests"] / v["seconds"]'
+P99='v["p99_us"] / 1000'
+MBS='v["bytes"] / v["seconds"] / 1e6'
+
+# ---- S3 and the objects ----------------------------------------------------------------------
+echo "setting up: S3 server, a $((BIG >> 20)) MiB object, $((2 * COLD_RUNS)) x $((COLD >> 20)) MiB"
+"$S3SRV" start "$TMP/s3" >"$TMP/s3.env" 2>"$TMP/s3.err" || { cat "$TMP/s3.err" >&2; die "S3 server did not start"; }
+set -a
+# shellcheck disable=SC1091
+. "$TMP/s3.env"
+set +a
+bg "$PY" "$OBJ" put bench big.bin=$BIG "cold/%$((2 * COLD_RUNS))=$COLD" || die "upload failed"
+"$PY" "$OBJ" presign "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" bench \
+    "$TMP/s3_cold.txt:cold/%$((2 * COLD_RUNS))" || die "presigning failed"
+ETAG=$("$PY" -c 'import os, boto3; from botocore.config import Config
+c = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
+                 config=Config(s3={"addressing_style": "path"}))
+print(c.head_object(Bucket="bench", Key="big.bin")["ETag"])')
+: >"$TMP/runs"
+
+# ---- 1. through an owner, through a node that owns none of the copies -------------------------
+cluster 3 2
+curl -s -o /dev/null "http://${GW[1]}/bench/big.bin" || die "warming failed"
+sleep 2 # replication of the last blocks
+q=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"bucket": "bench",
+    "key": "big.bin", "etag": sys.argv[1], "size": sys.argv[2]}))' "$ETAG" "$BIG")
+curl -s "http://${ADMIN[1]}/v1/blocks?$q" >"$TMP/blocks.json"
+"$PY" -c 'import json, sys
+bl = json.load(open(sys.argv[1]))["blocks"]
+with open(sys.argv[2], "w") as own, open(sys.argv[3], "w") as other:
+    for b in bl:
+        (own if b["owner"] and b["held"] else other if not b["owner"] else open("/dev/null", "w")).write(
+            "/bench/big.bin %d\n" % b["index"])' "$TMP/blocks.json" "$TMP/own.txt" "$TMP/other.txt"
+echo "node 1 owns $(wc -l <"$TMP/own.txt") of the 128 blocks (holds them), none of the copies of $(wc -l <"$TMP/other.txt")"
+for b in other own; do # warm: every block through node 1 once more
+    awk -v bs=$BS '{ printf "url = \"http://'"${GW[1]}"'%s\"\nheader = \"Range: bytes=%d-%d\"\noutput = /dev/null\n", $1, $2 * bs, ($2 + 1) * bs - 1 }' \
+        "$TMP/$b.txt" >"$TMP/curl.cfg"
+    curl -s -Z --parallel-max 8 -K "$TMP/curl.cfg" >/dev/null
+done
+s3_0=$(s3_gets)
+echo "case 1: wrk -t2 -c16 -d${DUR}s, $RUNS runs"
+for r in $(seq "$RUNS"); do
+    if [ $((r % 2)) = 1 ]; then order="own other"; else order="other own"; fi
+    for b in $order; do wrk_run "1$b" "http://${GW[1]}" blocks "$TMP/$b.txt" $BS; done
+done
+s3_1=$(($(s3_gets) - s3_0))
+echo "  (S3 GETs during case 1: $s3_1)"
+[ "${ONLY1:-0}" = 1 ] && exit 0
+
+# ---- 2. cold 64 MiB: S3 direct, R=2 and R=1 --------------------------------------------------
+cold_case() { # R FIRST: COLD_RUNS cold reads of fresh keys from FIRST
+    local r=$1 k a b i
+    for i in $(seq "$COLD_RUNS"); do
+        k=$(($2 + i))
+        u=$(sed -n "${k}p" "$TMP/s3_cold.txt")
+        key=$(printf 'cold/%06d' $((k - 1)))
+        a=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$S3_ENDPOINT$u")
+        b=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "http://${GW[1]}/bench/$key")
+        [ "${a% *}" = "200 $COLD" ] && [ "${b% *}" = "200 $COLD" ] || die "cold read $key: S3 '$a', cluster '$b'"
+        echo "2r$r direct=${a##* } cluster=${b##* }" >>"$TMP/runs"
+        echo "  R=$r cold run $i: S3 direct ${a##* } s, through the cluster ${b##* } s"
+    done
+}
+echo "case 2: cold $((COLD >> 20)) MiB reads, $COLD_RUNS runs each"
+fills0=$(($(metric 1 shoal_fills_total) + $(metric 2 shoal_fills_total) + $(metric 3 shoal_fills_total)))
+cold_case 2 0
+fills2=$(($(metric 1 shoal_fills_total) + $(metric 2 shoal_fills_total) + $(metric 3 shoal_fills_total) - fills0))
+
+# ---- 3. aggregate: three nodes at once against one node alone -------------------------------
+echo "case 3: random 1 MiB ranges of the 128 MiB object, $RUNS runs"
+echo /bench/big.bin >"$TMP/big.txt"
+agg3() {
+    local i pids=()
+    for i in 1 2 3; do
+        wrk -t1 -c6 -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "http://${GW[$i]}" -- \
+            range "$TMP/big.txt" $BIG $BS >"$TMP/wrk3.$i" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    cat "$TMP/wrk3.1" "$TMP/wrk3.2" "$TMP/wrk3.3" | grep '^wrk ' | awk '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2]; if (kv[1] == "seconds") s = kv[2] }
+        printf "3three requests=%d seconds=%s bytes=%d p99_us=0 status_errors=%d socket_errors=%d\n",
+            v["requests"], s, v["bytes"], v["status_errors"], v["socket_errors"] }' >>"$TMP/runs"
+    tail -n 1 "$TMP/runs" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "  three nodes at once: %.0f req/s, %.0f MB/s\n", v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6 }'
+}
+for r in $(seq "$RUNS"); do
+    for i in 1 2 3; do curl -s -o /dev/null "http://${GW[$i]}/bench/big.bin"; done
+    agg3
+done
+cluster 1 1
+echo "  (a single node)"
+curl -s -o /dev/null "http://${GW[1]}/bench/big.bin"
+for r in $(seq "$RUNS"); do wrk_run 3one "http://${GW[1]}" range "$TMP/big.txt" $BIG $BS; done
+
+# ---- 2 again with R=1 ------------------------------------------------------------------------
+cluster 3 1
+cold_case 1 "$COLD_RUNS"
+
+# ---- the table -------------------------------------------------------------------------------
+row() { printf '%-46s %11s %11s %8s %-24s %s\n' "$@" | sed 's/ *$//'; }
+c2() { awk -v l="$1" -v f="$2" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print (f == "ratio" ? v["cluster"] / v["direct"] : v[f]) }' "$TMP/runs" | med; }
+echo
+echo "shoal cluster: 3 nodes on 127.0.0.1-3, 1 MiB blocks, one S3 server, $(nproc) cores, $(date -u +%F)"
+echo "medians of $RUNS runs ($COLD_RUNS for case 2); ratio = median of per-run ratios"
+row "case" "reference" "shoal" "ratio" "target" "met?"
+r=$(ratio 1other 1own "$RPS")
+row "1 warm 1 MiB blocks, req/s (ref: via owner)" "$(fmt "$(field 1own "$RPS")" 0)" \
+    "$(fmt "$(field 1other "$RPS")" 0)" "$(fmt "$r" 3)" ">= 0.7 x through owner" "$(met "$r" ">=" 0.7)"
+r=$(ratio 1other 1own "$P99")
+row "1   p99 latency, ms" "$(fmt "$(field 1own "$P99")" 2)" "$(fmt "$(field 1other "$P99")" 2)" \
+    "$(fmt "$r" 3)" "<= 2 x through owner" "$(met "$r" "<=" 2)"
+r=$(c2 2r2 ratio)
+row "2 cold 64 MiB, 3 nodes R=2, s (ref: S3)" "$(fmt "$(c2 2r2 direct)" 3)" "$(fmt "$(c2 2r2 cluster)" 3)" \
+    "$(fmt "$r" 3)" "<= 0.8 x direct" "$(met "$r" "<=" 0.8)"
+r1=$(c2 2r1 ratio)
+row "2   the same with R=1" "$(fmt "$(c2 2r1 direct)" 3)" "$(fmt "$(c2 2r1 cluster)" 3)" \
+    "$(fmt "$r1" 3)" "(R=2 / R=1: $(fmt "$(awk -v a="$r" -v b="$r1" 'BEGIN { print a / b }')" 3))" "-"
+r=$(ratio 3three 3one "$MBS")
+row "3 aggregate warm, MB/s (ref: one node)" "$(fmt "$(field 3one "$MBS")" 0)" \
+    "$(fmt "$(field 3three "$MBS")" 0)" "$(fmt "$r" 3)" ">= 0.9 x one node" "$(met "$r" ">=" 0.9)"
+errs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /_errors=/) { split($i, kv, "="); s += kv[2] } } END { print s + 0 }' "$TMP/runs")
+echo
+echo "checks: wrk errors $errs; S3 GETs during case 1: $s3_1; S3 block fills of the R=2 cold reads:" \
+    "$fills2 for $((COLD_RUNS * COLD / BS)) blocks"
+logs=$(cat "$TMP"/shoald.*.log 2>/dev/null | grep -E ' (error|warn) ' | grep -v 'no seed answered' | head -n 5)
+[ -z "$logs" ] || printf 'shoald logged warnings or errors:\n%s\n' "$logs"
+exit 0
