@@ -325,10 +325,8 @@ static void frames(struct peer_conn *c)
             peer_conn_close(c);
             return;
         }
-        if (have < WIRE_FRAME_HEAD + (size_t)len) {
-            c->want = WIRE_FRAME_HEAD + (size_t)len - have;
-            return;
-        }
+        if (have < WIRE_FRAME_HEAD + (size_t)len)
+            return; /* the rest of it comes */
         if (c->state == PC_READY && len > 64 && data_frame(c, in, len) == 1)
             continue; /* DATA: taken where it lies */
         if (c->state == PC_DEAD)
@@ -352,11 +350,9 @@ static void frames(struct peer_conn *c)
             return;
         }
     }
-    c->want = 0;
 }
 
-/* The socket is readable: as much as is there, up to the rest of the frame
- * being read (at least 256 KiB), in one readv into the input buffer.
+/* The socket is readable: up to 96 KiB in one readv into the input buffer.
  * libevent's own reads take 4 KiB at a time (EVBUFFER_MAX_READ), 256 system
  * calls and loop turns for a 1 MiB block. */
 static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -365,10 +361,10 @@ static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
     struct evbuffer *in = c->in;
     struct evbuffer_iovec v[2];
     struct iovec iv[2];
-    size_t want = c->want > (256u << 10) ? c->want : (256u << 10);
+    /* 96 KiB at most a read: the input buffer's chunks then stay under the
+     * mmap threshold (main.c) and are reused from the heap, not faulted in */
+    size_t want = 96u << 10;
     (void)what;
-    if (want > WIRE_FRAME_HEAD + WIRE_FRAME_MAX)
-        want = WIRE_FRAME_HEAD + WIRE_FRAME_MAX;
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
     if (nv <= 0) {
         peer_conn_close(c);

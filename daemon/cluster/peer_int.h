@@ -76,7 +76,6 @@ struct peer_conn {
     struct bufferevent *bev;
     struct event *hs_timer; /* the handshake's deadline */
     struct event *rev;      /* reading: our own (sock_read_cb), not the bufferevent's */
-    size_t want;            /* bytes missing from the frame being read */
     struct evbuffer *in;    /* what was read and not yet taken */
     int server;
     int flushing; /* closed, on pl->closing until its output is out */

@@ -101,6 +101,65 @@ void store_drops_release(struct store *s, struct store_drops *dr)
  * pages made a cold read slower: zeroing a fresh 2 MiB page cost more CPU
  * than the 512 faults it saved. Populating the mapping up front moved the
  * faults onto the loop thread, inside the fill table's lock.) */
+/* Recycled buffers of large blocks. A fresh mapping costs a page fault and
+ * a zeroed page per 4 KiB, on the loop thread: for a 1 MiB block passed
+ * through a node that does not keep it (a read from a peer), that was 40%
+ * of the node's CPU. Up to STORE_POOL_BYTES of freed buffers are kept, one
+ * stack per capacity (the few block sizes a node sees), and used again; the
+ * rest go back to the system at once (main.c's mmap threshold). */
+#define STORE_POOL_BYTES (32u << 20)
+#define STORE_POOL_CLASSES 4
+#define STORE_POOL_SLOTS 64
+static struct {
+    pthread_mutex_t mu;
+    size_t bytes;
+    struct {
+        size_t cap, n;
+        void *buf[STORE_POOL_SLOTS];
+    } cls[STORE_POOL_CLASSES];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *pool_get(size_t cap)
+{
+    void *p = NULL;
+    pthread_mutex_lock(&pool.mu);
+    for (int i = 0; i < STORE_POOL_CLASSES; i++)
+        if (pool.cls[i].cap == cap && pool.cls[i].n) {
+            p = pool.cls[i].buf[--pool.cls[i].n];
+            pool.bytes -= cap;
+            break;
+        }
+    pthread_mutex_unlock(&pool.mu);
+    return p;
+}
+
+/* 1 when the pool took P (CAP bytes); else the caller frees it. */
+static int pool_put(void *p, size_t cap)
+{
+    int took = 0;
+    pthread_mutex_lock(&pool.mu);
+    if (pool.bytes + cap <= STORE_POOL_BYTES) {
+        int free_cls = -1;
+        for (int i = 0; i < STORE_POOL_CLASSES && !took; i++) {
+            if (pool.cls[i].cap == cap && pool.cls[i].n < STORE_POOL_SLOTS) {
+                pool.cls[i].buf[pool.cls[i].n++] = p;
+                took = 1;
+            } else if (pool.cls[i].n == 0 && free_cls < 0) {
+                free_cls = i;
+            }
+        }
+        if (!took && free_cls >= 0) { /* a class not in use now takes this size */
+            pool.cls[free_cls].cap = cap;
+            pool.cls[free_cls].buf[pool.cls[free_cls].n++] = p;
+            took = 1;
+        }
+        if (took)
+            pool.bytes += cap;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return took;
+}
+
 struct store_block *store_block_new(const uint8_t id[STORE_ID_LEN], size_t len)
 {
     struct store_block *b;
@@ -115,7 +174,8 @@ struct store_block *store_block_new(const uint8_t id[STORE_ID_LEN], size_t len)
         void *p;
 
         b = shd_xmalloc(sizeof(*b));
-        if (posix_memalign(&p, STORE_IO_ALIGN, cap) != 0)
+        p = pool_get(cap);
+        if (!p && posix_memalign(&p, STORE_IO_ALIGN, cap) != 0)
             shd_oom(cap);
         b->data = p;
         memset(b->data + len, 0, cap - len);
@@ -156,7 +216,7 @@ void store_block_unref(struct store_block *b)
     pinned = atomic_load_explicit(&b->pinned, memory_order_relaxed);
     if (pinned)
         shd_budget_give(pinned, SHD_MEM_PINNED, b->len);
-    if (b->len >= STORE_DIRECT_MIN)
+    if (b->len >= STORE_DIRECT_MIN && !pool_put(b->data, store_io_round(b->len)))
         free(b->data);
     free(b);
 }
