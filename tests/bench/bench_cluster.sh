@@ -251,7 +251,7 @@ agg3() {
     wait "${pids[@]}"
     cat "$TMP/wrk3.1" "$TMP/wrk3.2" "$TMP/wrk3.3" | grep '^wrk ' | awk '{
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2]; if (kv[1] == "seconds") s = kv[2] }
-        printf "3three requests=%d seconds=%s bytes=%d p99_us=0 status_errors=%d socket_errors=%d\n",
+        printf "3three requests=%d seconds=%s bytes=%.0f p99_us=0 status_errors=%d socket_errors=%d\n",
             v["requests"], s, v["bytes"], v["status_errors"], v["socket_errors"] }' >>"$TMP/runs"
     tail -n 1 "$TMP/runs" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         printf "  three nodes at once: %.0f req/s, %.0f MB/s\n", v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6 }'
