@@ -37,14 +37,26 @@ void peer_stop(struct shd_ctx *ctx);
 
 /* Where a block comes from, for this node: */
 struct peer_route {
-    int primary;   /* this node is the primary owner, or there is no other node: fill it */
+    int primary;   /* fill it from S3 here: this node is the primary owner (or alone),
+                    * or the filler of its run */
     int owner;     /* this node is one of the R owners: keep it */
-    size_t npeers; /* the other owners to ask, primary first */
+    int local;     /* ask the peers with WIRE_F_LOCAL: they must not ask on */
+    size_t npeers; /* the other owners to ask, primary first (primary 0), or, to
+                    * push to once filled (primary 1) */
     struct ring_addr peers[RING_REPLICAS_MAX];
 };
 /* peer_route: the route of block ID in the current view (cluster.replication
  * owners). Any thread. */
 void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_route *out);
+
+/* Cold blocks are filled from S3 in aligned runs of PEER_RUN_BLOCKS (blocks
+ * 4k .. 4k+3 of an object), each run by one node, its filler: the primary
+ * owner of the run's first block. One ranged GET then fills blocks that
+ * have different owners, and the filler pushes each to its owners.
+ * peer_filler: 1 when this node is the filler of the run whose first block
+ * is RUN_ID (or there is no other node), else 0 and the filler's address. */
+#define PEER_RUN_BLOCKS 4
+int peer_filler(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN], struct ring_addr *out);
 
 /* ---- calls to other nodes ----------------------------------------------------------------- */
 
@@ -53,6 +65,7 @@ void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_
 struct peer_block_ref {
     const char *bucket, *key, *etag;
     uint64_t size, index;
+    uint32_t flags; /* WIRE_F_* */
 };
 struct peer_call;
 /* peer_read: reads the range from the node at TO through loop L's pool,
@@ -69,8 +82,10 @@ void peer_call_cancel(struct peer_call *pc);
 
 /* peer_replicate: pushes block B (complete, immutable) to the owners of its
  * id other than this node, in the background from loop L, within the
- * replication budget (what does not fit is skipped and counted). */
-void peer_replicate(struct shd_loop *l, struct store_block *b);
+ * replication budget (what does not fit is skipped and counted). DONE(ARG),
+ * if set, runs on L once every push was answered, failed or skipped (never
+ * inside the call, but when there is no cluster). */
+void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void *arg), void *arg);
 
 /* peer_meta_tell: after a write through this node of KEYS[0..n) in
  * BUCKET (S3 has it, this node's metadata cache too): tells every other

@@ -90,7 +90,10 @@ static void call_end(struct peer_call *pc, int err)
     if (pc->kind == CALL_PUT) {
         if (err)
             atomic_fetch_add_explicit(&st->puts_failed, 1, memory_order_relaxed);
+        struct meta_tell *t = pc->tell;
         call_free(pc);
+        if (t)
+            tell_unref(t);
         return;
     }
     if (pc->kind == CALL_META) {
@@ -355,6 +358,7 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
     m.u.obj.index = ref->index;
     m.u.obj.off = off;
     m.u.obj.len = len;
+    m.flags = ref->flags;
     if (peer_send(pc->c, &m) != 0) {
         call_unlink(pc);
         pc->err = UFS_EINVAL;
@@ -366,7 +370,8 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
 
 /* ---- replication ------------------------------------------------------------------------ */
 
-static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct store_block *b)
+static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct store_block *b,
+                   struct meta_tell *t)
 {
     struct peer_set *ps = pl->ps;
     size_t len = store_block_len(b);
@@ -383,6 +388,8 @@ static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct stor
     m.u.put.sum = XXH3_64bits(store_block_data(b), len);
     struct peer_call *pc = call_new(pl, to, CALL_PUT, &m);
     pc->put = store_block_ref(b); /* gives repl_bytes back when freed */
+    pc->tell = t;
+    t->pending++;
     atomic_fetch_add_explicit(&ps->st.puts_out, 1, memory_order_relaxed);
     if (!pc->c)
         return;
@@ -411,15 +418,29 @@ static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct stor
     }
 }
 
-void peer_replicate(struct shd_loop *l, struct store_block *b)
+static void no_done(void *arg)
+{
+    (void)arg;
+}
+
+void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void *arg), void *arg)
 {
     struct shd_ctx *ctx = l->ctx;
     struct peer_route rt;
-    if (!ctx->peers)
+    if (!ctx->peers) { /* no cluster: nothing to push */
+        if (done)
+            done(arg);
         return;
+    }
+    struct meta_tell *t = shd_xcalloc(1, sizeof(*t));
+    t->done = done ? done : no_done;
+    t->arg = arg;
+    t->pending = 1;
+    t->pl = &ctx->peers->loops[l->idx];
     peer_route(ctx, store_block_id(b), &rt);
     for (size_t i = 0; i < rt.npeers; i++)
-        put_to(&ctx->peers->loops[l->idx], &rt.peers[i], b);
+        put_to(t->pl, &rt.peers[i], b, t);
+    tell_unref(t);
 }
 
 /* ---- one namespace: writes told to every node ------------------------------------------ */
@@ -437,7 +458,8 @@ static void tell_unref(struct meta_tell *t)
 {
     if (--t->pending)
         return;
-    if (event_base_once(t->pl->l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
+    if (t->pl->ps->stopping ||
+        event_base_once(t->pl->l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
         tell_fire(-1, 0, t);
 }
 
@@ -516,6 +538,18 @@ void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_
         }
         out->peers[out->npeers++] = v->peer[own[i]];
     }
+}
+
+int peer_filler(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN], struct ring_addr *out)
+{
+    const struct cluster_view *v = ctx->peers ? cluster_view(ctx->peers->cluster) : NULL;
+    if (!v || ring_size(v->ring) < 2)
+        return 1;
+    int o = ring_owner(v->ring, run_id);
+    if (o < 0 || o == v->self)
+        return 1;
+    *out = v->peer[o];
+    return 0;
 }
 
 /* ---- metrics -------------------------------------------------------------------------- */

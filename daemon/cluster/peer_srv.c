@@ -34,6 +34,8 @@ struct peer_sreq {
     size_t off, len, sent; /* the range, and how much of it went out */
     struct fill_wait *fw;
     struct store_load *sl;
+    int local;           /* WIRE_F_LOCAL: fill here, ask no one */
+    struct fill_obj obj; /* strings point into the frame: only during on_get */
 };
 
 /* The PUT being received on a connection (one at a time: a sender writes
@@ -143,7 +145,24 @@ static void on_fill(void *arg, struct store_block *b, size_t avail, int done, in
 
 static void start_fill(struct peer_sreq *q, const struct fill_req *fr)
 {
-    q->fw = fill_block(q->c->pl->ps->ctx->fills, q->c->pl->l, fr, on_fill, q);
+    struct peer_conn *c = q->c;
+    if (q->local) { /* asked as the filler: S3 here, the run when this node is its filler */
+        struct shd_ctx *ctx = c->pl->ps->ctx;
+        uint8_t id0[RING_ID_LEN];
+        struct ring_addr f;
+        uint64_t first = fr->index - fr->index % PEER_RUN_BLOCKS;
+        if (ring_block_id(q->obj.mname, q->obj.key, q->obj.etag, ctx->block_size, first, id0) ==
+                0 &&
+            peer_filler(ctx, id0, &f))
+            fill_cold_start(ctx->fills, c->pl->l, &q->obj, fr->index, first,
+                            first + PEER_RUN_BLOCKS - 1);
+    } else if (fr->route) { /* by the run's filler, wherever that is */
+        uint64_t first = fr->index - fr->index % PEER_RUN_BLOCKS;
+        q->fw = fill_cold(c->pl->ps->ctx->fills, c->pl->l, &q->obj, fr->index, first,
+                          first + PEER_RUN_BLOCKS - 1, on_fill, q);
+        return;
+    }
+    q->fw = fill_block(c->pl->ps->ctx->fills, c->pl->l, fr, on_fill, q);
 }
 
 static void on_load(void *arg, int err, struct store_block *b);
@@ -247,14 +266,17 @@ static int on_get(struct peer_conn *c, const struct wire_msg *m)
         sreq_free(q);
         return 0;
     }
-    /* filled here: this node was asked as an owner; if the view says it is
-     * the primary, the fill is replicated too */
+    /* filled from S3 by the run's filler (this node, or asked; never asked
+     * on when the GET says WIRE_F_LOCAL) */
     struct peer_route rt;
+    struct fill_obj o = {u, mount, mname, m->u.obj.key, m->u.obj.etag, bucket, m->u.obj.size};
     peer_route(ctx, q->id, &rt);
-    rt.primary = 1; /* fill from S3 here, keep it, push it to the other owners */
+    rt.primary = 1;
     rt.owner = 1;
     struct fill_req fr = {u,    mount, m->u.obj.key, m->u.obj.etag, idx,
                           blen, q->id, &rt,          bucket,        m->u.obj.size};
+    q->local = (m->flags & WIRE_F_LOCAL) != 0;
+    q->obj = o;
     SHD_METRIC_INC(misses);
     get_slow(q, &fr);
     return 0;

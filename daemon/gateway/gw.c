@@ -258,7 +258,7 @@ void gw_place_block(struct gw_req *g, struct store_block *b)
     peer_route(g->ctx, store_block_id(b), &rt);
     if (rt.owner)
         store_put(g->ctx->store, b);
-    peer_replicate(g->l, b);
+    peer_replicate(g->l, b, NULL, NULL);
 }
 
 void gw_tell(struct gw_req *g, const char *const *keys, size_t n, const struct ufs_stat *st,

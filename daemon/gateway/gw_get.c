@@ -301,12 +301,25 @@ static void fill_req_of(struct get *s, uint64_t idx, const uint8_t *id, const st
                              id,   rt,       g->bucket, s->st.size};
 }
 
+/* The last block a cold run from IDX may fill: GET_RUN blocks, not past the
+ * range. */
+static uint64_t run_end(struct get *s, uint64_t idx)
+{
+    uint64_t lastb = s->last / s->g->ctx->block_size;
+    return idx + GET_RUN - 1 < lastb ? idx + GET_RUN - 1 : lastb;
+}
+
+static void obj_of(struct get *s, struct fill_obj *o)
+{
+    struct gw_req *g = s->g;
+    *o = (struct fill_obj){g->u, g->mount, g->mname, g->key, s->st.etag, g->bucket, s->st.size};
+}
+
 /* missing_run: how many consecutive blocks from FROM (at most GET_RUN, not
- * past the range) neither tier holds and one request can fill: a run this
- * node fills from S3 (it is their primary owner), or one block an owner
- * serves. Their fill requests into REQS (routes in RTS), ids into IDS. */
+ * past the range) neither tier holds, with a tenant's own S3 identity
+ * (read here, no route): their fill requests into REQS, ids into IDS. */
 static size_t missing_run(struct get *s, uint64_t from, struct fill_req *reqs,
-                          uint8_t (*ids)[RING_ID_LEN], struct peer_route *rts)
+                          uint8_t (*ids)[RING_ID_LEN])
 {
     struct gw_req *g = s->g;
     uint64_t lastb = s->last / g->ctx->block_size;
@@ -318,33 +331,53 @@ static size_t missing_run(struct get *s, uint64_t from, struct fill_req *reqs,
         store_block_unref(b);
         if (b || store_on_disk(g->ctx->store, ids[n]))
             break;
-        const struct peer_route *rt = route_of(s, ids[n], &rts[n]);
-        int local = !rt || rt->primary;
-        if (n > 0 && !local)
-            break; /* an owner's block ends a run from S3 */
-        fill_req_of(s, i, ids[n], rt, &reqs[n]);
-        if (!local)
-            return 1;
+        fill_req_of(s, i, ids[n], NULL, &reqs[n]);
     }
     return n;
 }
 
-/* Read-ahead: keeps the blocks up to GET_PREFETCH past IDX requested, in
- * runs of up to GET_RUN blocks per S3 request, or from their owners. */
+/* Starts the fill of missing block IDX (its id ID): from S3 by aligned runs
+ * when this node is its primary owner (fill_cold_start), else from its
+ * owners. */
+static void start_fill(struct get *s, uint64_t idx, const uint8_t *id)
+{
+    struct gw_req *g = s->g;
+    struct peer_route rt;
+    struct fill_req fr;
+    const struct peer_route *r = route_of(s, id, &rt);
+    if (r && r->primary) {
+        struct fill_obj o;
+        obj_of(s, &o);
+        fill_cold_start(g->ctx->fills, g->l, &o, idx, idx, run_end(s, idx));
+        return;
+    }
+    fill_req_of(s, idx, id, r, &fr);
+    fill_run(g->ctx->fills, g->l, &fr, 1);
+}
+
+/* Read-ahead: keeps the blocks up to GET_PREFETCH past IDX requested: runs
+ * of up to GET_RUN blocks per S3 request, or from their owners. */
 static void prefetch(struct get *s, uint64_t idx)
 {
     struct gw_req *g = s->g;
     uint64_t lastb = s->last / g->ctx->block_size;
     struct fill_req reqs[GET_RUN];
     uint8_t ids[GET_RUN][RING_ID_LEN];
-    struct peer_route rts[GET_RUN];
     if (s->prefetched < idx + 1)
         s->prefetched = idx + 1;
     while (s->prefetched <= lastb && s->prefetched <= idx + GET_PREFETCH) {
-        size_t n = missing_run(s, s->prefetched, reqs, ids, rts);
-        if (n)
-            fill_run(g->ctx->fills, g->l, reqs, n); /* blocks in flight already: skipped */
-        s->prefetched += n ? n : 1;
+        if (g->who >= 0) {
+            size_t n = missing_run(s, s->prefetched, reqs, ids);
+            if (n)
+                fill_run(g->ctx->fills, g->l, reqs, n); /* blocks in flight already: skipped */
+            s->prefetched += n ? n : 1;
+            continue;
+        }
+        uint8_t id[RING_ID_LEN];
+        block_id(s, s->prefetched, id);
+        if (!store_holds(g->ctx->store, id))
+            start_fill(s, s->prefetched, id); /* in flight already: nothing new */
+        s->prefetched++;
     }
 }
 
@@ -359,24 +392,32 @@ static void fill_one(struct get *s, uint64_t idx)
     struct peer_route rt;
     struct fill_req fr;
     block_id(s, idx, id);
-    fill_req_of(s, idx, id, route_of(s, id, &rt), &fr);
     s->fw_idx = idx;
+    const struct peer_route *r = route_of(s, id, &rt);
+    if (r && r->primary) {
+        struct fill_obj o;
+        obj_of(s, &o);
+        s->fw = fill_cold(g->ctx->fills, g->l, &o, idx, idx, run_end(s, idx), on_fill, s);
+        return;
+    }
+    fill_req_of(s, idx, id, r, &fr);
     s->fw = fill_block(g->ctx->fills, g->l, &fr, on_fill, s);
 }
 
-/* A miss on block IDX: its fill, with the missing blocks after it in the
- * same S3 request, then the read-ahead past them. */
+/* A miss on block IDX: its fill (with the missing blocks after it in the
+ * same S3 request where it can), then the read-ahead past them. */
 static void fill_from(struct get *s, uint64_t idx)
 {
     struct gw_req *g = s->g;
     struct fill_req reqs[GET_RUN];
     uint8_t ids[GET_RUN][RING_ID_LEN];
-    struct peer_route rts[GET_RUN];
-    size_t n = missing_run(s, idx, reqs, ids, rts);
-    if (n > 1 && fill_run(g->ctx->fills, g->l, reqs, n) && s->prefetched < idx + n)
-        s->prefetched = idx + n;
+    if (g->who >= 0) {
+        size_t n = missing_run(s, idx, reqs, ids);
+        if (n > 1 && fill_run(g->ctx->fills, g->l, reqs, n) && s->prefetched < idx + n)
+            s->prefetched = idx + n;
+    }
+    fill_one(s, idx); /* first: the run that holds it starts at its filler */
     prefetch(s, idx);
-    fill_one(s, idx);
 }
 
 static void retry_meta(struct get *s);

@@ -22,6 +22,7 @@
  * SlowDown. */
 #include "daemon/store/fill.h"
 
+#include "client/wire.h"
 #include "daemon/cluster/peer.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -36,6 +37,7 @@
 #include <string.h>
 
 #define FILL_BUCKETS 4096
+#define FILL_COLD_MAX 8 /* blocks of one cold run from S3, at most */
 
 struct fill_wait {
     struct fill_wait *next;
@@ -79,7 +81,8 @@ struct fill_run {
     struct ring_addr peers[RING_REPLICAS_MAX];
     size_t npeers, pi;
     struct peer_call *pc;
-    int peer_run; /* began with a peer: outside the cap, even once it falls back to S3 */
+    int peer_run;   /* began with a peer: outside the cap, even once it falls back to S3 */
+    uint32_t flags; /* of the GETs to peers */
     char *bucket;
     uint64_t size, index;
 };
@@ -229,21 +232,38 @@ void fill_wait_cancel(struct fill_wait *w)
     free(w);
 }
 
+/* The pushes of a filled block to its owners ended: it leaves the table. */
+static void pushed(void *arg)
+{
+    struct fill *f = arg;
+    struct fill_table *ft = f->ft;
+    pthread_mutex_lock(&ft->lock);
+    unhash_locked(f);
+    fill_unref_locked(f);
+    pthread_mutex_unlock(&ft->lock);
+}
+
 /* block_end: the run is done with F: complete (err 0, the block goes into
- * the store) or failed. Runs on the run's loop, lock not held. */
+ * the store) or failed. A block being pushed to its owners stays in the
+ * table, complete, until they have it: an owner asking for it meanwhile
+ * joins it rather than having it filled again. Runs on the run's loop, lock
+ * not held. */
 static void block_end(struct fill_run *r, struct fill *f, int err)
 {
     struct fill_table *ft = f->ft;
+    int push;
     if (!err && atomic_load(&f->avail) != f->len)
         err = UFS_EPROTO; /* the object is shorter than its metadata says */
     if (!err && !f->transient)
         store_put(ft->ctx->store, f->blk);
-    if (!err && f->replicate)
-        peer_replicate(r->loop, f->blk);
+    push = !err && f->replicate;
     if (f->blk)
         shd_budget_give(&ft->ctx->reqmem, SHD_MEM_FILL, f->len);
     pthread_mutex_lock(&ft->lock);
-    unhash_locked(f);
+    if (push)
+        f->refs++; /* the pushes' */
+    else
+        unhash_locked(f);
     if (err)
         f->err = err;
     else
@@ -251,6 +271,8 @@ static void block_end(struct fill_run *r, struct fill *f, int err)
     notify_locked(f);
     fill_unref_locked(f);
     pthread_mutex_unlock(&ft->lock);
+    if (push)
+        peer_replicate(r->loop, f->blk, pushed, f);
 }
 
 static void run_free(struct fill_run *r)
@@ -411,7 +433,7 @@ static void run_peer(struct fill_run *r)
 {
     struct fill *f = r->blocks[0];
     size_t have = atomic_load(&f->avail);
-    struct peer_block_ref ref = {r->bucket, r->key, r->etag, r->size, r->index};
+    struct peer_block_ref ref = {r->bucket, r->key, r->etag, r->size, r->index, r->flags};
     r->pc = peer_read(r->loop, &r->peers[r->pi], &ref, (uint32_t)have, (uint32_t)(f->len - have),
                       &peer_cbs, r);
 }
@@ -461,18 +483,15 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
     r->etag = shd_xstrdup(reqs[0].etag);
     r->off = reqs[0].index * bs;
     const struct peer_route *rt = reqs[0].route;
-    int transient = 0, replicate = 0;
     if (rt && !rt->primary && rt->npeers) {
         n = 1; /* a peer serves one block per request */
         r->npeers = rt->npeers;
         r->peer_run = 1;
+        r->flags = rt->local ? WIRE_F_LOCAL : 0;
         memcpy(r->peers, rt->peers, rt->npeers * sizeof(r->peers[0]));
         r->bucket = shd_xstrdup(reqs[0].bucket ? reqs[0].bucket : "");
         r->size = reqs[0].size;
         r->index = reqs[0].index;
-        transient = !rt->owner;
-    } else if (rt && rt->primary && rt->npeers) {
-        replicate = 1;
     }
     r->blocks = shd_xcalloc(n, sizeof(*r->blocks));
     r->n = n;
@@ -485,8 +504,11 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
         memcpy(f->id, reqs[k].id, STORE_ID_LEN);
         f->len = reqs[k].len; /* f->blk: when the run starts */
         f->refs = 1;          /* the run */
-        f->transient = transient;
-        f->replicate = replicate;
+        /* each block of a run from S3 has its own owners: kept here when
+         * this node is one, pushed to the others */
+        const struct peer_route *bt = reqs[k].route;
+        f->transient = bt && !bt->owner;
+        f->replicate = bt && bt->primary && bt->npeers;
         f->hnext = ft->table[bucket_of(f->id)];
         ft->table[bucket_of(f->id)] = f;
         r->blocks[k] = f;
@@ -527,6 +549,90 @@ size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req
     if (start)
         event_active(r->start_ev, 0, 0); /* start from the loop, not from inside a caller */
     return k;
+}
+
+/* The request of block IDX of O for a cold fill, its route in *RT, its id in
+ * ID: filled here (primary) and pushed to the other owners when this node
+ * is the filler of its run (FILLER 1), else asked of the filler. */
+static void cold_req(struct fill_table *ft, const struct fill_obj *o, uint64_t idx, int filler,
+                     const struct ring_addr *faddr, uint8_t id[STORE_ID_LEN], struct peer_route *rt,
+                     struct fill_req *out)
+{
+    uint64_t bs = ft->ctx->block_size, rest = o->size - idx * bs;
+    if (ring_block_id(o->mname, o->key, o->etag, bs, idx, id) != 0)
+        shd_oom(0);
+    peer_route(ft->ctx, id, rt);
+    if (filler) {
+        rt->primary = 1;
+    } else {
+        rt->primary = 0;
+        rt->owner = 1; /* asked as an owner, or it is the primary */
+        rt->local = 1; /* the filler must fill, not ask on */
+        rt->npeers = 1;
+        rt->peers[0] = *faddr;
+    }
+    *out =
+        (struct fill_req){o->u, o->mount, o->key,    o->etag, idx, (size_t)(rest < bs ? rest : bs),
+                          id,   rt,       o->bucket, o->size};
+}
+
+void fill_cold_start(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
+                     uint64_t idx, uint64_t lo, uint64_t hi)
+{
+    uint64_t bs = ft->ctx->block_size, nb = (o->size + bs - 1) / bs;
+    uint64_t first = idx - idx % PEER_RUN_BLOCKS;
+    uint8_t ids[FILL_COLD_MAX][STORE_ID_LEN], id0[STORE_ID_LEN];
+    struct peer_route rts[FILL_COLD_MAX];
+    struct fill_req reqs[FILL_COLD_MAX];
+    struct ring_addr faddr;
+    if (idx >= nb || lo > idx || hi < idx)
+        return;
+    if (hi >= nb)
+        hi = nb - 1;
+    if (ring_block_id(o->mname, o->key, o->etag, bs, first, id0) != 0)
+        shd_oom(0);
+    if (!peer_filler(ft->ctx, id0, &faddr)) {
+        cold_req(ft, o, idx, 0, &faddr, ids[0], &rts[0], &reqs[0]);
+        fill_run(ft, l, reqs, 1);
+        return;
+    }
+    /* the missing blocks around IDX, within [lo, hi], in runs this node fills */
+    if (lo < first)
+        lo = first;
+    uint64_t a = idx;
+    while (a > lo) {
+        uint8_t id[STORE_ID_LEN];
+        if (ring_block_id(o->mname, o->key, o->etag, bs, a - 1, id) != 0)
+            shd_oom(0);
+        if (store_holds(ft->ctx->store, id))
+            break;
+        a--;
+    }
+    size_t n = 0;
+    for (uint64_t i = a; i <= hi && n < FILL_COLD_MAX; i++) {
+        cold_req(ft, o, i, 1, NULL, ids[n], &rts[n], &reqs[n]);
+        if (i > idx && (store_holds(ft->ctx->store, ids[n]) ||
+                        (i % PEER_RUN_BLOCKS == 0 && !peer_filler(ft->ctx, ids[n], &faddr))))
+            break; /* held, or the next run is another node's */
+        n++;
+    }
+    fill_run(ft, l, reqs, n);
+}
+
+struct fill_wait *fill_cold(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
+                            uint64_t idx, uint64_t lo, uint64_t hi, fill_cb cb, void *arg)
+{
+    uint8_t id[STORE_ID_LEN], id0[STORE_ID_LEN];
+    uint64_t bs = ft->ctx->block_size;
+    struct peer_route rt;
+    struct fill_req fr;
+    struct ring_addr faddr;
+    fill_cold_start(ft, l, o, idx, lo, hi);
+    if (ring_block_id(o->mname, o->key, o->etag, bs, idx - idx % PEER_RUN_BLOCKS, id0) != 0)
+        shd_oom(0);
+    int filler = peer_filler(ft->ctx, id0, &faddr);
+    cold_req(ft, o, idx, filler, &faddr, id, &rt, &fr);
+    return fill_block(ft, l, &fr, cb, arg); /* joins the fill just started */
 }
 
 struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,

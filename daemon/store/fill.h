@@ -57,6 +57,29 @@ struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const st
  * block only (reqs[0]). Readers join them with fill_block. Returns how many
  * blocks it started. */
 size_t fill_run(struct fill_table *ft, struct shd_loop *l, const struct fill_req *reqs, size_t n);
+/* An object version, for the fills of its cold blocks. */
+struct fill_obj {
+    struct ufs *u; /* the backend, on the calling loop */
+    int mount;
+    const char *mname; /* the name block ids use */
+    const char *key, *etag, *bucket;
+    uint64_t size;
+};
+/* fill_cold_start: block IDX of O is in neither tier and this node is to
+ * have it filled from S3 (it is the block's primary owner, or a peer asked
+ * it as one). The fill goes by aligned runs (peer.h, PEER_RUN_BLOCKS): at
+ * the run's filler, when that is this node, one ranged GET for the missing
+ * blocks around IDX within [LO, HI] (up to 8, none past a held block or
+ * into a run another node fills), each block kept here if this node owns
+ * it and pushed to its other owners; else a GET to the filler
+ * (WIRE_F_LOCAL), then S3 if it fails. Nothing happens for blocks already
+ * being filled. */
+void fill_cold_start(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
+                     uint64_t idx, uint64_t lo, uint64_t hi);
+/* fill_cold_start, then waits for block IDX as fill_block does. */
+struct fill_wait *fill_cold(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
+                            uint64_t idx, uint64_t lo, uint64_t hi, fill_cb cb, void *arg);
+
 /* The reader leaves: no more callbacks. Allowed inside a progress callback
  * (not after the final one). */
 void fill_wait_cancel(struct fill_wait *w);
