@@ -385,7 +385,7 @@ static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct stor
     m.type = WIRE_PUT;
     memcpy(m.u.put.id, store_block_id(b), RING_ID_LEN);
     m.u.put.len = len;
-    m.u.put.sum = XXH3_64bits(store_block_data(b), len);
+    m.u.put.sum = store_block_sum(b);
     struct peer_call *pc = call_new(pl, to, CALL_PUT, &m);
     pc->put = store_block_ref(b); /* gives repl_bytes back when freed */
     pc->tell = t;

@@ -115,7 +115,9 @@ static int send_avail(struct peer_sreq *q, struct store_block *b, size_t avail)
     memset(&m, 0, sizeof(m));
     m.type = WIRE_END;
     m.rid = q->rid;
-    m.u.end.sum = XXH3_64bits(store_block_data(b) + q->off, q->len);
+    m.u.end.sum = q->off == 0 && q->len == store_block_len(b)
+                      ? store_block_sum(b) /* hashed once per block, not per request */
+                      : XXH3_64bits(store_block_data(b) + q->off, q->len);
     peer_send(q->c, &m);
     return 1;
 }

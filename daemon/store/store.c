@@ -182,9 +182,28 @@ struct store_block *store_block_new(const uint8_t id[STORE_ID_LEN], size_t len)
     }
     atomic_init(&b->refs, 1);
     atomic_init(&b->pinned, NULL);
+    atomic_init(&b->sum, 0);
+    atomic_init(&b->has_sum, 0);
     b->len = (uint32_t)len;
     memcpy(b->id, id, STORE_ID_LEN);
     return b;
+}
+
+uint64_t store_block_sum(const struct store_block *cb)
+{
+    struct store_block *b = (struct store_block *)cb; /* the sum is a cache of immutable bytes */
+    if (atomic_load_explicit(&b->has_sum, memory_order_acquire))
+        return atomic_load_explicit(&b->sum, memory_order_relaxed);
+    uint64_t h = XXH3_64bits(b->data, b->len); /* two threads may both: same answer */
+    atomic_store_explicit(&b->sum, h, memory_order_relaxed);
+    atomic_store_explicit(&b->has_sum, 1, memory_order_release);
+    return h;
+}
+
+void store_block_set_sum(struct store_block *b, uint64_t sum)
+{
+    atomic_store_explicit(&b->sum, sum, memory_order_relaxed);
+    atomic_store_explicit(&b->has_sum, 1, memory_order_release);
 }
 
 uint8_t *store_block_data(struct store_block *b)

@@ -83,6 +83,11 @@ struct store_block *store_block_new(const uint8_t id[STORE_ID_LEN], size_t len);
 uint8_t *store_block_data(struct store_block *b);
 size_t store_block_len(const struct store_block *b);
 const uint8_t *store_block_id(const struct store_block *b);
+/* The XXH3-64 of a complete block's data, computed once and kept (a block
+ * put, loaded or whose every byte is in: never while it is written). */
+uint64_t store_block_sum(const struct store_block *b);
+/* Records the XXH3-64 a reader already checked (the disk tier's). */
+void store_block_set_sum(struct store_block *b, uint64_t sum);
 /* Returns b with one more reference, which the caller owns. */
 struct store_block *store_block_ref(struct store_block *b);
 /* Drops one reference; the last one frees the block. NULL is a no-op. */

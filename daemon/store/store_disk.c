@@ -417,7 +417,7 @@ int store_disk_write(struct store_disk *d, const struct store_block *b, struct s
     store_disk_name(b->id, 1, tmp);
     memcpy(h.id, b->id, STORE_ID_LEN);
     h.len = b->len;
-    h.sum = XXH3_64bits(b->data, b->len);
+    h.sum = store_block_sum(b);
     h.created_ms = store_wall_ms();
     h.data_off = store_disk_data_off(d, b->len);
 again:
@@ -547,6 +547,8 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
     rc = store_read_all(fd, b->data + off, h.len - off, (off_t)(h.data_off + off), &err);
     if (!rc && XXH3_64bits(b->data, b->len) != h.sum)
         rc = SHD_ERR_CORRUPT;
+    if (!rc)
+        store_block_set_sum(b, h.sum);
     if (!rc) {
         *out = b;
         b = NULL;

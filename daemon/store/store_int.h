@@ -22,14 +22,14 @@
 #define STORE_DISKS_MAX 64
 #define STORE_THREADS_MAX 64
 #define STORE_RETRY_MS_DEFAULT 30000
-#define STORE_HDR_LEN 64                   /* the block file header, format 1 */
-#define STORE_FILE_ALIGN 4096              /* disk usage is counted in these units */
-#define STORE_IO_ALIGN 4096                /* O_DIRECT: buffers, offsets and lengths */
+#define STORE_HDR_LEN 64                     /* the block file header, format 1 */
+#define STORE_FILE_ALIGN 4096                /* disk usage is counted in these units */
+#define STORE_IO_ALIGN 4096                  /* O_DIRECT: buffers, offsets and lengths */
 #define STORE_DATA_OFF_DIRECT STORE_IO_ALIGN /* data offset of a file written with O_DIRECT */
-#define STORE_WRITES_MAX 256               /* queued disk writes, at most ... */
-#define STORE_WRITE_BYTES_MAX (256u << 20) /* ... and their bytes (one block always fits) */
-#define STORE_LOADS_MAX 4096               /* queued loads */
-#define STORE_NAME_LEN 42                  /* "ab/" + 32 hex + ".blk" or ".tmp" + NUL */
+#define STORE_WRITES_MAX 256                 /* queued disk writes, at most ... */
+#define STORE_WRITE_BYTES_MAX (256u << 20)   /* ... and their bytes (one block always fits) */
+#define STORE_LOADS_MAX 4096                 /* queued loads */
+#define STORE_NAME_LEN 42                    /* "ab/" + 32 hex + ".blk" or ".tmp" + NUL */
 
 /* ---- blocks ---------------------------------------------------------------- */
 
@@ -44,6 +44,8 @@ struct store_block {
     uint32_t len;
     struct shd_budget *_Atomic pinned; /* charged while evicted and held (store.h) */
     uint8_t id[STORE_ID_LEN];
+    _Atomic uint64_t sum; /* XXH3-64 of the data once known, with has_sum (store_block_sum) */
+    atomic_int has_sum;
     uint8_t *data; /* len bytes: below STORE_DIRECT_MIN, inline below; from it,
                     * a buffer of its own, STORE_IO_ALIGN-aligned and
                     * zero-padded to the next multiple of it (store_block_new) */
@@ -127,12 +129,12 @@ struct store_entry {
 enum store_cond { STORE_COND_SPACE, STORE_COND_PERM, STORE_COND_IO, STORE_COND_READ };
 
 struct store_disk {
-    char *path;    /* as configured */
-    int dirfd;     /* PATH/blocks */
-    int lockfd;    /* PATH/shoal.lock, flock()ed */
-    uint64_t seed; /* rendezvous seed: a hash of the path */
+    char *path;        /* as configured */
+    int dirfd;         /* PATH/blocks */
+    int lockfd;        /* PATH/shoal.lock, flock()ed */
+    uint64_t seed;     /* rendezvous seed: a hash of the path */
     atomic_int direct; /* O_DIRECT for blocks of STORE_DIRECT_MIN bytes and more */
-    double weight; /* capacity, for rendezvous */
+    double weight;     /* capacity, for rendezvous */
     struct store_policy policy;
     /* under s->mu: */
     int degraded;         /* writes paused until retry_at_ms */

@@ -8,6 +8,7 @@
 #include "tests/unit/store_util.h"
 
 #include <pthread.h>
+#include <xxhash.h>
 
 _Static_assert(sizeof(struct store_entry) <= 96, "the index costs ~100 bytes per block");
 
@@ -110,6 +111,23 @@ TEST(policy_scan_resistance)
 }
 
 /* ---- memory tier ------------------------------------------------------------------------- */
+
+/* A block's XXH3-64 is its data's, computed once; one a reader checked is
+ * taken as given; large blocks (own buffers, recycled) behave the same. */
+TEST(block_sum)
+{
+    struct store_block *b = mk_block(2, 100), *big = mk_block(3, 1u << 20);
+    CHECK(store_block_sum(b) == XXH3_64bits(store_block_data(b), 100));
+    CHECK(store_block_sum(b) == XXH3_64bits(store_block_data(b), 100)); /* kept */
+    CHECK(store_block_sum(big) == XXH3_64bits(store_block_data(big), 1u << 20));
+    store_block_unref(big);
+    big = mk_block(4, 1u << 20); /* likely the recycled buffer: no stale sum */
+    CHECK(store_block_sum(big) == XXH3_64bits(store_block_data(big), 1u << 20));
+    store_block_set_sum(b, 42);
+    CHECK(store_block_sum(b) == 42);
+    store_block_unref(b);
+    store_block_unref(big);
+}
 
 TEST(block_basics)
 {
@@ -438,6 +456,7 @@ int main(void)
     if (util_begin() != 0)
         return 1;
     RUN(block_basics);
+    RUN(block_sum);
     RUN(policy_lru_order);
     RUN(policy_s3fifo_order);
     RUN(policy_scan_resistance);
