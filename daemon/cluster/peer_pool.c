@@ -32,8 +32,9 @@
 
 enum call_kind { CALL_READ, CALL_PUT, CALL_META };
 
-/* A write being told to the other nodes (peer_meta_tell). */
-struct meta_tell {
+/* Calls that end together: a write told to the other nodes
+ * (peer_meta_tell), a block's pushes to its owners (peer_replicate). */
+struct peer_batch {
     size_t pending; /* calls not answered yet, + 1 while they are being made */
     void (*done)(void *arg);
     void *arg;
@@ -53,10 +54,10 @@ struct peer_call {
     size_t want, got;
     int err, in_cb;
     struct store_block *put; /* CALL_PUT: the block sent (a reference) */
-    struct meta_tell *tell;  /* CALL_META */
+    struct peer_batch *tell; /* CALL_META, CALL_PUT: the batch it is one of */
 };
 
-static void tell_unref(struct meta_tell *t);
+static void batch_unref(struct peer_batch *t);
 
 static void call_free(struct peer_call *pc)
 {
@@ -90,18 +91,18 @@ static void call_end(struct peer_call *pc, int err)
     if (pc->kind == CALL_PUT) {
         if (err)
             atomic_fetch_add_explicit(&st->puts_failed, 1, memory_order_relaxed);
-        struct meta_tell *t = pc->tell;
+        struct peer_batch *t = pc->tell;
         call_free(pc);
         if (t)
-            tell_unref(t);
+            batch_unref(t);
         return;
     }
     if (pc->kind == CALL_META) {
         if (err)
             atomic_fetch_add_explicit(&st->tells_failed, 1, memory_order_relaxed);
-        struct meta_tell *t = pc->tell;
+        struct peer_batch *t = pc->tell;
         call_free(pc);
-        tell_unref(t);
+        batch_unref(t);
         return;
     }
     if (err)
@@ -296,6 +297,16 @@ int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int
     return 0;
 }
 
+/* The call fails with ERR from the loop (its timer at once), never inside
+ * the call that started it. */
+static void call_fail_soon(struct peer_call *pc, int err)
+{
+    struct timeval now = {0, 0};
+    call_unlink(pc);
+    pc->err = err;
+    evtimer_add(pc->timer, &now);
+}
+
 /* A new call on a connection to TO (or, when none can be had, one that
  * fails from the loop). The request frame M gets the call's rid. */
 static struct peer_call *call_new(struct peer_loop *pl, const struct ring_addr *to,
@@ -309,9 +320,7 @@ static struct peer_call *call_new(struct peer_loop *pl, const struct ring_addr *
         shd_oom(sizeof(struct event *));
     struct peer_conn *c = pl->ps->stopping ? NULL : conn_for(pl, to);
     if (!c) {
-        pc->err = UFS_EUNAVAIL;
-        struct timeval now = {0, 0};
-        evtimer_add(pc->timer, &now); /* done from the loop, not inside the call */
+        call_fail_soon(pc, UFS_EUNAVAIL);
         return pc;
     }
     pc->rid = c->next_rid++;
@@ -359,19 +368,15 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
     m.u.obj.off = off;
     m.u.obj.len = len;
     m.flags = ref->flags;
-    if (peer_send(pc->c, &m) != 0) {
-        call_unlink(pc);
-        pc->err = UFS_EINVAL;
-        struct timeval now = {0, 0};
-        evtimer_add(pc->timer, &now);
-    }
+    if (peer_send(pc->c, &m) != 0)
+        call_fail_soon(pc, UFS_EINVAL);
     return pc;
 }
 
 /* ---- replication ------------------------------------------------------------------------ */
 
 static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct store_block *b,
-                   struct meta_tell *t)
+                   struct peer_batch *t)
 {
     struct peer_set *ps = pl->ps;
     size_t len = store_block_len(b);
@@ -432,7 +437,7 @@ void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void
             done(arg);
         return;
     }
-    struct meta_tell *t = shd_xcalloc(1, sizeof(*t));
+    struct peer_batch *t = shd_xcalloc(1, sizeof(*t));
     t->done = done ? done : no_done;
     t->arg = arg;
     t->pending = 1;
@@ -440,30 +445,30 @@ void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void
     peer_route(ctx, store_block_id(b), &rt);
     for (size_t i = 0; i < rt.npeers; i++)
         put_to(t->pl, &rt.peers[i], b, t);
-    tell_unref(t);
+    batch_unref(t);
 }
 
 /* ---- one namespace: writes told to every node ------------------------------------------ */
 
-static void tell_fire(evutil_socket_t fd, short what, void *arg)
+static void batch_fire(evutil_socket_t fd, short what, void *arg)
 {
-    struct meta_tell *t = arg;
+    struct peer_batch *t = arg;
     (void)fd;
     (void)what;
     t->done(t->arg);
     free(t);
 }
 
-static void tell_unref(struct meta_tell *t)
+static void batch_unref(struct peer_batch *t)
 {
     if (--t->pending)
         return;
     if (t->pl->ps->stopping ||
-        event_base_once(t->pl->l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
-        tell_fire(-1, 0, t);
+        event_base_once(t->pl->l->base, -1, EV_TIMEOUT, batch_fire, t, NULL) != 0)
+        batch_fire(-1, 0, t);
 }
 
-static void tell_one(struct peer_loop *pl, struct meta_tell *t, const struct ring_addr *to,
+static void tell_one(struct peer_loop *pl, struct peer_batch *t, const struct ring_addr *to,
                      const char *bucket, const char *key, const struct ufs_stat *st, int own)
 {
     struct wire_msg m;
@@ -483,27 +488,23 @@ static void tell_one(struct peer_loop *pl, struct meta_tell *t, const struct rin
     struct peer_call *pc = call_new(pl, to, CALL_META, &m);
     pc->tell = t;
     atomic_fetch_add_explicit(&pl->ps->st.tells, 1, memory_order_relaxed);
-    if (pc->c && peer_send(pc->c, &m) != 0) {
-        call_unlink(pc);
-        pc->err = UFS_EINVAL;
-        struct timeval now = {0, 0};
-        evtimer_add(pc->timer, &now);
-    }
+    if (pc->c && peer_send(pc->c, &m) != 0)
+        call_fail_soon(pc, UFS_EINVAL);
 }
 
 void peer_meta_tell(struct shd_loop *l, const char *bucket, const char *const *keys, size_t n,
                     const struct ufs_stat *st, int own, void (*done)(void *arg), void *arg)
 {
     struct shd_ctx *ctx = l->ctx;
-    struct meta_tell *t = shd_xcalloc(1, sizeof(*t));
+    struct peer_batch *t = shd_xcalloc(1, sizeof(*t));
     t->done = done;
     t->arg = arg;
     t->pending = 1;
     t->pl = ctx->peers ? &ctx->peers->loops[l->idx] : NULL;
     const struct cluster_view *v = t->pl ? cluster_view(ctx->peers->cluster) : NULL;
     if (!t->pl) {
-        if (event_base_once(l->base, -1, EV_TIMEOUT, tell_fire, t, NULL) != 0)
-            tell_fire(-1, 0, t);
+        if (event_base_once(l->base, -1, EV_TIMEOUT, batch_fire, t, NULL) != 0)
+            batch_fire(-1, 0, t);
         return;
     }
     for (size_t i = 0; v && i < v->nmembers; i++) {
@@ -514,7 +515,7 @@ void peer_meta_tell(struct shd_loop *l, const char *bucket, const char *const *k
         for (size_t k = 0; k < n; k++)
             tell_one(t->pl, t, &w->addr, bucket, keys[k], st, own);
     }
-    tell_unref(t);
+    batch_unref(t);
 }
 
 /* ---- routes --------------------------------------------------------------------------- */
@@ -579,8 +580,7 @@ void peer_metrics(struct evbuffer *o, void *arg)
         C(holds_in, "holds_served_total", "Which-blocks-do-you-hold requests answered."),
         C(errors_out, "errors_sent_total", "Peer requests answered with an error."),
         C(stale_epochs, "stale_epochs_total",
-          "Peer requests from another ring epoch (answered "
-          "with the view)."),
+          "Peer requests from another ring epoch (answered with the view)."),
         C(reads, "reads_total", "Block ranges this node asked of peers."),
         C(read_failures, "read_failures_total",
           "Peer reads that failed (the next owner or S3 was asked)."),

@@ -33,6 +33,9 @@ BS=1048576
 BIG=$((128 << 20))
 COLD=$((64 << 20))
 
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
+
 die() { echo "bench_cluster: $*" >&2; exit 1; }
 [ -x "$BUILD/shoald" ] || die "$BUILD/shoald missing (make all)"
 command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
@@ -51,30 +54,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do
-        kill -0 "$1" 2>/dev/null || break
-        [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
 stop_all() {
     local n
     for n in "${!PID[@]}"; do stop_pid "${PID[$n]}"; done
     PID=()
-}
-bg() {
-    local rc
-    "$@" &
-    CHILD=$!
-    wait "$CHILD"
-    rc=$?
-    CHILD=
-    return $rc
 }
 free_port() { # HOST: a port free for TCP and UDP
     "$PY" -c 'import socket, sys
@@ -86,7 +69,6 @@ while True:
     except OSError:
         t.close()' "$1"
 }
-med() { sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 fmt() { awk -v x="$1" -v p="$2" 'BEGIN { printf "%." p "f", x }'; }
 met() { awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN { print ((op == ">=" ? r >= t : r <= t) ? "yes" : "NO") }'; }
 metric() { curl -s "http://${ADMIN[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
@@ -140,7 +122,7 @@ YAML
     t0=$(date +%s)
     for i in $(seq "$n"); do
         until [ "$(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"state":"alive"' | wc -l)" = "$n" ]; do
-            [ $(($(date +%s) - t0)) -lt 30 ] || die "the $n nodes did not converge: node $i sees $(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"name":"[^"]*","zone":"[^"]*","state":"[a-z]*"' | tr '\n' ' ')"
+            [ $(($(date +%s) - t0)) -lt 30 ] || { tail -n 5 "$TMP"/shoald.*.log >&2; die "the $n nodes did not converge: node $i sees $(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"name":"[^"]*","zone":"[^"]*","state":"[a-z]*"' | tr '\n' ' ')"; }
             sleep 0.1
         done
     done

@@ -56,6 +56,9 @@ TENANT_KEY=AKIDSHOALBENCH
 TENANT_SECRET=shoal-bench-secret
 TCK=$(getconf CLK_TCK)
 
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
+
 die() { echo "bench_gateway: $*" >&2; exit 1; }
 [ -x "$BUILD/shoald" ] || die "$BUILD/shoald missing (make all)"
 command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
@@ -78,30 +81,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# stop_pid PID: TERM, then KILL after 10 s; reaps it.
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do
-        kill -0 "$1" 2>/dev/null || break
-        [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
 
-# bg CMD...: runs CMD in the background and waits for it: bash runs a trap
-# only once a foreground command has ended, but interrupts `wait` at once.
-bg() {
-    local rc
-    "$@" &
-    CHILD=$!
-    wait "$CHILD"
-    rc=$?
-    CHILD=
-    return $rc
-}
 
 free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -116,9 +96,6 @@ cpu_ticks() {
     echo "$t"
 }
 
-med() { # the median of the numbers on stdin, one a line
-    sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
 # s3_requests METHOD: how many METHOD requests the S3 server has logged
 s3_requests() { grep -c " $1 /" "$TMP/s3/log/proxy.log" 2>/dev/null || echo 0; }
 

@@ -280,12 +280,7 @@ elif phase == "auth":
     ch, proved = p.handshake()
     check("wrong key: the node's challenge does not prove our key", False, proved)
     p.get(1, 0, B, "t/auth.bin", etag, 3000, 0, 0, 3000)
-    got = []
-    try:
-        while True:
-            got.append(p.recv()[0])
-    except peer_client.Closed:
-        pass
+    got = p.types_until_closed()
     check("wrong key: the node closes, answering nothing", [], got)
     p.close()
     check("wrong key: counted as an authentication failure", True,
@@ -295,12 +290,7 @@ elif phase == "auth":
     p = peer_client.Peer(PEERS[0], cluster, good, BS)
     p.s.sendall(peer_client.MAGIC)
     p.get(1, 0, B, "t/auth.bin", etag, 3000, 0, 0, 3000)
-    got = []
-    try:
-        while True:
-            got.append(p.recv()[0])
-    except peer_client.Closed:
-        pass
+    got = p.types_until_closed()
     check("a GET before the handshake: closed, nothing answered", [], got)
     p.close()
 

@@ -85,6 +85,16 @@ class Peer:
         self.send([AUTH, 0, auth_mac])
         return ch, proved
 
+    def types_until_closed(self):
+        """The types of the frames that come before the node closes."""
+        got = []
+        try:
+            while True:
+                got.append(self.recv()[0])
+        except Closed:
+            pass
+        return got
+
     def get(self, rid, epoch, bucket, key, etag, size, index, off, length):
         self.send([GET, rid, epoch, 0, bucket, key, etag, size, index, off, length])
 
