@@ -24,6 +24,8 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from s3check import check, client, finish
@@ -166,6 +168,20 @@ if phase == "read":
         check("... from an owner (its peer reads went up)", True,
               metric(ADMINS[i], "shoal_peer_reads_total") > reads0)
         check("... and keeps no copy of it", False, blocks(ADMINS[i], "t/cold.bin", etag, size)[idx]["held"])
+    # /v1/blocks: a bad or missing parameter is a 400 that says what it wants,
+    # an unknown bucket a 404
+    def admin_status(q):
+        try:
+            with urllib.request.urlopen("http://%s/v1/blocks?%s" % (ADMINS[0], q), timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    st, body = admin_status("bucket=%s&key=t/cold.bin&etag=x" % B)
+    check("/v1/blocks without size: 400 naming the parameters", (400, True), (st, "size=N" in body))
+    st, body = admin_status("bucket=%s&key=t/cold.bin&etag=x&size=12z" % B)
+    check("/v1/blocks with a size that is not a number: 400", 400, st)
+    st, body = admin_status("bucket=nosuchbucket&key=k&etag=x&size=1")
+    check("/v1/blocks of an unknown bucket: 404", 404, st)
     # warm reads through every node: no S3 GET at all
     n0 = s3_get_bytes("t/cold.bin")
     for gw in GWS:
