@@ -74,10 +74,13 @@ struct peer_call;
  * the range's checksum matched; else a ufs_err: UFS_ENOENT, UFS_EPRECOND
  * the object changed, UFS_EUNAVAIL the node failed, timed out or could not
  * serve, UFS_EPROTO a bad answer). Never NULL; done always runs, from the
- * loop, unless peer_call_cancel() first. */
+ * loop, unless peer_call_cancel() first. DST, when not NULL, is where the
+ * range's LEN bytes are going: they are read from the socket straight into
+ * it, and cbs->data is then called with pointers into DST (the bytes in
+ * place already: copying them is not needed). */
 struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
                             const struct peer_block_ref *ref, uint32_t off, uint32_t len,
-                            const struct ufs_read_cbs *cbs, void *arg);
+                            uint8_t *dst, const struct ufs_read_cbs *cbs, void *arg);
 void peer_call_cancel(struct peer_call *pc);
 
 /* peer_replicate: pushes block B (complete, immutable) to the owners of its

@@ -254,43 +254,70 @@ static int on_frame(struct peer_conn *c, const struct wire_msg *m)
     }
 }
 
-/* A whole frame of LEN bytes heads IN: when it is DATA, its bytes go to the
- * call or PUT without being copied out of the buffer first, and the frame
- * is drained (1); 0 when it is another frame (nothing drained); on an error
- * the connection is closed (1). */
-static int data_frame(struct peer_conn *c, struct evbuffer *in, uint32_t len)
+/* N bytes of the DATA frame being received, in NV pieces where they lie:
+ * to the call (client side) or the PUT (server side); 0, or -1 to close. */
+static int data_to(struct peer_conn *c, const struct iovec *v, int nv, size_t n)
 {
-    uint8_t head[WIRE_FRAME_HEAD + 16];
-    uint32_t rid;
-    size_t hl, n;
+    c->d_left -= n;
+    return c->server ? peer_srv_data(c, c->d_rid, v, nv, n) : peer_pool_data(c, c->d_rid, v, nv, n);
+}
+
+/* Where the DATA frame being received may go straight from the socket (the
+ * block it fills), and how much of it; NULL: into the input buffer. */
+static uint8_t *data_room(struct peer_conn *c, size_t *room)
+{
+    uint8_t *p = c->server ? peer_srv_room(c, c->d_rid, room) : peer_pool_room(c, c->d_rid, room);
+    if (p && *room > c->d_left)
+        *room = c->d_left;
+    return p && *room ? p : NULL;
+}
+
+/* The first K bytes of IN, all of the DATA frame being received: taken
+ * where they lie, then drained. -1 when the connection closed. */
+static int data_bytes(struct peer_conn *c, struct evbuffer *in, size_t k)
+{
     struct evbuffer_iovec v[64];
     struct iovec iv[64];
-    evbuffer_copyout(in, head, sizeof(head));
-    if (!wire_data_peek(head + WIRE_FRAME_HEAD, 16, len, &rid, &hl, &n))
-        return 0;
-    atomic_fetch_add_explicit(&c->pl->ps->st.bytes_in, WIRE_FRAME_HEAD + len, memory_order_relaxed);
-    evbuffer_drain(in, WIRE_FRAME_HEAD + hl);
-    int nv = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 64);
+    int nv = evbuffer_peek(in, (ev_ssize_t)k, NULL, v, 64);
     if (nv < 0 || nv > 64) { /* more pieces than we take at once: one copy then */
-        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
+        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)k);
         v[0].iov_base = (void *)p;
-        v[0].iov_len = n;
+        v[0].iov_len = k;
         nv = p ? 1 : 0;
     }
-    size_t left = n;
+    size_t left = k;
     for (int i = 0; i < nv; i++) { /* the last piece may hold the next frame too */
         iv[i].iov_base = v[i].iov_base;
         iv[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
         left -= iv[i].iov_len;
     }
-    int err =
-        left ? -1
-             : (c->server ? peer_srv_data(c, rid, iv, nv, n) : peer_pool_data(c, rid, iv, nv, n));
+    int err = left ? -1 : data_to(c, iv, nv, k);
     if (c->state == PC_DEAD)
-        return 1;
-    evbuffer_drain(in, n);
-    if (err)
+        return -1;
+    evbuffer_drain(in, k);
+    if (err) {
         peer_conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* A frame of LEN bytes starts IN, its first 16 bytes (or all of it) there:
+ * when it is DATA, its head is drained and its bytes are taken as they
+ * come, without waiting for the whole frame (1); 0 when it is another
+ * frame (nothing drained). */
+static int data_head(struct peer_conn *c, struct evbuffer *in, uint32_t len)
+{
+    uint8_t head[WIRE_FRAME_HEAD + 16];
+    uint32_t rid;
+    size_t hl, n;
+    evbuffer_copyout(in, head, sizeof(head));
+    if (!wire_data_peek(head + WIRE_FRAME_HEAD, 16, len, &rid, &hl, &n))
+        return 0;
+    atomic_fetch_add_explicit(&c->pl->ps->st.bytes_in, WIRE_FRAME_HEAD + len, memory_order_relaxed);
+    evbuffer_drain(in, WIRE_FRAME_HEAD + hl);
+    c->d_rid = rid;
+    c->d_left = n;
     return 1;
 }
 
@@ -302,6 +329,11 @@ static void frames(struct peer_conn *c)
 
     while (c->state != PC_DEAD) {
         size_t have = evbuffer_get_length(in);
+        if (c->d_left) { /* inside a DATA frame's bytes */
+            if (!have || data_bytes(c, in, have < c->d_left ? have : c->d_left) != 0)
+                return;
+            continue;
+        }
         if (c->state == PC_MAGIC) {
             uint8_t magic[WIRE_MAGIC_LEN];
             if (have < WIRE_MAGIC_LEN)
@@ -325,12 +357,11 @@ static void frames(struct peer_conn *c)
             peer_conn_close(c);
             return;
         }
+        if (c->state == PC_READY && len > 64 && have >= WIRE_FRAME_HEAD + 16 &&
+            data_head(c, in, len))
+            continue; /* DATA: its bytes are taken as they come */
         if (have < WIRE_FRAME_HEAD + (size_t)len)
             return; /* the rest of it comes */
-        if (c->state == PC_READY && len > 64 && data_frame(c, in, len) == 1)
-            continue; /* DATA: taken where it lies */
-        if (c->state == PC_DEAD)
-            return;
         const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(WIRE_FRAME_HEAD + len));
         struct wire_msg m;
         int err = p ? wire_decode(p + WIRE_FRAME_HEAD, len, &m) : WIRE_ENOMEM;
@@ -352,29 +383,32 @@ static void frames(struct peer_conn *c)
     }
 }
 
-/* The socket is readable: up to 96 KiB in one readv into the input buffer.
- * libevent's own reads take 4 KiB at a time (EVBUFFER_MAX_READ), 256 system
- * calls and loop turns for a 1 MiB block. */
+/* The socket is readable: up to 96 KiB in one readv into the input buffer
+ * (libevent's own reads take 4 KiB at a time, EVBUFFER_MAX_READ: 256
+ * system calls and loop turns for a 1 MiB block); inside a DATA frame,
+ * with the input buffer empty, its bytes first, straight into the block
+ * they fill (no copy out of the input buffer). */
 static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct peer_conn *c = arg;
     struct evbuffer *in = c->in;
     struct evbuffer_iovec v[2];
-    struct iovec iv[2];
+    struct iovec iv[3];
     /* 96 KiB at most a read: the input buffer's chunks then stay under the
      * mmap threshold (main.c) and are reused from the heap, not faulted in */
-    size_t want = 96u << 10;
+    size_t want = 96u << 10, room = 0;
     (void)what;
-    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    uint8_t *dst = c->d_left && evbuffer_get_length(in) == 0 ? data_room(c, &room) : NULL;
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2), k = 0;
     if (nv <= 0) {
         peer_conn_close(c);
         return;
     }
-    for (int i = 0; i < nv; i++) {
-        iv[i].iov_base = v[i].iov_base;
-        iv[i].iov_len = v[i].iov_len;
-    }
-    ssize_t n = readv(fd, iv, nv);
+    if (dst)
+        iv[k++] = (struct iovec){dst, room};
+    for (int i = 0; i < nv; i++)
+        iv[k++] = (struct iovec){v[i].iov_base, v[i].iov_len};
+    ssize_t n = readv(fd, iv, k);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         evbuffer_commit_space(in, v, 0);
         return;
@@ -384,10 +418,22 @@ static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
         peer_conn_close(c);
         return;
     }
+    if (dst) {
+        size_t got = (size_t)n < room ? (size_t)n : room;
+        struct iovec d = {dst, got};
+        n -= (ssize_t)got;
+        int err = data_to(c, &d, 1, got); /* before any byte after them */
+        if (c->state == PC_DEAD || err) {
+            evbuffer_commit_space(in, v, 0);
+            if (c->state != PC_DEAD)
+                peer_conn_close(c);
+            return;
+        }
+    }
     for (int i = 0; i < nv; i++) {
-        size_t k = (size_t)n < v[i].iov_len ? (size_t)n : v[i].iov_len;
-        v[i].iov_len = k;
-        n -= (ssize_t)k;
+        size_t t = (size_t)n < v[i].iov_len ? (size_t)n : v[i].iov_len;
+        v[i].iov_len = t;
+        n -= (ssize_t)t;
     }
     evbuffer_commit_space(in, v, nv);
     frames(c);

@@ -74,6 +74,8 @@ struct peer_conn {
     struct peer_loop *pl;
     struct peer_conn *next, **pprev;
     struct bufferevent *bev;
+    uint32_t d_rid;         /* the DATA frame being received: its request, */
+    size_t d_left;          /* and its bytes still to come (0: between frames) */
     struct event *hs_timer; /* the handshake's deadline */
     struct event *rev;      /* reading: our own (sock_read_cb), not the bufferevent's */
     struct evbuffer *in;    /* what was read and not yet taken */
@@ -117,6 +119,11 @@ void peer_srv_close(struct peer_conn *c); /* cancels what C's requests run */
 struct iovec;
 int peer_srv_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n);
 int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n);
+/* Where RID's next DATA bytes belong (*ROOM of them), for reading them
+ * straight there; NULL when they have no such place. A piece then given to
+ * peer_*_data at that address is already in place. */
+uint8_t *peer_srv_room(struct peer_conn *c, uint32_t rid, size_t *room);
+uint8_t *peer_pool_room(struct peer_conn *c, uint32_t rid, size_t *room);
 
 /* peer_pool.c: a frame for the client side; 0 or -1 to close. */
 int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m);

@@ -52,6 +52,7 @@ struct peer_call {
     struct event *timer;
     XXH3_state_t *xx;
     size_t want, got;
+    uint8_t *dst; /* CALL_READ: where the bytes go, or NULL */
     int err, in_cb;
     struct store_block *put; /* CALL_PUT: the block sent (a reference) */
     struct peer_batch *tell; /* CALL_META, CALL_PUT: the batch it is one of */
@@ -297,6 +298,15 @@ int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int
     return 0;
 }
 
+uint8_t *peer_pool_room(struct peer_conn *c, uint32_t rid, size_t *room)
+{
+    struct peer_call *pc = call_find(c, rid);
+    if (!pc || pc->kind != CALL_READ || !pc->dst)
+        return NULL;
+    *room = pc->want - pc->got;
+    return pc->dst + pc->got;
+}
+
 /* The call fails with ERR from the loop (its timer at once), never inside
  * the call that started it. */
 static void call_fail_soon(struct peer_call *pc, int err)
@@ -342,7 +352,7 @@ static struct peer_call *call_new(struct peer_loop *pl, const struct ring_addr *
 
 struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
                             const struct peer_block_ref *ref, uint32_t off, uint32_t len,
-                            const struct ufs_read_cbs *cbs, void *arg)
+                            uint8_t *dst, const struct ufs_read_cbs *cbs, void *arg)
 {
     struct peer_set *ps = l->ctx->peers;
     struct peer_loop *pl = &ps->loops[l->idx];
@@ -354,6 +364,7 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
     pc->cbs = cbs;
     pc->arg = arg;
     pc->want = len;
+    pc->dst = dst;
     pc->xx = XXH3_createState();
     if (!pc->xx)
         shd_oom(1024);

@@ -347,12 +347,23 @@ int peer_srv_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int 
     if (!p || rid != p->rid || n > p->len - p->got)
         return -1;
     for (int i = 0; i < nv && p->b; i++) {
-        memcpy(store_block_data(p->b) + p->got, v[i].iov_base, v[i].iov_len);
+        uint8_t *to = store_block_data(p->b) + p->got;
+        if (v[i].iov_base != to) /* else read there already (peer_srv_room) */
+            memcpy(to, v[i].iov_base, v[i].iov_len);
         p->got += v[i].iov_len;
     }
     if (!p->b)
         p->got += n;
     return 0;
+}
+
+uint8_t *peer_srv_room(struct peer_conn *c, uint32_t rid, size_t *room)
+{
+    struct peer_put_in *p = c->put;
+    if (!p || rid != p->rid || !p->b)
+        return NULL;
+    *room = p->len - p->got;
+    return store_block_data(p->b) + p->got;
 }
 
 static int on_holds(struct peer_conn *c, const struct wire_msg *m)

@@ -330,7 +330,9 @@ static int read_data(void *arg, const void *buf, size_t len)
         struct fill *f = r->blocks[r->cur];
         size_t have = atomic_load_explicit(&f->avail, memory_order_relaxed);
         size_t n = len < f->len - have ? len : f->len - have;
-        memcpy(store_block_data(f->blk) + have, p, n);
+        uint8_t *to = store_block_data(f->blk) + have;
+        if (to != p) /* else a peer read put them there (peer_read's DST) */
+            memcpy(to, p, n);
         atomic_store_explicit(&f->avail, have + n, memory_order_release);
         p += n;
         len -= n;
@@ -435,7 +437,7 @@ static void run_peer(struct fill_run *r)
     size_t have = atomic_load(&f->avail);
     struct peer_block_ref ref = {r->bucket, r->key, r->etag, r->size, r->index, r->flags};
     r->pc = peer_read(r->loop, &r->peers[r->pi], &ref, (uint32_t)have, (uint32_t)(f->len - have),
-                      &peer_cbs, r);
+                      store_block_data(f->blk) + have, &peer_cbs, r);
 }
 
 static void run_start(struct fill_run *r)
