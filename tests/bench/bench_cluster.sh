@@ -15,7 +15,8 @@
 # Each figure is the median of RUNS runs (COLD_RUNS for case 2); ratios are
 # medians of per-run ratios, both sides measured back to back.
 #
-# Env: RUNS (3), COLD_RUNS (3), DURATION (8: seconds per wrk run). Needs wrk
+# Env: RUNS (3), COLD_RUNS (3), DURATION (8: seconds per wrk run), CASES
+# ("1 2 3": the cases to run). Needs wrk
 # (deploy/deps.sh bench), the test S3 server and boto3 (deploy/deps.sh
 # test). Takes about 6 minutes.
 set -u
@@ -37,6 +38,8 @@ COLD=$((64 << 20))
 . "$ROOT/tests/bench/lib.sh"
 
 die() { echo "bench_cluster: $*" >&2; exit 1; }
+CASES=${CASES:-1 2 3}
+want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 [ -x "$BUILD/shoald" ] || die "$BUILD/shoald missing (make all)"
 command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
 "$PY" -c 'import boto3' 2>/dev/null || die "boto3 missing on $PY (deploy/deps.sh test)"
@@ -128,17 +131,30 @@ YAML
     done
 }
 
-# wrk_run LABEL URL ARGS...: one wrk run (-t2 -c16); appends "LABEL k=v ..." to $TMP/runs
+# cpu_ticks: the CPU time (clock ticks) the shoald processes have used
+cpu_ticks() {
+    local n t=0
+    for n in "${!PID[@]}"; do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/${PID[$n]}/stat" 2>/dev/null || echo 0)))
+    done
+    echo $t
+}
+
+# wrk_run LABEL URL ARGS...: one wrk run (-t2 -c16); appends "LABEL k=v ..."
+# to $TMP/runs, with cpu_us: the shoald processes' CPU time in the run
 wrk_run() {
-    local label=$1 url=$2 out
+    local label=$1 url=$2 out c0
     shift 2
+    c0=$(cpu_ticks)
     bg wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "$url" -- "$@" >"$TMP/wrk.out"
     out=$(grep '^wrk ' "$TMP/wrk.out")
     [ -n "$out" ] || die "wrk failed: $label"
-    echo "$label ${out#wrk }" >>"$TMP/runs"
-    echo "  $label: $(echo "${out#wrk }" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "%.0f req/s, %.0f MB/s, p99 %.2f ms, errors %d/%d", v["requests"] / v["seconds"],
-            v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["status_errors"], v["socket_errors"] }')"
+    out="${out#wrk } cpu_us=$((($(cpu_ticks) - c0) * 1000000 / $(getconf CLK_TCK)))"
+    echo "$label $out" >>"$TMP/runs"
+    echo "  $label: $(echo "$out" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%.0f req/s, %.0f MB/s, p99 %.2f ms, errors %d/%d, shoald CPU %.0f us/req",
+            v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000,
+            v["status_errors"], v["socket_errors"], v["cpu_us"] / v["requests"] }')"
 }
 # field LABEL EXPR: the median over runs of EXPR of the runs labelled LABEL
 field() {
@@ -174,6 +190,8 @@ print(c.head_object(Bucket="bench", Key="big.bin")["ETag"])')
 
 # ---- 1. through an owner, through a node that owns none of the copies -------------------------
 cluster 3 2
+s3_1=0
+if want 1; then
 curl -s -o /dev/null "http://${GW[1]}/bench/big.bin" || die "warming failed"
 sleep 2 # replication of the last blocks
 q=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"bucket": "bench",
@@ -199,44 +217,51 @@ for r in $(seq "$RUNS"); do
 done
 s3_1=$(($(s3_gets) - s3_0))
 echo "  (S3 GETs during case 1: $s3_1)"
-[ "${ONLY1:-0}" = 1 ] && exit 0
+fi
 
 # ---- 2. cold 64 MiB: S3 direct, R=2 and R=1 --------------------------------------------------
 cold_case() { # R FIRST: COLD_RUNS cold reads of fresh keys from FIRST
-    local r=$1 k a b i
+    local r=$1 k a b i code size ttfb total
     for i in $(seq "$COLD_RUNS"); do
         k=$(($2 + i))
         u=$(sed -n "${k}p" "$TMP/s3_cold.txt")
         key=$(printf 'cold/%06d' $((k - 1)))
         a=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$S3_ENDPOINT$u")
-        b=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "http://${GW[1]}/bench/$key")
-        [ "${a% *}" = "200 $COLD" ] && [ "${b% *}" = "200 $COLD" ] || die "cold read $key: S3 '$a', cluster '$b'"
-        echo "2r$r direct=${a##* } cluster=${b##* }" >>"$TMP/runs"
-        echo "  R=$r cold run $i: S3 direct ${a##* } s, through the cluster ${b##* } s"
+        b=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_starttransfer} %{time_total}' "http://${GW[1]}/bench/$key")
+        read -r code size ttfb total <<<"$b"
+        [ "${a% *}" = "200 $COLD" ] && [ "$code $size" = "200 $COLD" ] || die "cold read $key: S3 '$a', cluster '$b'"
+        echo "2r$r direct=${a##* } cluster=$total" >>"$TMP/runs"
+        echo "  R=$r cold run $i: S3 direct ${a##* } s, through the cluster $total s (first byte after $ttfb s)"
     done
 }
+fills2=0
+if want 2; then
 echo "case 2: cold $((COLD >> 20)) MiB reads, $COLD_RUNS runs each"
 fills0=$(($(metric 1 shoal_fills_total) + $(metric 2 shoal_fills_total) + $(metric 3 shoal_fills_total)))
 cold_case 2 0
 fills2=$(($(metric 1 shoal_fills_total) + $(metric 2 shoal_fills_total) + $(metric 3 shoal_fills_total) - fills0))
+fi
 
 # ---- 3. aggregate: three nodes at once against one node alone -------------------------------
+if want 3; then
 echo "case 3: random 1 MiB ranges of the 128 MiB object, $RUNS runs"
 echo /bench/big.bin >"$TMP/big.txt"
 agg3() {
-    local i pids=()
+    local i pids=() c0
+    c0=$(cpu_ticks)
     for i in 1 2 3; do
         wrk -t1 -c6 -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "http://${GW[$i]}" -- \
             range "$TMP/big.txt" $BIG $BS >"$TMP/wrk3.$i" &
         pids+=($!)
     done
     wait "${pids[@]}"
-    cat "$TMP/wrk3.1" "$TMP/wrk3.2" "$TMP/wrk3.3" | grep '^wrk ' | awk '{
-        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2]; if (kv[1] == "seconds") s = kv[2] }
-        printf "3three requests=%d seconds=%s bytes=%.0f p99_us=0 status_errors=%d socket_errors=%d\n",
-            v["requests"], s, v["bytes"], v["status_errors"], v["socket_errors"] }' >>"$TMP/runs"
+    cat "$TMP/wrk3.1" "$TMP/wrk3.2" "$TMP/wrk3.3" | grep '^wrk ' | awk -v cpu=$((($(cpu_ticks) - c0) * 1000000 / $(getconf CLK_TCK))) '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2]; if (kv[1] == "seconds") s = kv[2] } }
+        END { printf "3three requests=%d seconds=%s bytes=%.0f p99_us=0 status_errors=%d socket_errors=%d cpu_us=%d\n",
+            v["requests"], s, v["bytes"], v["status_errors"], v["socket_errors"], cpu }' >>"$TMP/runs"
     tail -n 1 "$TMP/runs" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "  three nodes at once: %.0f req/s, %.0f MB/s\n", v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6 }'
+        printf "  three nodes at once: %.0f req/s, %.0f MB/s, shoald CPU %.0f us/req\n", v["requests"] / v["seconds"],
+            v["bytes"] / v["seconds"] / 1e6, v["cpu_us"] / v["requests"] }'
 }
 for r in $(seq "$RUNS"); do
     for i in 1 2 3; do curl -s -o /dev/null "http://${GW[$i]}/bench/big.bin"; done
@@ -246,10 +271,13 @@ cluster 1 1
 echo "  (a single node)"
 curl -s -o /dev/null "http://${GW[1]}/bench/big.bin"
 for r in $(seq "$RUNS"); do wrk_run 3one "http://${GW[1]}" range "$TMP/big.txt" $BIG $BS; done
+fi
 
 # ---- 2 again with R=1 ------------------------------------------------------------------------
-cluster 3 1
-cold_case 1 "$COLD_RUNS"
+if want 2; then
+    cluster 3 1
+    cold_case 1 "$COLD_RUNS"
+fi
 
 # ---- the table -------------------------------------------------------------------------------
 row() { printf '%-46s %11s %11s %8s %-24s %s\n' "$@" | sed 's/ *$//'; }
@@ -259,21 +287,32 @@ echo
 echo "shoal cluster: 3 nodes on 127.0.0.1-3, 1 MiB blocks, one S3 server, $(nproc) cores, $(date -u +%F)"
 echo "medians of $RUNS runs ($COLD_RUNS for case 2); ratio = median of per-run ratios"
 row "case" "reference" "shoal" "ratio" "target" "met?"
+if want 1; then
 r=$(ratio 1other 1own "$RPS")
 row "1 warm 1 MiB blocks, req/s (ref: via owner)" "$(fmt "$(field 1own "$RPS")" 0)" \
     "$(fmt "$(field 1other "$RPS")" 0)" "$(fmt "$r" 3)" ">= 0.7 x through owner" "$(met "$r" ">=" 0.7)"
 r=$(ratio 1other 1own "$P99")
 row "1   p99 latency, ms" "$(fmt "$(field 1own "$P99")" 2)" "$(fmt "$(field 1other "$P99")" 2)" \
     "$(fmt "$r" 3)" "<= 2 x through owner" "$(met "$r" "<=" 2)"
+fi
+if want 2; then
 r=$(c2 2r2 ratio)
 row "2 cold 64 MiB, 3 nodes R=2, s (ref: S3)" "$(fmt "$(c2 2r2 direct)" 3)" "$(fmt "$(c2 2r2 cluster)" 3)" \
     "$(fmt "$r" 3)" "<= 0.8 x direct" "$(met "$r" "<=" 0.8)"
 r1=$(c2 2r1 ratio)
 row "2   the same with R=1" "$(fmt "$(c2 2r1 direct)" 3)" "$(fmt "$(c2 2r1 cluster)" 3)" \
     "$(fmt "$r1" 3)" "(R=2 / R=1: $(fmt "$(awk -v a="$r" -v b="$r1" 'BEGIN { print a / b }')" 3))" "-"
+fi
+if want 3; then
 r=$(ratio 3three 3one "$MBS")
 row "3 aggregate warm, MB/s (ref: one node)" "$(fmt "$(field 3one "$MBS")" 0)" \
     "$(fmt "$(field 3three "$MBS")" 0)" "$(fmt "$r" 3)" ">= 0.9 x one node" "$(met "$r" ">=" 0.9)"
+fi
+CPU='v["cpu_us"] / v["requests"]'
+want 1 && row "1   shoald CPU, us per request (all nodes)" "$(fmt "$(field 1own "$CPU")" 0)" \
+    "$(fmt "$(field 1other "$CPU")" 0)" "$(fmt "$(ratio 1other 1own "$CPU")" 3)" "-" "-"
+want 3 && row "3   shoald CPU, us per request (all nodes)" "$(fmt "$(field 3one "$CPU")" 0)" \
+    "$(fmt "$(field 3three "$CPU")" 0)" "$(fmt "$(ratio 3three 3one "$CPU")" 3)" "-" "-"
 errs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /_errors=/) { split($i, kv, "="); s += kv[2] } } END { print s + 0 }' "$TMP/runs")
 echo
 echo "checks: wrk errors $errs; S3 GETs during case 1: $s3_1; S3 block fills of the R=2 cold reads:" \
