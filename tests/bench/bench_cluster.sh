@@ -140,21 +140,32 @@ cpu_ticks() {
     echo $t
 }
 
+# children_us VAR: sets VAR to the CPU time (us) of this shell's children
+# that ended (wrk); `times` in the shell itself, not in a subshell
+children_us() {
+    times >"$TMP/times"
+    printf -v "$1" '%s' "$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }
+        printf "%d", t * 1000000 }' "$TMP/times")"
+}
+
 # wrk_run LABEL URL ARGS...: one wrk run (-t2 -c16); appends "LABEL k=v ..."
-# to $TMP/runs, with cpu_us: the shoald processes' CPU time in the run
+# to $TMP/runs, with cpu_us: the shoald processes' CPU time in the run, and
+# wrk_us: wrk's
 wrk_run() {
-    local label=$1 url=$2 out c0
+    local label=$1 url=$2 out c0 w0 w1
     shift 2
     c0=$(cpu_ticks)
+    children_us w0
     bg wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$HERE/wrk.lua" "$url" -- "$@" >"$TMP/wrk.out"
     out=$(grep '^wrk ' "$TMP/wrk.out")
     [ -n "$out" ] || die "wrk failed: $label"
-    out="${out#wrk } cpu_us=$((($(cpu_ticks) - c0) * 1000000 / $(getconf CLK_TCK)))"
+    children_us w1
+    out="${out#wrk } cpu_us=$((($(cpu_ticks) - c0) * 1000000 / $(getconf CLK_TCK))) wrk_us=$((w1 - w0))"
     echo "$label $out" >>"$TMP/runs"
     echo "  $label: $(echo "$out" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "%.0f req/s, %.0f MB/s, p99 %.2f ms, errors %d/%d, shoald CPU %.0f us/req",
+        printf "%.0f req/s, %.0f MB/s, p99 %.2f ms, errors %d/%d, CPU us/req: shoald %.0f, wrk %.0f",
             v["requests"] / v["seconds"], v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000,
-            v["status_errors"], v["socket_errors"], v["cpu_us"] / v["requests"] }')"
+            v["status_errors"], v["socket_errors"], v["cpu_us"] / v["requests"], v["wrk_us"] / v["requests"] }')"
 }
 # field LABEL EXPR: the median over runs of EXPR of the runs labelled LABEL
 field() {
