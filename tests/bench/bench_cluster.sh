@@ -232,17 +232,19 @@ fi
 
 # ---- 2. cold 64 MiB: S3 direct, R=2 and R=1 --------------------------------------------------
 cold_case() { # R FIRST: COLD_RUNS cold reads of fresh keys from FIRST
-    local r=$1 k a b i code size ttfb total
+    local r=$1 k a b i code size ttfb total c0
     for i in $(seq "$COLD_RUNS"); do
         k=$(($2 + i))
         u=$(sed -n "${k}p" "$TMP/s3_cold.txt")
         key=$(printf 'cold/%06d' $((k - 1)))
         a=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$S3_ENDPOINT$u")
+        c0=$(cpu_ticks)
         b=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_starttransfer} %{time_total}' "http://${GW[1]}/bench/$key")
+        c0=$(awk -v t=$(($(cpu_ticks) - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
         read -r code size ttfb total <<<"$b"
         [ "${a% *}" = "200 $COLD" ] && [ "$code $size" = "200 $COLD" ] || die "cold read $key: S3 '$a', cluster '$b'"
         echo "2r$r direct=${a##* } cluster=$total" >>"$TMP/runs"
-        echo "  R=$r cold run $i: S3 direct ${a##* } s, through the cluster $total s (first byte after $ttfb s)"
+        echo "  R=$r cold run $i: S3 direct ${a##* } s, through the cluster $total s (first byte after $ttfb s; shoald CPU $c0 s)"
     done
 }
 fills2=0
