@@ -70,6 +70,21 @@ int gw_parse_http_date(const char *s, int64_t *out);
  * is one, pushed to the others. B stays the caller's. */
 struct store_block;
 void gw_place_block(struct gw_req *g, struct store_block *b);
+/* gw_proxy.c: bytes [OFF, OFF+LEN) of REF's block (BLOCK_LEN long), which
+ * this node does not own, from its owners in RT (primary first) to g's
+ * client, sent on as they come; nothing is stored. START(ARG) runs before
+ * the first byte is sent (it starts the response); DONE(ARG, err, sent)
+ * once all went (err 0) or no owner could go on (SENT of them went, the
+ * rest is the caller's). NULL when request memory is short (the caller
+ * uses the fill path). REF's strings must outlive it. */
+struct gw_proxy;
+struct peer_route;
+struct peer_block_ref;
+struct gw_proxy *gw_proxy_start(struct gw_req *g, const struct peer_route *rt,
+                                const struct peer_block_ref *ref, uint32_t off, uint32_t len,
+                                size_t block_len, void (*start)(void *arg),
+                                void (*done)(void *arg, int err, size_t sent), void *arg);
+void gw_proxy_cancel(struct gw_proxy *x); /* the client left: no DONE */
 /* gw_tell: a write of KEYS[0..n) in g's bucket went through (S3 and this
  * node's caches have it): tells the other nodes (peer_meta_tell: ST the new
  * metadata, or NULL: dropped), then calls THEN(g, ARG), which answers the

@@ -168,6 +168,14 @@ if phase == "read":
         check("... from an owner (its peer reads went up)", True,
               metric(ADMINS[i], "shoal_peer_reads_total") > reads0)
         check("... and keeps no copy of it", False, blocks(ADMINS[i], "t/cold.bin", etag, size)[idx]["held"])
+        # a short range of it: only the bytes asked cross the hop
+        a, b = idx * BS + BS - 100000, idx * BS + BS - 1
+        in0 = metric(ADMINS[i], "shoal_peer_bytes_received_total")
+        check("n%d serves the last 100,000 bytes of block %d identical" % (i + 1, idx), cold[a:b + 1],
+              get(GWS[i], "t/cold.bin", "bytes=%d-%d" % (a, b)))
+        got = metric(ADMINS[i], "shoal_peer_bytes_received_total") - in0
+        check("... and only they crossed the peer protocol (%d bytes, not the block)" % got, True,
+              100000 <= got < 100000 + 4096)
     # /v1/blocks: a bad or missing parameter is a 400 that says what it wants,
     # an unknown bucket a 404
     def admin_status(q):
@@ -198,6 +206,17 @@ elif phase == "kill":
     check("the 48 blocks are on their owners before the kill", True, held_ok)
     victim = int(os.environ["VICTIM_PID"])
     out = {}
+    # the blocks n1 does not own: their owners are n2 and n3
+    lone = [b["index"] for b in blocks(ADMINS[0], "t/big.bin", etag, size) if not b["owner"]]
+    killed = threading.Event()
+
+    def short_ranges():
+        """Right after the kill, before gossip can call n3 dead: short ranges of
+        those blocks through n1, from n2 whichever of the two is asked first."""
+        n0 = s3_get_bytes("t/big.bin")[0]
+        out["short"] = all(get(GWS[0], "t/big.bin", "bytes=%d-%d" % (k * BS + 1000, k * BS + 70999))
+                           == big[k * BS + 1000:k * BS + 71000] for k in lone)
+        out["short_gets"] = s3_get_bytes("t/big.bin")[0] - n0
 
     def slow():
         req = urllib.request.Request("http://%s/%s/t/big.bin" % (GWS[0], B))
@@ -214,6 +233,7 @@ elif phase == "kill":
                     if n >= size // 3 and "killed" not in out:
                         os.kill(victim, signal.SIGKILL)
                         out["killed"] = n
+                        killed.set()
                     time.sleep(0.01)
         except Exception as e:
             out["error"] = repr(e)
@@ -221,10 +241,15 @@ elif phase == "kill":
 
     t = threading.Thread(target=slow)
     t.start()
+    if killed.wait(60):
+        short_ranges()
     t.join()
     check("n3 was killed in the middle of the read", True, 0 < out.get("killed", 0) < size)
     check("the read completed without an error", None, out.get("error"))
     check("the read that lost an owner is identical to S3", hashlib.sha256(big).hexdigest(), out.get("sha"))
+    check("n1 serves 70,000-byte ranges of the %d blocks it does not own, right after the kill"
+          % len(lone), (True, True), (len(lone) > 0, out.get("short")))
+    check("... with no S3 GET", 0, out.get("short_gets"))
 
 elif phase == "write":
     gw = [client("http://" + g, unsigned=True) for g in GWS]
