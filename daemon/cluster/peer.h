@@ -83,6 +83,22 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
                             uint8_t *dst, const struct ufs_read_cbs *cbs, void *arg);
 void peer_call_cancel(struct peer_call *pc);
 
+/* peer_meta_owner: the node that holds the metadata of KEY in BUCKET for
+ * the cluster (the primary owner of the key's place on the ring, the id
+ * ring_block_id(BUCKET, KEY, "", 0, 0)): 1 and *OUT when it is another
+ * node, 0 when it is this one or there is no cluster. Any thread. */
+int peer_meta_owner(struct shd_ctx *ctx, const char *bucket, const char *key,
+                    struct ring_addr *out);
+/* peer_meta_get: asks the node at TO for the metadata of KEY in BUCKET as
+ * the mount's own S3 identity reads it (from its cache, or a HEAD it makes
+ * itself, never asking on): cbs->done(arg, 0, st) (st->headers borrowed
+ * for the call), or an error (UFS_ENOENT: no such object; UFS_EUNAVAIL:
+ * the node failed, timed out or could not say: ask S3). cbs->data is not
+ * used. Never NULL; done always runs, from the loop, unless
+ * peer_call_cancel() first. */
+struct peer_call *peer_meta_get(struct shd_loop *l, const struct ring_addr *to, const char *bucket,
+                                const char *key, const struct ufs_read_cbs *cbs, void *arg);
+
 /* peer_replicate: pushes block B (complete, immutable) to the owners of its
  * id other than this node, in the background from loop L, within the
  * replication budget (what does not fit is skipped and counted). DONE(ARG),

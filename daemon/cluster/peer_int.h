@@ -40,7 +40,7 @@ struct peer_stats {
     _Atomic uint64_t gets_in, puts_in, holds_in, errors_out, stale_epochs;
     _Atomic uint64_t reads, read_failures, read_timeouts, bytes_in, bytes_out;
     _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, checksum_failures;
-    _Atomic uint64_t views_in, tells, tells_failed, tells_in;
+    _Atomic uint64_t views_in, tells, tells_failed, tells_in, meta_gets, meta_gets_in;
 };
 
 struct peer_conn;
@@ -68,6 +68,7 @@ struct peer_set {
 };
 
 struct peer_sreq;   /* peer_srv.c */
+struct peer_mreq;   /* peer_srv.c */
 struct peer_put_in; /* peer_srv.c */
 
 struct peer_conn {
@@ -88,6 +89,7 @@ struct peer_conn {
     /* server side (peer_srv.c) */
     struct peer_sreq *sreqs;
     unsigned nsreqs;
+    struct peer_mreq *mreqs; /* META_GETs waiting for a HEAD */
     struct peer_put_in *put;
     /* client side (peer_pool.c) */
     struct peer_call *calls;

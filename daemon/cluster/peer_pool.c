@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-enum call_kind { CALL_READ, CALL_PUT, CALL_META };
+enum call_kind { CALL_READ, CALL_PUT, CALL_META, CALL_META_GET };
 
 /* Calls that end together: a write told to the other nodes
  * (peer_meta_tell), a block's pushes to its owners (peer_replicate). */
@@ -106,7 +106,7 @@ static void call_end(struct peer_call *pc, int err)
         batch_unref(t);
         return;
     }
-    if (err)
+    if (err && pc->kind == CALL_READ)
         atomic_fetch_add_explicit(&st->read_failures, 1, memory_order_relaxed);
     pc->cbs->done(pc->arg, err, NULL);
     call_free(pc);
@@ -250,8 +250,23 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
     case WIRE_ERROR:
         call_end(pc, err_of(m->u.error.code));
         return 0;
+    case WIRE_META: {
+        if (pc->kind != CALL_META_GET)
+            return -1;
+        struct ufs_stat ms;
+        memset(&ms, 0, sizeof(ms));
+        ms.size = m->meta.size;
+        snprintf(ms.etag, sizeof(ms.etag), "%s", m->meta.etag);
+        ms.mtime = m->meta.mtime;
+        snprintf(ms.content_type, sizeof(ms.content_type), "%s", m->meta.content_type);
+        ms.headers = m->meta.headers[0] ? m->meta.headers : NULL;
+        call_unlink(pc);
+        pc->cbs->done(pc->arg, 0, &ms);
+        call_free(pc);
+        return 0;
+    }
     case WIRE_DONE:
-        if (pc->kind == CALL_READ)
+        if (pc->kind == CALL_READ || pc->kind == CALL_META_GET)
             return -1;
         call_end(pc, 0);
         return 0;
@@ -379,6 +394,40 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
     m.u.obj.off = off;
     m.u.obj.len = len;
     m.flags = ref->flags;
+    if (peer_send(pc->c, &m) != 0)
+        call_fail_soon(pc, UFS_EINVAL);
+    return pc;
+}
+
+int peer_meta_owner(struct shd_ctx *ctx, const char *bucket, const char *key, struct ring_addr *out)
+{
+    const struct cluster_view *v = ctx->peers ? cluster_view(ctx->peers->cluster) : NULL;
+    uint8_t id[RING_ID_LEN];
+    if (!v || ring_size(v->ring) < 2 || ring_block_id(bucket, key, "", 0, 0, id) != 0)
+        return 0;
+    int o = ring_owner(v->ring, id);
+    if (o < 0 || o == v->self)
+        return 0;
+    *out = v->peer[o];
+    return 1;
+}
+
+struct peer_call *peer_meta_get(struct shd_loop *l, const struct ring_addr *to, const char *bucket,
+                                const char *key, const struct ufs_read_cbs *cbs, void *arg)
+{
+    struct peer_set *ps = l->ctx->peers;
+    struct peer_loop *pl = &ps->loops[l->idx];
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_META_GET;
+    atomic_fetch_add_explicit(&ps->st.meta_gets, 1, memory_order_relaxed);
+    struct peer_call *pc = call_new(pl, to, CALL_META_GET, &m);
+    pc->cbs = cbs;
+    pc->arg = arg;
+    if (!pc->c)
+        return pc;
+    snprintf(m.u.obj.bucket, sizeof(m.u.obj.bucket), "%s", bucket);
+    snprintf(m.u.obj.key, sizeof(m.u.obj.key), "%s", key);
     if (peer_send(pc->c, &m) != 0)
         call_fail_soon(pc, UFS_EINVAL);
     return pc;
@@ -608,6 +657,9 @@ void peer_metrics(struct evbuffer *o, void *arg)
           "Writes another node did not acknowledge (it may serve stale metadata up to the "
           "mount's metadata_ttl)."),
         C(tells_in, "writes_heard_total", "Writes through other nodes this node was told of."),
+        C(meta_gets, "meta_gets_total",
+          "Object metadata this node asked of the key's owner instead of sending S3 a HEAD."),
+        C(meta_gets_in, "meta_gets_served_total", "Object metadata requests answered for peers."),
         C(bytes_in, "bytes_received_total", "Peer protocol bytes received."),
         C(bytes_out, "bytes_sent_total", "Peer protocol bytes sent."),
 #undef C

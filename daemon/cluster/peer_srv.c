@@ -49,6 +49,22 @@ struct peer_put_in {
     int charged;
 };
 
+/* A META_GET waiting for the HEAD this node makes for it. */
+struct peer_mreq {
+    struct peer_conn *c;
+    struct peer_mreq *next, **pprev;
+    uint32_t rid;
+    struct meta_wait *mw;
+};
+
+static void mreq_free(struct peer_mreq *q)
+{
+    *q->pprev = q->next;
+    if (q->next)
+        q->next->pprev = q->pprev;
+    free(q);
+}
+
 static void sreq_free(struct peer_sreq *q)
 {
     *q->pprev = q->next;
@@ -60,6 +76,10 @@ static void sreq_free(struct peer_sreq *q)
 
 void peer_srv_close(struct peer_conn *c)
 {
+    while (c->mreqs) {
+        meta_wait_cancel(c->mreqs->mw);
+        mreq_free(c->mreqs);
+    }
     while (c->sreqs) {
         struct peer_sreq *q = c->sreqs;
         fill_wait_cancel(q->fw);
@@ -385,6 +405,76 @@ static int on_holds(struct peer_conn *c, const struct wire_msg *m)
     return peer_send(c, &r);
 }
 
+/* META for RID: ST's metadata. */
+static void send_meta(struct peer_conn *c, uint32_t rid, const struct ufs_stat *st)
+{
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_META;
+    r.rid = rid;
+    r.meta.size = st->size;
+    snprintf(r.meta.etag, sizeof(r.meta.etag), "%s", st->etag);
+    r.meta.mtime = st->mtime;
+    snprintf(r.meta.content_type, sizeof(r.meta.content_type), "%s", st->content_type);
+    snprintf(r.meta.headers, sizeof(r.meta.headers), "%s", st->headers ? st->headers : "");
+    peer_send(c, &r);
+}
+
+static void on_meta_fetched(void *arg, int err, const struct ufs_stat *st)
+{
+    struct peer_mreq *q = arg;
+    if (err)
+        peer_send_error(q->c, q->rid, code_of(err), ufs_strerror(err));
+    else
+        send_meta(q->c, q->rid, st);
+    mreq_free(q);
+}
+
+/* META_GET: the object's metadata as the mount's own S3 identity reads it,
+ * from this node's cache, or a HEAD it makes itself (joined by its own
+ * readers; never asking another node, whatever the views say). */
+static int on_meta_get(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct shd_ctx *ctx = c->pl->ps->ctx;
+    struct shd_loop *l = c->pl->l;
+    const char *bucket = m->u.obj.bucket, *key = m->u.obj.key;
+    int mount = shd_mount_find(ctx, bucket);
+    struct ufs *u;
+    char *mkey;
+    atomic_fetch_add_explicit(&c->pl->ps->st.meta_gets_in, 1, memory_order_relaxed);
+    if (mount < 0 && ctx->star >= 0) {
+        mount = ctx->star;
+        u = shd_bucket_ufs(l, bucket);
+        mkey = shd_xasprintf("%s/%s", bucket, key);
+    } else if (mount >= 0) {
+        u = l->ufs[mount];
+        mkey = shd_xstrdup(key);
+    } else {
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "no such bucket on this node");
+        return 0;
+    }
+    struct ufs_stat st;
+    if (!u) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL, "no backend for the bucket");
+    } else if (meta_get(ctx->meta, u, mount, mkey, key, &st) == 0) {
+        char h[UFS_HEADERS_MAX];
+        st.headers = meta_headers(ctx->meta, mount, mkey, st.etag, h, sizeof(h)) > 0 ? h : NULL;
+        send_meta(c, m->rid, &st);
+    } else {
+        struct peer_mreq *q = shd_xcalloc(1, sizeof(*q));
+        q->c = c;
+        q->rid = m->rid;
+        q->next = c->mreqs;
+        if (q->next)
+            q->next->pprev = &q->next;
+        q->pprev = &c->mreqs;
+        c->mreqs = q;
+        q->mw = meta_fetch(ctx->meta, l, u, mount, mkey, key, NULL, on_meta_fetched, q);
+    }
+    free(mkey);
+    return 0;
+}
+
 /* A write through another node: this node's metadata for the key goes (every
  * identity's), and with META_PUT of the mount's own identity, the new one
  * comes in its place; DONE once it is so. */
@@ -464,8 +554,7 @@ int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
     case WIRE_META_DEL:
         return on_meta_write(c, m);
     case WIRE_META_GET:
-        peer_send_error(c, m->rid, WIRE_C_INVAL, "not served by this version");
-        return 0;
+        return on_meta_get(c, m);
     default:
         return -1; /* answers, or a handshake frame again: not from a client */
     }

@@ -387,7 +387,8 @@ static void copy_begin(struct copy *c)
         start_copy(c, &st);
         return;
     }
-    c->mw = meta_fetch(g->ctx->meta, g->l, c->su, c->smns, c->smkey, c->skey, on_source_meta, c);
+    c->mw =
+        meta_fetch(g->ctx->meta, g->l, c->su, c->smns, c->smkey, c->skey, NULL, on_source_meta, c);
 }
 
 /* A decimal number of at most 19 digits (no sign, no space); 0 or -1. */

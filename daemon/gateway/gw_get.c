@@ -633,8 +633,8 @@ static void on_meta(void *arg, int err, const struct ufs_stat *st)
 static void retry_meta(struct get *s)
 {
     s->retried = 1;
-    s->mw =
-        meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mns, s->g->mkey, s->g->key, on_meta, s);
+    s->mw = meta_fetch(s->g->ctx->meta, s->g->l, s->g->u, s->g->mns, s->g->mkey, s->g->key,
+                       s->g->who < 0 ? s->g->bucket : NULL, on_meta, s);
 }
 
 static void got_meta(struct get *s)
@@ -717,5 +717,6 @@ void gw_get_object(struct gw_req *g)
         got_meta(s);
         return;
     }
-    s->mw = meta_fetch(g->ctx->meta, g->l, g->u, g->mns, g->mkey, g->key, on_meta, s);
+    s->mw = meta_fetch(g->ctx->meta, g->l, g->u, g->mns, g->mkey, g->key,
+                       g->who < 0 ? g->bucket : NULL, on_meta, s);
 }

@@ -11,6 +11,7 @@
  * long a value is trusted. */
 #include "daemon/store/meta.h"
 
+#include "daemon/cluster/peer.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/shd.h"
@@ -59,6 +60,9 @@ struct meta_fetch {
     struct meta_entry *e; /* NULL if the entry was dropped meanwhile */
     struct meta_wait *waiters;
     struct ufs_req *req;
+    struct peer_call *pc; /* the key's owner asked first, or NULL */
+    struct ufs *u;        /* for the HEAD, when the owner cannot say */
+    char *okey;
     int superseded; /* a write (meta_put, meta_invalidate) came after it began: its answer
                      * goes to its waiters but not into the cache */
 };
@@ -344,6 +348,7 @@ static void fetch_finish(struct meta_fetch *f, int err, const struct ufs_stat *s
         event_active(w->ev, 0, 0);
         w = next;
     }
+    free(f->okey);
     free(f);
 }
 
@@ -380,8 +385,30 @@ static void head_done(void *arg, int err, const struct ufs_stat *st)
         shd_warn("meta", "S3 unreachable, serving cached metadata err=\"%s\"", ufs_strerror(err));
 }
 
+/* The HEAD of the fetch's object, from S3. */
+static void head_start(struct meta_fetch *f)
+{
+    f->req = ufs_stat(f->u, f->okey, head_done, f);
+    if (!f->req) /* could not even start (a key S3 cannot take) */
+        head_done(f, UFS_EINVAL, NULL);
+}
+
+static void owner_done(void *arg, int err, const struct ufs_stat *st)
+{
+    struct meta_fetch *f = arg;
+    f->pc = NULL;
+    if (err && err != UFS_ENOENT && err != UFS_ECANCELED) {
+        head_start(f); /* the owner could not say: S3 */
+        return;
+    }
+    head_done(f, err, st);
+}
+
+static const struct ufs_read_cbs owner_cbs = {NULL, owner_done};
+
 struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct ufs *u, int mount,
-                             const char *key, const char *object_key, meta_cb cb, void *arg)
+                             const char *key, const char *object_key, const char *bucket,
+                             meta_cb cb, void *arg)
 {
     struct meta_wait *w = shd_xcalloc(1, sizeof(*w));
     struct meta_fetch *start = NULL;
@@ -415,9 +442,13 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
     if (start) {
         /* the lock is not held here: a completion reported from the loop
          * cannot run before this returns, and takes the lock itself */
-        start->req = ufs_stat(u, object_key, head_done, start);
-        if (!start->req) /* could not even start (a key S3 cannot take) */
-            head_done(start, UFS_EINVAL, NULL);
+        struct ring_addr owner;
+        start->u = u;
+        start->okey = shd_xstrdup(object_key);
+        if (bucket && peer_meta_owner(mc->ctx, bucket, object_key, &owner))
+            start->pc = peer_meta_get(l, &owner, bucket, object_key, &owner_cbs, start);
+        else
+            head_start(start);
     }
     return w;
 }

@@ -42,11 +42,16 @@ int meta_get(struct meta_cache *mc, struct ufs *u, int mount, const char *key,
 
 /* Fetches (or joins the fetch of) an entry, cached under (mount, key), with
  * a HEAD of object_key on u (a backend of loop l); cb runs on l's thread with
- * 0 and the stat, or a ufs_err (UFS_ENOENT, UFS_EUNAVAIL, ...). Returns a
- * handle for meta_wait_cancel, valid until cb ran; never NULL. */
+ * 0 and the stat, or a ufs_err (UFS_ENOENT, UFS_EUNAVAIL, ...). With BUCKET
+ * (the mount's own identity only: the S3 bucket object_key is in), the
+ * key's owner in the cluster is asked first (peer_meta_owner), when that is
+ * another node: one HEAD per object for the cluster, not per node; S3 when
+ * it cannot say. Returns a handle for meta_wait_cancel, valid until cb ran;
+ * never NULL. */
 typedef void (*meta_cb)(void *arg, int err, const struct ufs_stat *st);
 struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct ufs *u, int mount,
-                             const char *key, const char *object_key, meta_cb cb, void *arg);
+                             const char *key, const char *object_key, const char *bucket,
+                             meta_cb cb, void *arg);
 void meta_wait_cancel(struct meta_wait *w);
 
 /* The kept headers (ufs_stat.headers) of the entry, when it is the version

@@ -70,6 +70,13 @@ def s3_get_bytes(key):
     return n, total
 
 
+def s3_heads(key):
+    """HEAD requests for KEY in the S3 server's proxy log."""
+    return sum(1 for line in open(PROXY_LOG, errors="replace")
+               if len(line.split()) > 5 and line.split()[0] == "proxy-server:"
+               and line.split()[4] == "HEAD" and line.split()[5] == "/%s/%s" % (B, key))
+
+
 def metric(admin, name):
     with urllib.request.urlopen("http://%s/metrics" % admin, timeout=5) as r:
         for line in r.read().decode().splitlines():
@@ -113,6 +120,18 @@ if phase == "read":
         a, b = BS - 100, 3 * BS + 50
         check("n%d serves a range across 4 blocks identical to S3" % (i + 1), multi[a:b + 1],
               get(gw, "t/multi.bin", "bytes=%d-%d" % (a, b)))
+
+    # an object's metadata comes from its key's owner: one HEAD for the cluster
+    meta, _ = put("t/meta.bin", 3000, "meta")
+    heads0 = s3_heads("t/meta.bin")  # put()'s own HEAD for the ETag
+    asked0 = sum(metric(a, "shoal_peer_meta_gets_total") for a in ADMINS)
+    served0 = sum(metric(a, "shoal_peer_meta_gets_served_total") for a in ADMINS)
+    same = [get(gw, "t/meta.bin") == meta for gw in GWS]
+    check("a new object read through each of the 3 nodes in turn, identical", [True] * 3, same)
+    check("... cost S3 one HEAD, not one per node (its proxy log)", 1, s3_heads("t/meta.bin") - heads0)
+    asked = sum(metric(a, "shoal_peer_meta_gets_total") for a in ADMINS) - asked0
+    served = sum(metric(a, "shoal_peer_meta_gets_served_total") for a in ADMINS) - served0
+    check("... the two nodes that do not own the key asked the one that does", (2, 2), (asked, served))
 
     # 64 readers over 3 nodes, all at once, of a cold 8-block object
     size = 8 * BS
