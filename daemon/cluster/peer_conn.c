@@ -39,6 +39,25 @@ uint64_t peer_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void peer_stat_of(const struct wire_msg *m, struct ufs_stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->size = m->meta.size;
+    snprintf(st->etag, sizeof(st->etag), "%s", m->meta.etag);
+    st->mtime = m->meta.mtime;
+    snprintf(st->content_type, sizeof(st->content_type), "%s", m->meta.content_type);
+    st->headers = m->meta.headers[0] ? m->meta.headers : NULL;
+}
+
+void peer_meta_of(struct wire_msg *m, const struct ufs_stat *st)
+{
+    m->meta.size = st->size;
+    snprintf(m->meta.etag, sizeof(m->meta.etag), "%s", st->etag);
+    m->meta.mtime = st->mtime;
+    snprintf(m->meta.content_type, sizeof(m->meta.content_type), "%s", st->content_type);
+    snprintf(m->meta.headers, sizeof(m->meta.headers), "%s", st->headers ? st->headers : "");
+}
+
 /* ---- writing -------------------------------------------------------------------------- */
 
 /* N bytes at P copied onto OUT, into space reserved for them: evbuffer_add

@@ -111,6 +111,10 @@ void peer_send_error(struct peer_conn *c, uint32_t rid, uint32_t code, const cha
 void peer_send_data(struct peer_conn *c, uint32_t rid, struct store_block *b, const uint8_t *data,
                     size_t n);
 uint64_t peer_now_ms(void);
+/* A META or META_PUT frame's metadata as a stat (headers point into M), and
+ * the other way. */
+void peer_stat_of(const struct wire_msg *m, struct ufs_stat *st);
+void peer_meta_of(struct wire_msg *m, const struct ufs_stat *st);
 
 /* peer_srv.c: a frame for the server side of a READY connection; 0, or -1
  * to close the connection. */

@@ -254,12 +254,7 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
         if (pc->kind != CALL_META_GET)
             return -1;
         struct ufs_stat ms;
-        memset(&ms, 0, sizeof(ms));
-        ms.size = m->meta.size;
-        snprintf(ms.etag, sizeof(ms.etag), "%s", m->meta.etag);
-        ms.mtime = m->meta.mtime;
-        snprintf(ms.content_type, sizeof(ms.content_type), "%s", m->meta.content_type);
-        ms.headers = m->meta.headers[0] ? m->meta.headers : NULL;
+        peer_stat_of(m, &ms);
         call_unlink(pc);
         pc->cbs->done(pc->arg, 0, &ms);
         call_free(pc);
@@ -537,13 +532,8 @@ static void tell_one(struct peer_loop *pl, struct peer_batch *t, const struct ri
     m.flags = own ? WIRE_F_OWN : 0;
     snprintf(m.u.obj.bucket, sizeof(m.u.obj.bucket), "%s", bucket);
     snprintf(m.u.obj.key, sizeof(m.u.obj.key), "%s", key);
-    if (st) {
-        m.meta.size = st->size;
-        snprintf(m.meta.etag, sizeof(m.meta.etag), "%s", st->etag);
-        m.meta.mtime = st->mtime;
-        snprintf(m.meta.content_type, sizeof(m.meta.content_type), "%s", st->content_type);
-        snprintf(m.meta.headers, sizeof(m.meta.headers), "%s", st->headers ? st->headers : "");
-    }
+    if (st)
+        peer_meta_of(&m, st);
     t->pending++;
     struct peer_call *pc = call_new(pl, to, CALL_META, &m);
     pc->tell = t;

@@ -412,11 +412,7 @@ static void send_meta(struct peer_conn *c, uint32_t rid, const struct ufs_stat *
     memset(&r, 0, sizeof(r));
     r.type = WIRE_META;
     r.rid = rid;
-    r.meta.size = st->size;
-    snprintf(r.meta.etag, sizeof(r.meta.etag), "%s", st->etag);
-    r.meta.mtime = st->mtime;
-    snprintf(r.meta.content_type, sizeof(r.meta.content_type), "%s", st->content_type);
-    snprintf(r.meta.headers, sizeof(r.meta.headers), "%s", st->headers ? st->headers : "");
+    peer_meta_of(&r, st);
     peer_send(c, &r);
 }
 
@@ -500,12 +496,7 @@ static int on_meta_write(struct peer_conn *c, const struct wire_msg *m)
             meta_invalidate(ctx->meta, META_NS(mount, (int)i), mkey);
     if (m->type == WIRE_META_PUT && (m->flags & WIRE_F_OWN)) {
         struct ufs_stat st;
-        memset(&st, 0, sizeof(st));
-        st.size = m->meta.size;
-        snprintf(st.etag, sizeof(st.etag), "%s", m->meta.etag);
-        st.mtime = m->meta.mtime;
-        snprintf(st.content_type, sizeof(st.content_type), "%s", m->meta.content_type);
-        st.headers = m->meta.headers[0] ? m->meta.headers : NULL;
+        peer_stat_of(m, &st);
         meta_put(ctx->meta, mount, mkey, &st);
     }
     free(mkey);
