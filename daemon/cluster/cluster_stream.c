@@ -328,7 +328,7 @@ static void sniff_cb(evutil_socket_t fd, short what, void *arg)
     }
     struct ring_addr peer = k->peer;
     sniff_free(k, 0);
-    if (b == (uint8_t)WIRE_MAGIC[0] && c->peer_conn) {
+    if ((b == (uint8_t)WIRE_MAGIC[0] || b == 0x16) && c->peer_conn) { /* 0x16: a TLS ClientHello */
         c->st.peer_conns++;
         c->peer_conn(c->peer_conn_arg, fd);
     } else {

@@ -473,6 +473,17 @@ static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
     frames(c);
 }
 
+/* TLS: what the filter decrypted, moved (not copied) to the input buffer. */
+static void tls_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct peer_conn *c = arg;
+    if (evbuffer_add_buffer(c->in, bufferevent_get_input(bev)) != 0) {
+        peer_conn_close(c);
+        return;
+    }
+    frames(c);
+}
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct peer_conn *c = arg;
@@ -517,7 +528,10 @@ void peer_conn_close(struct peer_conn *c)
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
-    event_del(c->rev);
+    if (c->rev)
+        event_del(c->rev);
+    else
+        bufferevent_disable(c->bev, EV_READ);
     event_del(c->hs_timer);
     if (c->server)
         peer_srv_close(c);
@@ -548,8 +562,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct peer_conn *c = arg;
     (void)bev;
-    if (what & BEV_EVENT_CONNECTED) {
-        hello_out(c);
+    if (what & BEV_EVENT_CONNECTED) { /* connected; with TLS, its handshake done */
+        if (!c->server)
+            hello_out(c);
         return;
     }
     peer_conn_close(c); /* EOF or error */
@@ -578,7 +593,8 @@ struct peer_conn *peer_conn_new(struct peer_loop *pl, evutil_socket_t fd, int se
         free(c);
         return NULL;
     }
-    c->bev = bufferevent_socket_new(pl->l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = pl->ps->tls ? peer_tls_bev(pl->ps, pl->l->base, fd, server, &c->raw)
+                         : bufferevent_socket_new(pl->l->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->hs_timer = evtimer_new(pl->l->base, hs_timeout, c);
     if (!c->bev || !c->hs_timer) {
         if (c->bev)
@@ -599,11 +615,17 @@ struct peer_conn *peer_conn_new(struct peer_loop *pl, evutil_socket_t fd, int se
     /* whole frames per read and write, not libevent's 16 KiB */
     bufferevent_set_max_single_read(c->bev, WIRE_FRAME_HEAD + WIRE_FRAME_MAX);
     bufferevent_set_max_single_write(c->bev, 4 * (WIRE_FRAME_HEAD + WIRE_FRAME_MAX));
-    bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
     c->in = evbuffer_new(); /* a bufferevent's own input takes only what it reads */
-    c->rev = event_new(pl->l->base, fd, EV_READ | EV_PERSIST, sock_read_cb, c);
-    if (!c->in || !c->rev || event_add(c->rev, NULL) != 0)
-        shd_oom(sizeof(struct event *));
+    if (c->raw) {           /* TLS: the filter reads and decrypts, tls_read_cb takes it */
+        bufferevent_setcb(c->bev, tls_read_cb, NULL, event_cb, c);
+        if (!c->in || bufferevent_enable(c->bev, EV_READ) != 0)
+            shd_oom(sizeof(struct event *));
+    } else {
+        bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
+        c->rev = event_new(pl->l->base, fd, EV_READ | EV_PERSIST, sock_read_cb, c);
+        if (!c->in || !c->rev || event_add(c->rev, NULL) != 0)
+            shd_oom(sizeof(struct event *));
+    }
     evtimer_add(c->hs_timer, &hs);
     c->next = pl->conns;
     if (c->next)
@@ -668,6 +690,11 @@ int peer_start(struct shd_ctx *ctx, struct cluster *c)
         SHA256(in, sizeof(in), ps->keys[i]);
         OPENSSL_cleanse(in, sizeof(in));
     }
+    if (ctx->cfg->cluster.tls && peer_tls_start(ps, (const uint8_t(*)[32])keys, ps->nkeys) != 0) {
+        OPENSSL_cleanse(keys, sizeof(keys));
+        free(ps);
+        return -1;
+    }
     OPENSSL_cleanse(keys, sizeof(keys));
     for (unsigned i = 0; i < ctx->nloops; i++) {
         ps->loops[i].ps = ps;
@@ -691,6 +718,7 @@ void peer_stop(struct shd_ctx *ctx)
             free_cb(-1, 0, ps->loops[i].closing);
     }
     OPENSSL_cleanse(ps->keys, sizeof(ps->keys));
+    peer_tls_stop(ps);
     ctx->peers = NULL;
     free(ps);
 }

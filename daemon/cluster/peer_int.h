@@ -63,7 +63,10 @@ struct peer_set {
     struct peer_loop loops[SHD_LOOPS_MAX];
     _Atomic uint64_t repl_bytes; /* being replicated now */
     _Atomic unsigned next_loop;
-    int stopping; /* peer_stop: the loops no longer run */
+    int stopping;                          /* peer_stop: the loops no longer run */
+    struct ssl_ctx_st *tls;                /* cluster.tls (peer_tls.c), or NULL */
+    uint8_t tls_psk[CLUSTER_KEYS_MAX][32]; /* a PSK per cluster key */
+    char tls_id[CLUSTER_KEYS_MAX][24];     /* and its public identity */
     struct peer_stats st;
 };
 
@@ -75,11 +78,12 @@ struct peer_conn {
     struct peer_loop *pl;
     struct peer_conn *next, **pprev;
     struct bufferevent *bev;
-    uint32_t d_rid;         /* the DATA frame being received: its request, */
-    size_t d_left;          /* and its bytes still to come (0: between frames) */
-    struct event *hs_timer; /* the handshake's deadline */
-    struct event *rev;      /* reading: our own (sock_read_cb), not the bufferevent's */
-    struct evbuffer *in;    /* what was read and not yet taken */
+    struct bufferevent *raw; /* with TLS: the socket under bev, a filter; else NULL */
+    uint32_t d_rid;          /* the DATA frame being received: its request, */
+    size_t d_left;           /* and its bytes still to come (0: between frames) */
+    struct event *hs_timer;  /* the handshake's deadline */
+    struct event *rev;       /* reading: our own (sock_read_cb), not the bufferevent's */
+    struct evbuffer *in;     /* what was read and not yet taken */
     int server;
     int flushing; /* closed, on pl->closing until its output is out */
     enum peer_state state;
@@ -115,6 +119,14 @@ uint64_t peer_now_ms(void);
  * the other way. */
 void peer_stat_of(const struct wire_msg *m, struct ufs_stat *st);
 void peer_meta_of(struct wire_msg *m, const struct ufs_stat *st);
+
+/* peer_tls.c: the TLS context from the cluster keys (0, or -1 logged), its
+ * end, and a connection's TLS filter over a socket bufferevent for FD (*RAW;
+ * connect that one), or NULL. */
+int peer_tls_start(struct peer_set *ps, const uint8_t keys[][32], size_t n);
+void peer_tls_stop(struct peer_set *ps);
+struct bufferevent *peer_tls_bev(struct peer_set *ps, struct event_base *base, evutil_socket_t fd,
+                                 int server, struct bufferevent **raw);
 
 /* peer_srv.c: a frame for the server side of a READY connection; 0, or -1
  * to close the connection. */

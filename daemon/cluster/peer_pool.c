@@ -179,7 +179,8 @@ static struct peer_conn *conn_for(struct peer_loop *pl, const struct ring_addr *
     if (!c)
         return best;
     c->addr = *to;
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
+    if (bufferevent_socket_connect(c->raw ? c->raw : c->bev, (struct sockaddr *)&ss, (int)sl) !=
+        0) {
         peer_conn_close(c);
         return best;
     }

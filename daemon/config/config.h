@@ -144,6 +144,7 @@ struct shd_config {
         uint64_t block_size;
         char *secret_file;
         bool insecure;
+        bool tls;
         struct shd_addr advertise; /* host NULL: worked out (daemon/cluster/cluster_join.c) */
         uint64_t drain_timeout_ms;
         char *spot_notice_url;

@@ -282,9 +282,21 @@ static void cfg_check_gossip(struct shd_cfg_ctx *c, const struct shd_config *cfg
                 shd_format_duration(cfg->cluster.gossip.probe_interval_ms, b, sizeof(b)));
 }
 
+/* cfg_check_tls: TLS keys come from the cluster keys, which must be secret. */
+static void cfg_check_tls(struct shd_cfg_ctx *c, const struct shd_config *cfg)
+{
+    const struct shd_cfg_node *cl = shd_cfg_map_get(c->root, "cluster");
+    if (!cfg->cluster.tls || (cfg->cluster.secret_file && cfg->cluster.secret_file[0]))
+        return;
+    shd_cfg_err(c, shd_cfg_line_of(cl, "tls", cl ? cl->line : 1), "cluster.tls",
+                "needs cluster.secret_file: without it the key is derived from cluster.name, "
+                "which is no secret");
+}
+
 void shd_cfg_check_all(struct shd_cfg_ctx *c, const struct shd_config *cfg)
 {
     cfg_check_listen(c, cfg);
+    cfg_check_tls(c, cfg);
     cfg_check_gossip(c, cfg);
     cfg_check_disks(c, cfg);
     cfg_check_request_memory(c, cfg);

@@ -181,6 +181,14 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .off = CFG_OFF(cluster.insecure),
      .doc = "Without `cluster.secret_file`, gossip with peers that are not on loopback anyway. "
             "Only on a network you trust: anyone who can reach `listen.peer` can join."},
+    {.path = "cluster.tls",
+     .type = SHD_CFG_BOOL,
+     .def = "false",
+     .off = CFG_OFF(cluster.tls),
+     .doc = "Encrypt the peer protocol (block data, metadata, writes told) with TLS 1.3 and "
+            "an external pre-shared key derived from the cluster keys: no certificates. A "
+            "node accepts only TLS peers then, so turn it on for every node at once. Needs "
+            "`cluster.secret_file`. Gossip is sealed either way."},
     {.path = "cluster.advertise",
      .type = SHD_CFG_ADDR,
      .off = CFG_OFF(cluster.advertise),

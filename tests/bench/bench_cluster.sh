@@ -16,7 +16,8 @@
 # medians of per-run ratios, both sides measured back to back.
 #
 # Env: RUNS (3), COLD_RUNS (3), DURATION (8: seconds per wrk run), CASES
-# ("1 2 3": the cases to run). Needs wrk
+# ("1 2 3": the cases to run), TLS (1: every node with cluster.tls and a
+# key from `shoal keygen`). Needs wrk
 # (deploy/deps.sh bench), the test S3 server and boto3 (deploy/deps.sh
 # test). Takes about 6 minutes.
 set -u
@@ -45,6 +46,11 @@ command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
 "$PY" -c 'import boto3' 2>/dev/null || die "boto3 missing on $PY (deploy/deps.sh test)"
 
 TMP=$(mktemp -d /tmp/shoal-bench-cl.XXXXXX)
+TLS_CFG=
+if [ "${TLS:-0}" = 1 ]; then
+    "$BUILD/shoal" keygen >"$TMP/cluster.key" || die "shoal keygen failed"
+    TLS_CFG=$(printf '\n  tls: true\n  secret_file: %s' "$TMP/cluster.key")
+fi
 declare -A PID GW ADMIN PEER
 CHILD=
 # shellcheck disable=SC2317 # called by the trap
@@ -99,7 +105,7 @@ cluster:
   name: bench
   seeds: [$seeds]
   replication: $r
-  block_size: 1MiB
+  block_size: 1MiB$TLS_CFG
 cache:
   memory: 512MiB
 mounts:
@@ -297,7 +303,7 @@ row() { printf '%-46s %11s %11s %8s %-24s %s\n' "$@" | sed 's/ *$//'; }
 c2() { awk -v l="$1" -v f="$2" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print (f == "ratio" ? v["cluster"] / v["direct"] : v[f]) }' "$TMP/runs" | med; }
 echo
-echo "shoal cluster: 3 nodes on 127.0.0.1-3, 1 MiB blocks, one S3 server, $(nproc) cores, $(date -u +%F)"
+echo "shoal cluster: 3 nodes on 127.0.0.1-3, 1 MiB blocks, one S3 server, $(nproc) cores, $(date -u +%F)$([ -n "$TLS_CFG" ] && echo ", cluster.tls")"
 echo "medians of $RUNS runs ($COLD_RUNS for case 2); ratio = median of per-run ratios"
 row "case" "reference" "shoal" "ratio" "target" "met?"
 if want 1; then

@@ -16,9 +16,14 @@ Phases (argv[1]):
            hour); written blocks end on their owners, not on the writer
   auth     the peer port: a client without the key gets nothing; with it, a
            stale epoch is answered with the view, then the block
+  tls      (cluster.tls: true) the peer port speaks TLS 1.3 with the PSK the
+           cluster key gives: openssl s_client with it completes the
+           handshake, with another key's it is refused (and counted), and a
+           plaintext peer with the right key gets nothing
 """
 import hashlib
 import json
+import subprocess
 import os
 import signal
 import sys
@@ -386,5 +391,37 @@ elif phase == "auth":
     check("END carries the range's XXH3-64", xxhash.xxh3_64_intdigest(data[100:2100]),
           frames[-1][2] if frames else None)
     p.close()
+
+elif phase == "tls":
+    def tls_psk(path):
+        psk = hashlib.sha256(b"shoal tls psk/1\n" + peer_client.load_key(path)).digest()
+        return psk.hex(), "shoal1:" + hashlib.sha256(psk).hexdigest()[:16]
+
+    def s_client(path):
+        psk, ident = tls_psk(path)
+        r = subprocess.run(["openssl", "s_client", "-connect", PEERS[0], "-tls1_3", "-brief",
+                            "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-psk", psk,
+                            "-psk_identity", ident], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=20)
+        return r.returncode, r.stdout + r.stderr
+
+    rc, out = s_client(os.environ["KEY_FILE"])
+    check("openssl s_client with the cluster key's PSK: a TLS 1.3 handshake",
+          (0, True), (rc, "TLSv1.3" in out and "TLS_AES_128_GCM_SHA256" in out))
+    f0 = metric(ADMINS[0], "shoal_peer_auth_failures_total")
+    rc, out = s_client(os.environ["OTHER_KEY_FILE"])
+    check("... with another key's PSK: refused", (True, False), (rc != 0, "TLSv1.3" in out))
+    check("... and counted as an authentication failure", True,
+          wait_for(lambda: metric(ADMINS[0], "shoal_peer_auth_failures_total") > f0, 3))
+    cluster = os.environ["CLUSTER_NAME"]
+    good = peer_client.peer_key(peer_client.load_key(os.environ["KEY_FILE"]))
+    p = peer_client.Peer(PEERS[0], cluster, good, BS)
+    try:
+        ch, proved = p.handshake()
+        got = [ch[0]] + p.types_until_closed()
+    except (peer_client.Closed, OSError):
+        got = []
+    p.close()
+    check("a plaintext peer with the right key: nothing answered", [], got)
 
 finish()

@@ -116,6 +116,21 @@ run many --check-config -c tests/unit/configs/many_errors.yaml
 expect_rc many 1
 expect_line many err "shoald: tests/unit/configs/many_errors.yaml: 25 errors"
 
+# cluster.tls with no secret key to derive its PSK from
+cat >"$TMP/tls.yaml" <<'YAML'
+node:
+  data_dir: /var/lib/shoal
+cluster:
+  name: c1
+  tls: true
+mounts:
+  - name: lakehouse
+    ufs: s3://acme-lakehouse/warehouse/
+YAML
+run tls --check-config -c "$TMP/tls.yaml"
+expect_rc tls 1
+expect_line tls err "$TMP/tls.yaml:5: cluster.tls: needs cluster.secret_file: without it the key is derived from cluster.name, which is no secret"
+
 # a file that cannot be opened
 run missing --check-config -c "$TMP/nope.yaml"
 expect_rc missing 1

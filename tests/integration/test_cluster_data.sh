@@ -10,6 +10,8 @@
 # owners; an owner killed with SIGKILL mid-read does not fail the read;
 # the peer port gives nothing to a client without the key, and answers a
 # stale epoch with the view (cluster_data_checks.py, peer_client.py).
+# With CLUSTER_TLS=1 (test_cluster_tls.sh) the nodes run cluster.tls: the
+# same phases over TLS, and the tls phase in place of auth.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
@@ -27,7 +29,7 @@ for n in 1 2 3; do PEER_PORT[$n]=$(free_port 127.0.0.$n); done
 SEEDS="127.0.0.1:${PEER_PORT[1]}, 127.0.0.2:${PEER_PORT[2]}"
 for n in 1 2 3; do
     node_config $n "$SEEDS" "  replication: 2
-  block_size: 1MiB"
+  block_size: 1MiB$([ "${CLUSTER_TLS:-0}" = 1 ] && printf '\n  tls: true')"
 done
 for n in 1 2 3; do start_node $n || finish; done
 wait_states 15 "n1=alive n2=alive n3=alive" 1 2 3
@@ -40,7 +42,11 @@ export PROXY_LOG=$T_TMP/s3/log/proxy.log BLOCK_SIZE KEY_FILE OTHER_KEY_FILE=$T_T
 export CLUSTER_NAME=itest
 run_checks cluster_data_checks.py read
 run_checks cluster_data_checks.py write
-run_checks cluster_data_checks.py auth
+if [ "${CLUSTER_TLS:-0}" = 1 ]; then
+    run_checks cluster_data_checks.py tls
+else
+    run_checks cluster_data_checks.py auth
+fi
 VICTIM_PID=${NODE_PID[3]} run_checks cluster_data_checks.py kill
 wait "${NODE_PID[3]}" 2>/dev/null
 for n in 1 2; do
