@@ -44,6 +44,7 @@ struct peer_route {
     size_t npeers; /* the other owners to ask, primary first (primary 0), or, to
                     * push to once filled (primary 1) */
     struct ring_addr peers[RING_REPLICAS_MAX];
+    uint8_t ids[RING_REPLICAS_MAX][RING_ID_LEN]; /* their node ids */
 };
 /* peer_route: the route of block ID in the current view (cluster.replication
  * owners). Any thread. */
@@ -105,6 +106,11 @@ struct peer_call *peer_meta_get(struct shd_loop *l, const struct ring_addr *to, 
  * if set, runs on L once every push was answered, failed or skipped (never
  * inside the call, but when there is no cluster). */
 void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void *arg), void *arg);
+/* peer_replicate, but for the owners among the NSKIP node ids in SKIP: they
+ * have the block already (they read it from this node as its owners). */
+void peer_replicate_but(struct shd_loop *l, struct store_block *b,
+                        const uint8_t (*skip)[RING_ID_LEN], size_t nskip, void (*done)(void *arg),
+                        void *arg);
 
 /* peer_meta_tell: after a write through this node of KEYS[0..n) in
  * BUCKET (S3 has it, this node's metadata cache too): tells every other

@@ -205,6 +205,8 @@ static int on_hello(struct peer_conn *c, const struct wire_msg *m)
         return -1;
     }
     memcpy(c->their_nonce, m->u.hello.nonce, WIRE_NONCE_LEN);
+    c->has_node = m->u.hello.has_node; /* trusted once AUTH proves the key */
+    memcpy(c->node, m->u.hello.node, RING_ID_LEN);
     memset(&r, 0, sizeof(r));
     r.type = WIRE_CHALLENGE;
     r.epoch = my_epoch(c);

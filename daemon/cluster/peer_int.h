@@ -39,7 +39,8 @@ struct peer_stats {
     _Atomic uint64_t conns_in, conns_out, auth_failures, bad_frames, handshake_failures;
     _Atomic uint64_t gets_in, puts_in, holds_in, errors_out, stale_epochs;
     _Atomic uint64_t reads, read_failures, read_timeouts, bytes_in, bytes_out;
-    _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, checksum_failures;
+    _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, puts_unneeded,
+        checksum_failures;
     _Atomic uint64_t views_in, tells, tells_failed, tells_in, meta_gets, meta_gets_in;
 };
 
@@ -88,8 +89,10 @@ struct peer_conn {
     int flushing; /* closed, on pl->closing until its output is out */
     enum peer_state state;
     uint8_t nonce[WIRE_NONCE_LEN], their_nonce[WIRE_NONCE_LEN];
-    struct ring_addr addr; /* the client's: the node it calls */
-    int key;               /* the client's: the key the server proved */
+    struct ring_addr addr;     /* the client's: the node it calls */
+    uint8_t node[RING_ID_LEN]; /* the server's: the client's node id (HELLO), if has_node */
+    int has_node;
+    int key; /* the client's: the key the server proved */
     /* server side (peer_srv.c) */
     struct peer_sreq *sreqs;
     unsigned nsreqs;

@@ -486,6 +486,13 @@ static void no_done(void *arg)
 
 void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void *arg), void *arg)
 {
+    peer_replicate_but(l, b, NULL, 0, done, arg);
+}
+
+void peer_replicate_but(struct shd_loop *l, struct store_block *b,
+                        const uint8_t (*skip)[RING_ID_LEN], size_t nskip, void (*done)(void *arg),
+                        void *arg)
+{
     struct shd_ctx *ctx = l->ctx;
     struct peer_route rt;
     if (!ctx->peers) { /* no cluster: nothing to push */
@@ -499,8 +506,16 @@ void peer_replicate(struct shd_loop *l, struct store_block *b, void (*done)(void
     t->pending = 1;
     t->pl = &ctx->peers->loops[l->idx];
     peer_route(ctx, store_block_id(b), &rt);
-    for (size_t i = 0; i < rt.npeers; i++)
+    for (size_t i = 0; i < rt.npeers; i++) {
+        size_t k = 0;
+        while (k < nskip && memcmp(skip[k], rt.ids[i], RING_ID_LEN) != 0)
+            k++;
+        if (k < nskip) {
+            atomic_fetch_add_explicit(&ctx->peers->st.puts_unneeded, 1, memory_order_relaxed);
+            continue;
+        }
         put_to(t->pl, &rt.peers[i], b, t);
+    }
     batch_unref(t);
 }
 
@@ -588,6 +603,7 @@ void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_
             out->primary = i == 0;
             continue;
         }
+        memcpy(out->ids[out->npeers], ring_member_at(v->ring, own[i])->id, RING_ID_LEN);
         out->peers[out->npeers++] = v->peer[own[i]];
     }
 }
@@ -638,6 +654,8 @@ void peer_metrics(struct evbuffer *o, void *arg)
         C(read_timeouts, "read_timeouts_total", "Peer reads that timed out."),
         C(puts_out, "puts_sent_total", "Blocks this node pushed to other owners."),
         C(puts_failed, "puts_failed_total", "Block pushes that failed."),
+        C(puts_unneeded, "puts_unneeded_total",
+          "Block pushes not made: the owner read the block from this node as it was filled."),
         C(repl_skipped, "replications_skipped_total",
           "Block pushes skipped: over the replication budget."),
         C(checksum_failures, "checksum_failures_total",

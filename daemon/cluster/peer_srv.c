@@ -200,6 +200,10 @@ static void get_slow(struct peer_sreq *q, const struct fill_req *fr)
             return;
     }
     start_fill(q, fr);
+    /* an owner reading it as it fills keeps it: no push to that one */
+    for (size_t i = 0; q->c->has_node && fr->route && i < fr->route->npeers; i++)
+        if (memcmp(fr->route->ids[i], q->c->node, RING_ID_LEN) == 0)
+            fill_note_holder(ctx->fills, q->id, q->c->node);
 }
 
 /* The request the disk load was for cannot rebuild its fill_req: a disk

@@ -63,6 +63,8 @@ struct fill {
     size_t len;
     int transient; /* not an owner: handed to its readers, not stored */
     int replicate; /* the primary owner: pushed to the other owners once stored */
+    uint8_t holders[RING_REPLICAS_MAX][RING_ID_LEN]; /* owners that read it as it filled */
+    size_t nholders;
 };
 
 /* One ranged GET that fills consecutive blocks of one object, in order. */
@@ -259,6 +261,8 @@ static void block_end(struct fill_run *r, struct fill *f, int err)
     push = !err && f->replicate;
     if (f->blk)
         shd_budget_give(&ft->ctx->reqmem, SHD_MEM_FILL, f->len);
+    uint8_t holders[RING_REPLICAS_MAX][RING_ID_LEN];
+    size_t nholders;
     pthread_mutex_lock(&ft->lock);
     if (push)
         f->refs++; /* the pushes' */
@@ -268,11 +272,23 @@ static void block_end(struct fill_run *r, struct fill *f, int err)
         f->err = err;
     else
         f->done = 1;
+    nholders = f->nholders; /* no more come: it is done */
+    memcpy(holders, f->holders, nholders * RING_ID_LEN);
     notify_locked(f);
     fill_unref_locked(f);
     pthread_mutex_unlock(&ft->lock);
     if (push)
-        peer_replicate(r->loop, f->blk, pushed, f);
+        peer_replicate_but(r->loop, f->blk, (const uint8_t(*)[RING_ID_LEN])holders, nholders,
+                           pushed, f);
+}
+
+void fill_note_holder(struct fill_table *ft, const uint8_t *id, const uint8_t *node)
+{
+    pthread_mutex_lock(&ft->lock);
+    struct fill *f = find_locked(ft, id);
+    if (f && !f->done && !f->err && f->nholders < RING_REPLICAS_MAX)
+        memcpy(f->holders[f->nholders++], node, RING_ID_LEN);
+    pthread_mutex_unlock(&ft->lock);
 }
 
 static void run_free(struct fill_run *r)

@@ -83,6 +83,9 @@ struct fill_wait *fill_cold(struct fill_table *ft, struct shd_loop *l, const str
 /* The reader leaves: no more callbacks. Allowed inside a progress callback
  * (not after the final one). */
 void fill_wait_cancel(struct fill_wait *w);
+/* Owner NODE (a node id) reads block ID as its fill here goes (and keeps it): the push
+ * of the block to its owners, once filled, leaves NODE out. */
+void fill_note_holder(struct fill_table *ft, const uint8_t *id, const uint8_t *node);
 
 /* Fills in flight and queued, for tests and /metrics. */
 void fill_counts(struct fill_table *ft, size_t *running, size_t *queued);

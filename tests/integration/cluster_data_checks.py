@@ -143,6 +143,7 @@ if phase == "read":
     cold, etag = put("t/cold.bin", size, "cold")
     n0 = s3_get_bytes("t/cold.bin")
     fills0 = sum(metric(a, "shoal_fills_total") for a in ADMINS)
+    unneeded0 = sum(metric(a, "shoal_peer_puts_unneeded_total") for a in ADMINS)
     bodies = [None] * 64
     go = threading.Barrier(64)
 
@@ -171,6 +172,9 @@ if phase == "read":
         return all(h == o and len(o) == R for h, o in zip(held, owners))
 
     check("every block is held by exactly its %d owners (replication)" % R, True, wait_for(on_owners, 10))
+    unneeded = sum(metric(a, "shoal_peer_puts_unneeded_total") for a in ADMINS) - unneeded0
+    check("... and the pushes to owners that read their block from the filler were skipped (%d)" % unneeded,
+          True, unneeded > 0)
 
     # a node that owns no copy of a block serves it from the owners: no S3 GET
     views = [blocks(a, "t/cold.bin", etag, size) for a in ADMINS]
