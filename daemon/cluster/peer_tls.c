@@ -81,15 +81,12 @@ static int find_session(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SES
 int peer_tls_start(struct peer_set *ps, const uint8_t keys[][32], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        uint8_t in[16 + 32], h[32];
-        memcpy(in, "shoal tls psk/1\n", 16);
-        memcpy(in + 16, keys[i], 32);
-        SHA256(in, sizeof(in), ps->tls_psk[i]);
+        uint8_t h[32];
+        peer_derive_key("shoal tls psk/1\n", keys[i], ps->tls_psk[i]);
         SHA256(ps->tls_psk[i], sizeof(ps->tls_psk[i]), h);
         snprintf(ps->tls_id[i], sizeof(ps->tls_id[i]), TLS_ID_PREFIX);
         for (size_t k = 0; k < 8; k++)
             snprintf(ps->tls_id[i] + strlen(TLS_ID_PREFIX) + 2 * k, 3, "%02x", h[k]);
-        OPENSSL_cleanse(in, sizeof(in));
     }
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
@@ -126,8 +123,9 @@ struct bufferevent *peer_tls_bev(struct peer_set *ps, struct event_base *base, e
     struct bufferevent *b = bufferevent_openssl_filter_new(
         base, *raw, ssl, server ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
         BEV_OPT_CLOSE_ON_FREE);
-    if (!b) { /* the filter did not take ssl or raw */
+    if (!b) { /* the filter did not take ssl or raw; the caller closes fd */
         SSL_free(ssl);
+        bufferevent_setfd(*raw, -1);
         bufferevent_free(*raw);
         *raw = NULL;
         return NULL;

@@ -60,8 +60,7 @@ struct meta_fetch {
     struct meta_entry *e; /* NULL if the entry was dropped meanwhile */
     struct meta_wait *waiters;
     struct ufs_req *req;
-    struct peer_call *pc; /* the key's owner asked first, or NULL */
-    struct ufs *u;        /* for the HEAD, when the owner cannot say */
+    struct ufs *u; /* for the HEAD (after the key's owner, if asked, could not say) */
     char *okey;
     int superseded; /* a write (meta_put, meta_invalidate) came after it began: its answer
                      * goes to its waiters but not into the cache */
@@ -396,7 +395,6 @@ static void head_start(struct meta_fetch *f)
 static void owner_done(void *arg, int err, const struct ufs_stat *st)
 {
     struct meta_fetch *f = arg;
-    f->pc = NULL;
     if (err && err != UFS_ENOENT && err != UFS_ECANCELED) {
         head_start(f); /* the owner could not say: S3 */
         return;
@@ -446,7 +444,7 @@ struct meta_wait *meta_fetch(struct meta_cache *mc, struct shd_loop *l, struct u
         start->u = u;
         start->okey = shd_xstrdup(object_key);
         if (bucket && peer_meta_owner(mc->ctx, bucket, object_key, &owner))
-            start->pc = peer_meta_get(l, &owner, bucket, object_key, &owner_cbs, start);
+            peer_meta_get(l, &owner, bucket, object_key, &owner_cbs, start); /* never cancelled */
         else
             head_start(start);
     }
