@@ -92,20 +92,55 @@ metric() {
         awk -v k="$2" '$1 == k {print $2; found=1} END {if (!found) print 0}'
 }
 
-# wait_states SECONDS WANT N...: waits until every node N's states() is
-# WANT (lines joined by spaces); sets WAITED_MS; 1 on timeout
-wait_states() {
-    local limit=$1 want=$2 t0 n ok
+# wait_nodes SECONDS TEST N...: waits until "TEST N" succeeds for every
+# node N; sets WAITED_MS; 1 on timeout
+wait_nodes() {
+    local limit=$1 test=$2 t0 n ok
     shift 2
     t0=$(date +%s%N)
     while :; do
         ok=1
         for n in "$@"; do
-            [ "$(states "$n" | tr '\n' ' ' | sed 's/ $//')" = "$want" ] || { ok=0; break; }
+            $test "$n" || { ok=0; break; }
         done
         WAITED_MS=$((($(date +%s%N) - t0) / 1000000))
         [ $ok = 1 ] && return 0
         [ $WAITED_MS -ge $((limit * 1000)) ] && return 1
         sleep 0.05
     done
+}
+
+# wait_states SECONDS WANT N...: waits until every node N's states() is
+# WANT (lines joined by spaces); sets WAITED_MS; 1 on timeout
+wait_states() {
+    WANT_STATES=$2
+    local limit=$1
+    shift 2
+    wait_nodes "$limit" states_are "$@"
+}
+states_are() { [ "$(states "$1" | tr '\n' ' ' | sed 's/ $//')" = "$WANT_STATES" ]; }
+
+# wait_member SECONDS NAME STATE N...: waits until the view of every node N
+# has a member NAME in STATE (a name a replaced node had too may also be
+# listed in another state); sets WAITED_MS; 1 on timeout
+wait_member() {
+    WANT_MEMBER="$2=$3"
+    local limit=$1
+    shift 3
+    wait_nodes "$limit" member_is "$@"
+}
+member_is() { states "$1" | grep -qx -- "$WANT_MEMBER"; }
+
+# s3_cluster_setup: the S3 server with the bucket "lakehouse", a cluster key
+# in KEY_FILE, 1 MiB blocks, and the mount over the bucket (metadata_ttl 1h)
+s3_cluster_setup() {
+    start_s3_server
+    s3_create_bucket lakehouse
+    "$BUILD/shoal" keygen >"$T_TMP/key"
+    KEY_FILE=$T_TMP/key
+    BLOCK_SIZE=1048576
+    MOUNT_UFS=s3://lakehouse/
+    MOUNT_EXTRA="    endpoint: $S3_ENDPOINT
+    region: us-east-1
+    metadata_ttl: 1h"
 }

@@ -145,7 +145,8 @@ start_shoald() {
         kill -0 "$SHOALD_PID" 2>/dev/null || break
         sleep 0.1
     done
-    echo "shoald $name did not come up; its log:"
+    T_FAIL=$((T_FAIL + 1)) # the checks it was started for cannot run
+    echo "FAIL shoald $name comes up; its log:"
     tail -n 20 "$T_TMP/$name.log"
     return 1
 }

@@ -15,16 +15,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
-start_s3_server
-s3_create_bucket lakehouse
-"$BUILD/shoal" keygen >"$T_TMP/key"
+s3_cluster_setup
 "$BUILD/shoal" keygen >"$T_TMP/other.key"
-KEY_FILE=$T_TMP/key
-BLOCK_SIZE=1048576
-MOUNT_UFS=s3://lakehouse/
-MOUNT_EXTRA="    endpoint: $S3_ENDPOINT
-    region: us-east-1
-    metadata_ttl: 1h"
 for n in 1 2 3; do PEER_PORT[$n]=$(free_port 127.0.0.$n); done
 SEEDS="127.0.0.1:${PEER_PORT[1]}, 127.0.0.2:${PEER_PORT[2]}"
 for n in 1 2 3; do
