@@ -6,7 +6,8 @@
 #   make asan       ASan+UBSan build (build/asan/) and its unit tests
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/; make fuzz-run FUZZ_TIME=S
 #   make bench      benchmarks (tests/bench/), figures as ratios to references
-#   make soak       the long membership test: 64 nodes, 10% UDP loss, 10 minutes
+#   make soak       the long tests: 64 nodes at 10% UDP loss for 10 minutes; 20 kill -9
+#                   events under continuous reads (figures in build/soak.txt)
 #   make demo       the README's demo
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian packages (no-op when present)
@@ -109,11 +110,15 @@ check:
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all
 	@tests/run.sh check build
 
-# the long membership test (not in check): 64 nodes, 10% UDP loss, 10 min
+# the long tests (not in check): membership with 64 nodes at 10% UDP loss
+# for 10 min; nodes coming and going with 20 kill -9 events under reads
 soak:
 	@deploy/deps.sh test
 	$(MAKE) all
 	LOSS_ONLY=1 LOSS_NODES=64 LOSS_SECONDS=600 SHOAL_BUILD=$(BUILD) bash tests/integration/test_cluster_net.sh
+	rm -f $(BUILD)/soak.txt
+	KILLS=20 FIGURES=$(CURDIR)/$(BUILD)/soak.txt SHOAL_BUILD=$(BUILD) bash tests/integration/test_cluster_churn.sh
+	@cat $(BUILD)/soak.txt
 
 bench:
 	@deploy/deps.sh bench

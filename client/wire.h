@@ -114,6 +114,7 @@ enum wire_code {
 /* GET, META_* flags */
 #define WIRE_F_LOCAL 1u /* serve from this node or S3, never from another node */
 #define WIRE_F_OWN 2u   /* META_PUT: the metadata the mount's own S3 identity reads */
+#define WIRE_F_HELD 4u  /* GET: serve only what this node holds (no fill): UNAVAIL otherwise */
 
 struct wire_member {
     uint8_t id[RING_ID_LEN];

@@ -2,8 +2,9 @@
  * main thread's loop: /healthz (the process is up), /readyz (every listener
  * is bound and the loops run), /metrics (Prometheus text format, from
  * every source added with shd_metrics_add_source), /v1/ring (the
- * cluster view as JSON, daemon/cluster/cluster_status.c) and /v1/blocks
- * (where an object's blocks live: admin_blocks.c). */
+ * cluster view as JSON, daemon/cluster/cluster_status.c), /v1/blocks
+ * (where an object's blocks live: admin_blocks.c) and POST /v1/drain (the
+ * node hands its blocks over and leaves: serve.c's shd_drain). */
 #include "daemon/cluster/cluster.h"
 #include "daemon/err.h"
 #include "daemon/log.h"
@@ -45,8 +46,12 @@ static void admin_cb(struct evhttp_request *req, void *arg)
     struct evhttp_uri *u = evhttp_uri_parse(uri);
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
 
+    int post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
     if (!path) {
         admin_text(req, 404, "not found\n");
+    } else if (post != (strcmp(path, "/v1/drain") == 0)) {
+        admin_text(req, 405,
+                   post ? "only /v1/drain takes POST\n" : "POST /v1/drain starts a drain\n");
     } else if (strcmp(path, "/healthz") == 0) {
         admin_text(req, 200, "ok\n");
     } else if (strcmp(path, "/readyz") == 0) {
@@ -65,6 +70,9 @@ static void admin_cb(struct evhttp_request *req, void *arg)
         cluster_ring_json(srv->cluster, b);
         admin_reply(req, 200, "application/json", b);
         evbuffer_free(b);
+    } else if (strcmp(path, "/v1/drain") == 0) {
+        int already = shd_drain(srv, "admin");
+        admin_text(req, 202, already ? "draining or stopping already\n" : "draining\n");
     } else if (strcmp(path, "/v1/blocks") == 0) {
         struct evbuffer *b = evbuffer_new();
         const char *why;
@@ -77,7 +85,9 @@ static void admin_cb(struct evhttp_request *req, void *arg)
             admin_reply(req, 200, "application/json", b);
         evbuffer_free(b);
     } else {
-        admin_text(req, 404, "not found: try /healthz /readyz /metrics /v1/ring /v1/blocks\n");
+        admin_text(
+            req, 404,
+            "not found: try /healthz /readyz /metrics /v1/ring /v1/blocks, POST /v1/drain\n");
     }
     if (u)
         evhttp_uri_free(u);
@@ -96,7 +106,7 @@ int shd_admin_start(struct shd_server *srv)
     if (!srv->admin)
         return SHD_ERR_IO;
     evhttp_set_gencb(srv->admin, admin_cb, srv);
-    evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     bs = evhttp_bind_socket_with_handle(srv->admin, addr_host(a), a->port);
     if (!bs) {
         shd_error("admin",

@@ -82,6 +82,10 @@ void shd_metrics_render(struct evbuffer *o)
     counter(o, "shoal_fills_after_peers_total",
             "Block fills from S3 made because every owner asked failed or timed out.",
             get(&m->fills_after_peers));
+    counter(o, "shoal_fills_from_holders_total",
+            "Blocks a fill took from a node that held them (a previous owner or another "
+            "replica, after a ring change) instead of from S3.",
+            get(&m->fills_from_holders));
     counter(o, "shoal_fills_deduplicated_total",
             "Readers that joined a fill already in flight instead of starting one.",
             get(&m->fills_deduplicated));

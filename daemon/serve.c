@@ -26,6 +26,7 @@
 #include "daemon/metrics.h"
 #include "daemon/node.h"
 #include "daemon/shd.h"
+#include "daemon/spot.h"
 #include "daemon/store/store.h"
 #include "daemon/xalloc.h"
 #include "daemon/cluster/cluster.h"
@@ -484,19 +485,52 @@ static int write_ports(struct shd_server *srv)
 static void left_cb(void *arg)
 {
     struct shd_server *srv = arg;
-    event_base_loopexit(srv->main_base, NULL);
+    struct timeval flush = {0, 100 * 1000}; /* an admin answer (POST /v1/drain) goes out */
+    event_base_loopexit(srv->main_base, &flush);
 }
 
-/* SIGTERM, SIGINT: say goodbye to the cluster (bounded), then stop; a
- * second signal stops at once. */
+/* The drain is over (every block handed over, or its deadline): leave. */
+static void drained_cb(void *arg, uint64_t handed, uint64_t left)
+{
+    struct shd_server *srv = arg;
+    shd_info("serve", "drained handed=%llu left=%llu, leaving", (unsigned long long)handed,
+             (unsigned long long)left);
+    cluster_leave(srv->cluster, SHD_LEAVE_TIMEOUT_MS, left_cb, srv);
+}
+
+int shd_drain(struct shd_server *srv, const char *why)
+{
+    if (srv->stopping)
+        return 1;
+    srv->stopping = 1;
+    uint64_t ms = srv->cfg->cluster.drain_timeout_ms;
+    shd_info("serve", "draining why=%s timeout_ms=%llu", why, (unsigned long long)ms);
+    if (!srv->cluster)
+        event_base_loopexit(srv->main_base, NULL);
+    else if (!srv->ctx.peers || cluster_others(srv->cluster) == 0)
+        cluster_leave(srv->cluster, SHD_LEAVE_TIMEOUT_MS, left_cb, srv); /* nobody to hand to */
+    else {
+        cluster_drain(srv->cluster);
+        peer_drain(&srv->ctx, srv->main_base, ms, drained_cb, srv);
+    }
+    return 0;
+}
+
+static void spot_notice_cb(void *arg)
+{
+    shd_drain(arg, "spot-notice");
+}
+
+/* SIGTERM, SIGINT: drain (hand every block to its next owners, within
+ * cluster.drain_timeout), say goodbye to the cluster, then stop; a second
+ * signal stops at once. */
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct shd_server *srv = arg;
     (void)what;
     shd_info("serve", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    if (srv->cluster && !srv->stopping) {
-        srv->stopping = 1;
-        cluster_leave(srv->cluster, SHD_LEAVE_TIMEOUT_MS, left_cb, srv);
+    if (!srv->stopping) {
+        shd_drain(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
         return;
     }
     event_base_loopexit(srv->main_base, NULL);
@@ -584,11 +618,16 @@ int shd_serve(const struct shd_config *cfg)
         err = loops_run(srv);
     if (!err)
         err = write_ports(srv);
+    if (!err && cfg->cluster.spot_notice_url &&
+        shd_spot_start(cfg->cluster.spot_notice_url, srv->main_base, spot_notice_cb, srv,
+                       &srv->spot) != 0)
+        err = SHD_ERR_CONFIG;
     if (err)
         goto out;
     shd_admin_metrics_add(ctx);
     shd_metrics_add_source(cluster_metrics, srv->cluster);
     shd_metrics_add_source(peer_metrics, ctx);
+    shd_metrics_add_source(peer_repair_metrics, ctx);
     srv->ready = 1;
     snprintf(ports, sizeof(ports), "%s/shoald.ports", cfg->node.data_dir);
     shd_info("serve", "ready node=%s name=%s s3=%s admin=%s peer=%s loops=%u ports_file=%s",
@@ -600,6 +639,7 @@ int shd_serve(const struct shd_config *cfg)
 out:
     if (err)
         shd_error("serve", "cannot start err=\"%s\"", shd_strerror(err));
+    shd_spot_stop(srv->spot);
     loops_stop(srv);
     cluster_free(srv->cluster);
     srv->cluster = NULL;

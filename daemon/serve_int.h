@@ -22,9 +22,15 @@ struct shd_server {
     evutil_socket_t s3_fds[SHD_LOOPS_MAX];
     struct http_server *s3_servers[SHD_LOOPS_MAX]; /* the balancing group */
     struct cluster *cluster;
+    struct shd_spot *spot; /* cluster.spot_notice_url's watcher, or NULL */
     int ready, stopping;
     char admin_addr[128], s3_addr[128];
 };
+
+/* shd_drain: the node leaves the cluster after handing its blocks over
+ * (peer_drain, within cluster.drain_timeout), then stops: 0, or 1 when it
+ * is draining or stopping already. WHY is logged. Main thread. */
+int shd_drain(struct shd_server *srv, const char *why);
 
 /* shd_sock_name: formats the address a bound socket has, "host:port" or
  * "[v6]:port", into OUT. */

@@ -170,6 +170,8 @@ static void ring_refresh(struct cluster *c)
     nv = view_build(c);
     if (!nv)
         return;
+    const struct cluster_view *cur = atomic_load(&c->view);
+    nv->changed_ms = cur && cur->epoch == nv->epoch ? cur->changed_ms : now;
     struct cluster_view *old = (struct cluster_view *)atomic_exchange(&c->view, nv);
     c->ring_version = v;
     c->st.ring_rebuilds++;

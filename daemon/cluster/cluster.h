@@ -34,6 +34,12 @@ int cluster_start(struct event_base *base, const struct shd_config *cfg, const u
  * passed; at once when this node is alone. */
 void cluster_leave(struct cluster *c, uint64_t timeout_ms, void (*done)(void *), void *arg);
 
+/* cluster_drain: announces that this node is leaving (draining: still
+ * reachable, no longer placed on the ring, so its blocks have new owners);
+ * cluster_leave() follows once they have them. */
+void cluster_drain(struct cluster *c);
+/* Members other than this node that are alive or suspect. */
+size_t cluster_others(const struct cluster *c);
 /* cluster_free: closes the sockets and frees everything (no goodbye: see
  * cluster_leave). NULL is a no-op. */
 void cluster_free(struct cluster *c);
@@ -55,6 +61,7 @@ struct cluster_view {
     int self;
     struct wire_member *members;
     size_t nmembers;
+    uint64_t changed_ms; /* monotonic: when the epoch became this one */
 };
 const struct cluster_view *cluster_view(const struct cluster *c);
 /* The view's ring. */

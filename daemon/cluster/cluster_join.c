@@ -361,6 +361,33 @@ static void leave_timeout_cb(evutil_socket_t fd, short what, void *arg)
     leave_finish(arg, "timed out; the others will find out by probing");
 }
 
+void cluster_drain(struct cluster *c)
+{
+    size_t asked = 0;
+    if (c->left)
+        return;
+    ring_swim_leave(c->sw, cluster_now_ms(), 0);
+    /* tell a couple at once: gossip brings it to the rest */
+    for (size_t i = 1; i < ring_swim_count(c->sw) && asked < 2; i++) {
+        const struct ring_swim_member *m = ring_swim_member_at(c->sw, i);
+        if (m->state != RING_ALIVE)
+            continue;
+        asked++;
+        cluster_pushpull(c, &m->info->addr, 0, NULL);
+    }
+    cluster_after(c);
+}
+
+size_t cluster_others(const struct cluster *c)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < ring_swim_count(c->sw); i++) {
+        const struct ring_swim_member *m = ring_swim_member_at(c->sw, i);
+        n += m->state == RING_ALIVE || m->state == RING_SUSPECT;
+    }
+    return n;
+}
+
 void cluster_leave(struct cluster *c, uint64_t timeout_ms, void (*done)(void *), void *arg)
 {
     uint64_t now = cluster_now_ms();

@@ -58,6 +58,10 @@ void peer_route(struct shd_ctx *ctx, const uint8_t id[RING_ID_LEN], struct peer_
  * is RUN_ID (or there is no other node), else 0 and the filler's address. */
 #define PEER_RUN_BLOCKS 4
 int peer_filler(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN], struct ring_addr *out);
+/* Whether the node with id NODE is the filler of the run whose first block
+ * is RUN_ID. */
+int peer_filler_is(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN],
+                   const uint8_t node[RING_ID_LEN]);
 
 /* ---- calls to other nodes ----------------------------------------------------------------- */
 
@@ -83,6 +87,77 @@ struct peer_call *peer_read(struct shd_loop *l, const struct ring_addr *to,
                             const struct peer_block_ref *ref, uint32_t off, uint32_t len,
                             uint8_t *dst, const struct ufs_read_cbs *cbs, void *arg);
 void peer_call_cancel(struct peer_call *pc);
+
+/* peer_push: pushes block B (complete, immutable) to the node at TO from
+ * loop L, outside the replication budget (the caller bounds what it has
+ * in flight): DONE(ARG, 0) once stored there (or held already), else a
+ * ufs_err. Never NULL; done always runs, from the loop, unless
+ * peer_call_cancel() first. */
+struct peer_call *peer_push(struct shd_loop *l, const struct ring_addr *to, struct store_block *b,
+                            void (*done)(void *arg, int err), void *arg);
+/* peer_holds: which of the N block ids at IDS (n * RING_ID_LEN bytes,
+ * 1..WIRE_HOLDS_MAX) the node at TO holds: CB(ARG, 0, bits, n) with bit i
+ * (LSB first) set when it holds ids[i] (bits borrowed for the call), or
+ * CB(ARG, err, NULL, 0) when it failed or gave no answer in TIMEOUT_MS
+ * (0: PEER_TIMEOUT_MS). Never NULL; cb always runs, from the loop, unless
+ * peer_call_cancel() first. */
+typedef void (*peer_held_cb)(void *arg, int err, const uint8_t *bits, size_t n);
+struct peer_call *peer_holds(struct shd_loop *l, const struct ring_addr *to, const uint8_t *ids,
+                             size_t n, unsigned timeout_ms, peer_held_cb cb, void *arg);
+
+/* ---- peers before S3 (peer_probe.c) ------------------------------------------------------- */
+
+/* For PEER_HANDOFF_MS after the ring changes, a node about to fill blocks
+ * from S3 first asks the nodes that may hold them (the previous owners
+ * and the other replicas: the next owners along the ring, and the nodes
+ * that are leaving) which they hold, and takes those from them. */
+#define PEER_HANDOFF_MS (10 * 60 * 1000)
+#define PEER_PROBE_NODES 8  /* nodes asked, at most */
+#define PEER_PROBE_MS 500   /* a node that does not answer in this long is left out */
+#define PEER_PROBE_BLOCKS 8 /* blocks in one probe, at most */
+/* What a probe found: the nodes asked, and for each block a bit per node
+ * that holds it (bit c: node c). */
+struct peer_holders {
+    size_t nnodes;
+    struct ring_addr addr[PEER_PROBE_NODES];
+    uint8_t id[PEER_PROBE_NODES][RING_ID_LEN];
+    uint8_t held[PEER_PROBE_BLOCKS];
+    int cancelled; /* the node is stopping: no fill should go on */
+};
+/* peer_probe_wanted: whether fills from S3 should ask first (the ring
+ * changed less than PEER_HANDOFF_MS ago). Any thread. */
+int peer_probe_wanted(struct shd_ctx *ctx);
+/* peer_probe: asks the nodes that may hold blocks IDS[0..n) (n <=
+ * PEER_PROBE_BLOCKS) which they hold, from loop L: CB(ARG, H) from the
+ * loop once every node answered or timed out (H borrowed for the call;
+ * nothing held when nobody could be asked). Never inside the call. */
+void peer_probe(struct shd_loop *l, const uint8_t (*ids)[RING_ID_LEN], size_t n,
+                void (*cb)(void *arg, const struct peer_holders *h), void *arg);
+
+/* ---- repair, warm joins, drain (peer_repair.c) --------------------------------------------- */
+
+/* After every change of the ring (once it has been stable for
+ * PEER_REPAIR_SETTLE_MS), each node walks the blocks it holds, hottest
+ * first, asks their owners in the new ring which they hold (HOLDS) and
+ * pushes the missing copies, within cluster.repair_rate bytes a second:
+ * a lost node's blocks get back to R copies from the survivors, and a new
+ * owner (a node that joined) gets its blocks from the previous ones. Of
+ * several holders, the first owner in ring order that holds a block pushes
+ * it; a holder that is no owner pushes only when no owner holds it. */
+#define PEER_REPAIR_SETTLE_MS 1000
+#define PEER_REPAIR_BATCH 1024 /* blocks asked about in one HOLDS */
+#define PEER_REPAIR_PUSHES 4   /* pushes in flight, at most */
+/* peer_drain: this node is leaving (its state gossiped as leaving): it
+ * takes no new fills for peers, and pushes every block it holds to each of
+ * its owners in the ring without it that lacks it, at full speed. DONE(ARG,
+ * handed, left) runs on MAIN_BASE once every block went (left 0), or at
+ * TIMEOUT_MS with what is left. Main thread,
+ * once. */
+struct event_base;
+void peer_drain(struct shd_ctx *ctx, struct event_base *main_base, uint64_t timeout_ms,
+                void (*done)(void *arg, uint64_t handed, uint64_t left), void *arg);
+/* /metrics source: repair and drain progress (ARG the ctx) */
+void peer_repair_metrics(struct evbuffer *out, void *arg);
 
 /* peer_meta_owner: the node that holds the metadata of KEY in BUCKET for
  * the cluster (the primary owner of the key's place on the ring, the id

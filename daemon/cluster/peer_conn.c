@@ -708,6 +708,7 @@ int peer_start(struct shd_ctx *ctx, struct cluster *c)
         ps->loops[i].l = &ctx->loops[i];
     }
     ctx->peers = ps;
+    peer_repair_start(ps);
     cluster_on_peer_conn(c, on_peer_conn, ps);
     return 0;
 }
@@ -718,6 +719,7 @@ void peer_stop(struct shd_ctx *ctx)
     if (!ps)
         return;
     ps->stopping = 1; /* calls end with UFS_ECANCELED, nothing new starts */
+    peer_repair_stop(ps);
     for (unsigned i = 0; i < ctx->nloops; i++) {
         while (ps->loops[i].conns)
             peer_conn_close(ps->loops[i].conns);

@@ -42,6 +42,7 @@ struct peer_stats {
     _Atomic uint64_t puts_out, puts_failed, repl_skipped, puts_dup, puts_unneeded,
         checksum_failures;
     _Atomic uint64_t views_in, tells, tells_failed, tells_in, meta_gets, meta_gets_in;
+    _Atomic uint64_t probes, probe_hits;
 };
 
 struct peer_conn;
@@ -65,6 +66,8 @@ struct peer_set {
     _Atomic uint64_t repl_bytes; /* being replicated now */
     _Atomic unsigned next_loop;
     int stopping;                          /* peer_stop: the loops no longer run */
+    atomic_int draining;                   /* leaving: no new fills for peers */
+    struct peer_repair *repair;            /* peer_repair.c */
     struct ssl_ctx_st *tls;                /* cluster.tls (peer_tls.c), or NULL */
     uint8_t tls_psk[CLUSTER_KEYS_MAX][32]; /* a PSK per cluster key */
     char tls_id[CLUSTER_KEYS_MAX][24];     /* and its public identity */
@@ -149,6 +152,10 @@ int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int
  * peer_*_data at that address is already in place. */
 uint8_t *peer_srv_room(struct peer_conn *c, uint32_t rid, size_t *room);
 uint8_t *peer_pool_room(struct peer_conn *c, uint32_t rid, size_t *room);
+
+/* peer_repair.c: the repair engine on loop 0 (0), and its end. */
+int peer_repair_start(struct peer_set *ps);
+void peer_repair_stop(struct peer_set *ps);
 
 /* peer_pool.c: a frame for the client side; 0 or -1 to close. */
 int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m);

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-enum call_kind { CALL_READ, CALL_PUT, CALL_META, CALL_META_GET };
+enum call_kind { CALL_READ, CALL_PUT, CALL_META, CALL_META_GET, CALL_HOLDS };
 
 /* Calls that end together: a write told to the other nodes
  * (peer_meta_tell), a block's pushes to its owners (peer_replicate). */
@@ -55,8 +55,13 @@ struct peer_call {
     size_t want, got;
     uint8_t *dst; /* CALL_READ: where the bytes go, or NULL */
     int err, in_cb;
-    struct store_block *put; /* CALL_PUT: the block sent (a reference) */
-    struct peer_batch *tell; /* CALL_META, CALL_PUT: the batch it is one of */
+    struct store_block *put;            /* CALL_PUT: the block sent (a reference) */
+    struct peer_batch *tell;            /* CALL_META, CALL_PUT: the batch it is one of */
+    int counted;                        /* CALL_PUT: its bytes count in repl_bytes */
+    void (*put_cb)(void *arg, int err); /* CALL_PUT by peer_push */
+    peer_held_cb held_cb;               /* CALL_HOLDS */
+    size_t nids;                        /* CALL_HOLDS: ids asked */
+    unsigned timeout_ms;                /* 0: PEER_TIMEOUT_MS */
 };
 
 static void batch_unref(struct peer_batch *t);
@@ -68,7 +73,8 @@ static void call_free(struct peer_call *pc)
     if (pc->xx)
         XXH3_freeState(pc->xx);
     if (pc->put) {
-        atomic_fetch_sub(&pc->pl->ps->repl_bytes, store_block_len(pc->put));
+        if (pc->counted)
+            atomic_fetch_sub(&pc->pl->ps->repl_bytes, store_block_len(pc->put));
         store_block_unref(pc->put);
     }
     free(pc);
@@ -94,9 +100,18 @@ static void call_end(struct peer_call *pc, int err)
         if (err)
             atomic_fetch_add_explicit(&st->puts_failed, 1, memory_order_relaxed);
         struct peer_batch *t = pc->tell;
+        void (*cb)(void *, int) = pc->put_cb;
+        void *arg = pc->arg;
         call_free(pc);
         if (t)
             batch_unref(t);
+        if (cb)
+            cb(arg, err);
+        return;
+    }
+    if (pc->kind == CALL_HOLDS) {
+        pc->held_cb(pc->arg, err, NULL, 0);
+        call_free(pc);
         return;
     }
     if (pc->kind == CALL_META) {
@@ -123,7 +138,8 @@ void peer_call_cancel(struct peer_call *pc)
 
 static void arm(struct peer_call *pc)
 {
-    struct timeval t = {PEER_TIMEOUT_MS / 1000, (PEER_TIMEOUT_MS % 1000) * 1000};
+    unsigned ms = pc->timeout_ms ? pc->timeout_ms : PEER_TIMEOUT_MS;
+    struct timeval t = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(pc->timer, &t);
 }
 
@@ -245,7 +261,7 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
     struct peer_call *pc = call_find(c, m->rid);
     if (!pc)
         return m->type == WIRE_BLOCK || m->type == WIRE_DATA || m->type == WIRE_END ||
-                       m->type == WIRE_ERROR || m->type == WIRE_DONE
+                       m->type == WIRE_ERROR || m->type == WIRE_DONE || m->type == WIRE_HELD
                    ? 0
                    : -1; /* a cancelled call's answer */
     switch (m->type) {
@@ -262,8 +278,15 @@ int peer_pool_frame(struct peer_conn *c, const struct wire_msg *m)
         call_free(pc);
         return 0;
     }
+    case WIRE_HELD:
+        if (pc->kind != CALL_HOLDS || m->u.held.len != (pc->nids + 7) / 8)
+            return -1;
+        call_unlink(pc);
+        pc->held_cb(pc->arg, 0, m->u.held.bits, pc->nids);
+        call_free(pc);
+        return 0;
     case WIRE_DONE:
-        if (pc->kind == CALL_READ || pc->kind == CALL_META_GET)
+        if (pc->kind == CALL_READ || pc->kind == CALL_META_GET || pc->kind == CALL_HOLDS)
             return -1;
         call_end(pc, 0);
         return 0;
@@ -432,16 +455,13 @@ struct peer_call *peer_meta_get(struct shd_loop *l, const struct ring_addr *to, 
 
 /* ---- replication ------------------------------------------------------------------------ */
 
-static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct store_block *b,
-                   struct peer_batch *t)
+/* put_send: a PUT of B to TO on PL, its frames queued: the call (its
+ * ending set by the caller before the loop runs again). */
+static struct peer_call *put_send(struct peer_loop *pl, const struct ring_addr *to,
+                                  struct store_block *b)
 {
     struct peer_set *ps = pl->ps;
     size_t len = store_block_len(b);
-    if (atomic_fetch_add(&ps->repl_bytes, len) + len > PEER_REPL_BYTES) {
-        atomic_fetch_sub(&ps->repl_bytes, len);
-        atomic_fetch_add_explicit(&ps->st.repl_skipped, 1, memory_order_relaxed);
-        return;
-    }
     struct wire_msg m;
     memset(&m, 0, sizeof(m));
     m.type = WIRE_PUT;
@@ -449,12 +469,10 @@ static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct stor
     m.u.put.len = len;
     m.u.put.sum = store_block_sum(b);
     struct peer_call *pc = call_new(pl, to, CALL_PUT, &m);
-    pc->put = store_block_ref(b); /* gives repl_bytes back when freed */
-    pc->tell = t;
-    t->pending++;
+    pc->put = store_block_ref(b);
     atomic_fetch_add_explicit(&ps->st.puts_out, 1, memory_order_relaxed);
     if (!pc->c)
-        return;
+        return pc;
     struct wire_msg e;
     memset(&e, 0, sizeof(e));
     e.type = WIRE_END;
@@ -478,6 +496,55 @@ static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct stor
         }
         peer_send(pc->c, &e);
     }
+    return pc;
+}
+
+static void put_to(struct peer_loop *pl, const struct ring_addr *to, struct store_block *b,
+                   struct peer_batch *t)
+{
+    struct peer_set *ps = pl->ps;
+    size_t len = store_block_len(b);
+    if (atomic_fetch_add(&ps->repl_bytes, len) + len > PEER_REPL_BYTES) {
+        atomic_fetch_sub(&ps->repl_bytes, len);
+        atomic_fetch_add_explicit(&ps->st.repl_skipped, 1, memory_order_relaxed);
+        return;
+    }
+    struct peer_call *pc = put_send(pl, to, b);
+    pc->counted = 1; /* gives repl_bytes back when freed */
+    pc->tell = t;
+    t->pending++;
+}
+
+struct peer_call *peer_push(struct shd_loop *l, const struct ring_addr *to, struct store_block *b,
+                            void (*done)(void *arg, int err), void *arg)
+{
+    struct peer_call *pc = put_send(&l->ctx->peers->loops[l->idx], to, b);
+    pc->put_cb = done;
+    pc->arg = arg;
+    return pc;
+}
+
+struct peer_call *peer_holds(struct shd_loop *l, const struct ring_addr *to, const uint8_t *ids,
+                             size_t n, unsigned timeout_ms, peer_held_cb cb, void *arg)
+{
+    struct peer_set *ps = l->ctx->peers;
+    struct peer_loop *pl = &ps->loops[l->idx];
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_HOLDS;
+    m.u.holds.ids = ids;
+    m.u.holds.n = n;
+    struct peer_call *pc = call_new(pl, to, CALL_HOLDS, &m);
+    pc->held_cb = cb;
+    pc->arg = arg;
+    pc->nids = n;
+    pc->timeout_ms = timeout_ms;
+    if (pc->c) {
+        arm(pc);
+        if (n == 0 || n > WIRE_HOLDS_MAX || peer_send(pc->c, &m) != 0)
+            call_fail_soon(pc, UFS_EINVAL);
+    }
+    return pc;
 }
 
 static void no_done(void *arg)
@@ -621,6 +688,14 @@ int peer_filler(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN], struct r
     return 0;
 }
 
+int peer_filler_is(struct shd_ctx *ctx, const uint8_t run_id[RING_ID_LEN],
+                   const uint8_t node[RING_ID_LEN])
+{
+    const struct cluster_view *v = ctx->peers ? cluster_view(ctx->peers->cluster) : NULL;
+    int o = v && ring_size(v->ring) >= 2 ? ring_owner(v->ring, run_id) : -1;
+    return o >= 0 && memcmp(ring_member_at(v->ring, o)->id, node, RING_ID_LEN) == 0;
+}
+
 /* ---- metrics -------------------------------------------------------------------------- */
 
 void peer_metrics(struct evbuffer *o, void *arg)
@@ -670,6 +745,11 @@ void peer_metrics(struct evbuffer *o, void *arg)
         C(meta_gets, "meta_gets_total",
           "Object metadata this node asked of the key's owner instead of sending S3 a HEAD."),
         C(meta_gets_in, "meta_gets_served_total", "Object metadata requests answered for peers."),
+        C(probes, "probes_total",
+          "Fills that asked the nodes that may hold their blocks before S3 (after a ring "
+          "change)."),
+        C(probe_hits, "probe_hits_total",
+          "Blocks such a probe found on another node (taken from it, not from S3)."),
         C(bytes_in, "bytes_received_total", "Peer protocol bytes received."),
         C(bytes_out, "bytes_sent_total", "Peer protocol bytes sent."),
 #undef C

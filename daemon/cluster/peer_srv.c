@@ -36,6 +36,7 @@ struct peer_sreq {
     struct fill_wait *fw;
     struct store_load *sl;
     int local;           /* WIRE_F_LOCAL: fill here, ask no one */
+    int held;            /* WIRE_F_HELD, or draining: from the store only */
     struct fill_obj obj; /* strings point into the frame: only during on_get */
 };
 
@@ -180,7 +181,17 @@ static void start_fill(struct peer_sreq *q, const struct fill_req *fr)
             fill_cold_start(ctx->fills, c->pl->l, &q->obj, fr->index, first,
                             first + PEER_RUN_BLOCKS - 1);
     } else if (fr->route) { /* by the run's filler, wherever that is */
+        struct shd_ctx *ctx = c->pl->ps->ctx;
         uint64_t first = fr->index - fr->index % PEER_RUN_BLOCKS;
+        uint8_t id0[RING_ID_LEN];
+        if (c->has_node &&
+            ring_block_id(q->obj.mname, q->obj.key, q->obj.etag, ctx->block_size, first, id0) ==
+                0 &&
+            peer_filler_is(ctx, id0, c->node)) {
+            /* the filler itself asks (it owns no copy): it waits on this */
+            q->fw = fill_cold_here(ctx->fills, c->pl->l, &q->obj, fr->index, on_fill, q);
+            return;
+        }
         q->fw = fill_cold(c->pl->ps->ctx->fills, c->pl->l, &q->obj, fr->index, first,
                           first + PEER_RUN_BLOCKS - 1, on_fill, q);
         return;
@@ -199,6 +210,11 @@ static void get_slow(struct peer_sreq *q, const struct fill_req *fr)
         q->sl = store_load(ctx->store, q->c->pl->l->base, q->id, on_load, q);
         if (q->sl)
             return;
+    }
+    if (q->held) {
+        peer_send_error(q->c, q->rid, WIRE_C_UNAVAIL, "not held");
+        sreq_free(q);
+        return;
     }
     start_fill(q, fr);
     /* an owner reading it as it fills keeps it: no push to that one */
@@ -262,13 +278,24 @@ static int on_get(struct peer_conn *c, const struct wire_msg *m)
         peer_send_error(c, m->rid, WIRE_C_INVAL, "range outside the block");
         return 0;
     }
+    uint8_t id[RING_ID_LEN];
+    if (ring_block_id(mname, m->u.obj.key, m->u.obj.etag, bs, idx, id) != 0)
+        shd_oom(0);
+    /* asked what it holds (a new owner looking for a copy), or draining
+     * (a node that is leaving takes no new fills): what is not here is
+     * somebody else's to fill */
+    if (((m->flags & WIRE_F_HELD) || atomic_load(&ps->draining)) && !store_holds(ctx->store, id)) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL,
+                        (m->flags & WIRE_F_HELD) ? "not held" : "draining");
+        return 0;
+    }
     struct peer_sreq *q = shd_xcalloc(1, sizeof(*q));
     q->c = c;
     q->rid = m->rid;
     q->off = m->u.obj.off;
     q->len = m->u.obj.len;
-    if (ring_block_id(mname, m->u.obj.key, m->u.obj.etag, bs, idx, q->id) != 0)
-        shd_oom(0);
+    q->held = (m->flags & WIRE_F_HELD) || atomic_load(&ps->draining);
+    memcpy(q->id, id, RING_ID_LEN);
     q->next = c->sreqs;
     if (q->next)
         q->next->pprev = &q->next;

@@ -259,6 +259,15 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .off = CFG_OFF(cluster.drain_timeout_ms),
      .doc = "How long a draining node (SIGTERM, `shoal drain`, spot notice) may spend handing "
             "its blocks to their next owners before it exits."},
+    {.path = "cluster.repair_rate",
+     .type = SHD_CFG_SIZE,
+     .min = 0,
+     .max = 1ull << 40,
+     .def = "256MiB",
+     .off = CFG_OFF(cluster.repair_rate),
+     .doc = "Bytes a second a node gives to other owners after the ring changes (restoring "
+            "R copies after a node is lost, warming a node that joined). 0: as fast as the "
+            "network goes. A drain is not held to it."},
     {.path = "cluster.spot_notice_url",
      .type = SHD_CFG_URL,
      .min = 1,

@@ -86,7 +86,14 @@ struct fill_run {
     int peer_run;   /* began with a peer: outside the cap, even once it falls back to S3 */
     uint32_t flags; /* of the GETs to peers */
     char *bucket;
-    uint64_t size, index;
+    uint64_t size, index; /* the object's size; the number of its first block */
+    /* a run from S3 that asked first who holds its blocks (peer_probe):
+     * block k comes from node hold[k] of h (-1: from S3); the S3 read in
+     * flight ends before block seg_end */
+    int probed;
+    struct peer_holders h;
+    int8_t hold[FILL_COLD_MAX];
+    size_t seg_end;
 };
 
 struct fill_table {
@@ -341,7 +348,7 @@ static int read_data(void *arg, const void *buf, size_t len)
     struct fill_run *r = arg;
     const uint8_t *p = buf;
     while (len) {
-        if (r->cur == r->n)
+        if (r->cur == r->seg_end)
             return UFS_READ_ABORT; /* more bytes than the range holds */
         struct fill *f = r->blocks[r->cur];
         size_t have = atomic_load_explicit(&f->avail, memory_order_relaxed);
@@ -364,6 +371,8 @@ static int read_data(void *arg, const void *buf, size_t len)
     return UFS_READ_GO;
 }
 
+static void run_next(struct fill_run *r);
+
 static void read_done(void *arg, int err, const struct ufs_stat *st)
 {
     struct fill_run *r = arg;
@@ -371,7 +380,10 @@ static void read_done(void *arg, int err, const struct ufs_stat *st)
     if (err == UFS_ECANCELED)
         err = UFS_EPROTO; /* we aborted: the object is longer than expected */
     r->req = NULL;
-    run_finish(r, err);
+    if (!err && r->probed && r->cur < r->n && r->cur == r->seg_end)
+        run_next(r); /* the blocks after this segment come from their holders */
+    else
+        run_finish(r, err);
 }
 
 static const struct ufs_read_cbs read_cbs = {read_data, read_done};
@@ -456,6 +468,85 @@ static void run_peer(struct fill_run *r)
                       store_block_data(f->blk) + have, &peer_cbs, r);
 }
 
+/* ---- a probed run: each block from a node that holds it, the rest from S3 ---- */
+
+static void held_done(void *arg, int err, const struct ufs_stat *st)
+{
+    struct fill_run *r = arg;
+    (void)st;
+    r->pc = NULL;
+    if (err == UFS_EPRECOND || err == UFS_ENOENT || err == UFS_ECANCELED) {
+        run_finish(r, err);
+        return;
+    }
+    if (err) {
+        r->hold[r->cur] = -1; /* gone from there: the rest of it from S3 */
+    } else {
+        SHD_METRIC_INC(fills_from_holders);
+    }
+    run_next(r);
+}
+
+static const struct ufs_read_cbs held_cbs = {read_data, held_done};
+
+/* The next block of a probed run: from its holder, or, with the blocks
+ * after it that nobody holds, from S3. */
+static void run_next(struct fill_run *r)
+{
+    if (r->cur == r->n) {
+        run_finish(r, 0);
+        return;
+    }
+    struct fill *f = r->blocks[r->cur];
+    size_t have = atomic_load(&f->avail);
+    uint64_t bs = r->ft->ctx->block_size;
+    if (r->hold[r->cur] >= 0) {
+        struct peer_block_ref ref = {r->bucket,         r->key,     r->etag, r->size,
+                                     r->index + r->cur, WIRE_F_HELD};
+        r->seg_end = r->cur + 1;
+        r->pc = peer_read(r->loop, &r->h.addr[r->hold[r->cur]], &ref, (uint32_t)have,
+                          (uint32_t)(f->len - have), store_block_data(f->blk) + have, &held_cbs, r);
+        return;
+    }
+    size_t e = r->cur + 1;
+    while (e < r->n && r->hold[e] < 0)
+        e++;
+    r->seg_end = e;
+    uint64_t from = r->off + r->cur * bs + have, to = r->off + e * bs;
+    if (to > r->off + r->len)
+        to = r->off + r->len;
+    SHD_METRIC_ADD(fills, e - r->cur);
+    r->req = ufs_read(r->u, r->key, from, to - from, r->etag, &read_cbs, r);
+    if (!r->req)
+        run_finish(r, UFS_EINVAL);
+}
+
+static void on_probe(void *arg, const struct peer_holders *h)
+{
+    struct fill_run *r = arg;
+    r->h = *h;
+    for (size_t k = 0; k < r->n; k++) {
+        r->hold[k] = -1;
+        for (size_t c = 0; c < h->nnodes; c++) {
+            if (!(h->held[k] & (1u << c)))
+                continue;
+            if (r->hold[k] < 0)
+                r->hold[k] = (int8_t)c;
+            /* an owner that holds it needs no push */
+            struct fill *f = r->blocks[k];
+            pthread_mutex_lock(&r->ft->lock);
+            if (f->nholders < RING_REPLICAS_MAX)
+                memcpy(f->holders[f->nholders++], h->id[c], RING_ID_LEN);
+            pthread_mutex_unlock(&r->ft->lock);
+        }
+    }
+    if (h->cancelled) { /* shutting down */
+        run_finish(r, UFS_ECANCELED);
+        return;
+    }
+    run_next(r);
+}
+
 static void run_start(struct fill_run *r)
 {
     int rc = run_memory(r);
@@ -471,6 +562,14 @@ static void run_start(struct fill_run *r)
     }
     if (r->npeers) {
         run_peer(r);
+        return;
+    }
+    if (r->bucket && r->n <= PEER_PROBE_BLOCKS && peer_probe_wanted(r->ft->ctx)) {
+        uint8_t ids[PEER_PROBE_BLOCKS][RING_ID_LEN];
+        for (size_t k = 0; k < r->n; k++)
+            memcpy(ids[k], r->blocks[k]->id, RING_ID_LEN);
+        r->probed = 1;
+        peer_probe(r->loop, (const uint8_t(*)[RING_ID_LEN])ids, r->n, on_probe, r);
         return;
     }
     SHD_METRIC_ADD(fills, r->n);
@@ -500,6 +599,10 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
     r->key = shd_xstrdup(reqs[0].key);
     r->etag = shd_xstrdup(reqs[0].etag);
     r->off = reqs[0].index * bs;
+    r->index = reqs[0].index;
+    r->size = reqs[0].size;
+    if (reqs[0].bucket)
+        r->bucket = shd_xstrdup(reqs[0].bucket);
     const struct peer_route *rt = reqs[0].route;
     if (rt && !rt->primary && rt->npeers) {
         n = 1; /* a peer serves one block per request */
@@ -507,12 +610,12 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
         r->peer_run = 1;
         r->flags = rt->local ? WIRE_F_LOCAL : 0;
         memcpy(r->peers, rt->peers, rt->npeers * sizeof(r->peers[0]));
-        r->bucket = shd_xstrdup(reqs[0].bucket ? reqs[0].bucket : "");
-        r->size = reqs[0].size;
-        r->index = reqs[0].index;
+        if (!r->bucket)
+            r->bucket = shd_xstrdup("");
     }
     r->blocks = shd_xcalloc(n, sizeof(*r->blocks));
     r->n = n;
+    r->seg_end = n;
     r->start_ev = event_new(l->base, -1, 0, start_ev_cb, r);
     if (!r->start_ev)
         shd_oom(sizeof(struct event *));
@@ -651,6 +754,16 @@ struct fill_wait *fill_cold(struct fill_table *ft, struct shd_loop *l, const str
     int filler = peer_filler(ft->ctx, id0, &faddr);
     cold_req(ft, o, idx, filler, &faddr, id, &rt, &fr);
     return fill_block(ft, l, &fr, cb, arg); /* joins the fill just started */
+}
+
+struct fill_wait *fill_cold_here(struct fill_table *ft, struct shd_loop *l,
+                                 const struct fill_obj *o, uint64_t idx, fill_cb cb, void *arg)
+{
+    uint8_t id[STORE_ID_LEN];
+    struct peer_route rt;
+    struct fill_req fr;
+    cold_req(ft, o, idx, 1, NULL, id, &rt, &fr);
+    return fill_block(ft, l, &fr, cb, arg);
 }
 
 struct fill_wait *fill_block(struct fill_table *ft, struct shd_loop *l, const struct fill_req *req,

@@ -80,6 +80,14 @@ void fill_cold_start(struct fill_table *ft, struct shd_loop *l, const struct fil
 struct fill_wait *fill_cold(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
                             uint64_t idx, uint64_t lo, uint64_t hi, fill_cb cb, void *arg);
 
+/* fill_cold_here: block IDX of O filled from S3 by this node, as its run's
+ * filler would (kept when this node owns it, pushed to its other owners),
+ * and waited for as fill_block does: for an owner asked for a block by the
+ * run's filler itself, which waits on it (asking the filler back would
+ * wait on that wait). */
+struct fill_wait *fill_cold_here(struct fill_table *ft, struct shd_loop *l, const struct fill_obj *o,
+                                 uint64_t idx, fill_cb cb, void *arg);
+
 /* The reader leaves: no more callbacks. Allowed inside a progress callback
  * (not after the final one). */
 void fill_wait_cancel(struct fill_wait *w);

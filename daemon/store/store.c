@@ -437,6 +437,45 @@ int store_holds(struct store *s, const uint8_t id[STORE_ID_LEN])
     return r;
 }
 
+/* hottest first; ties by id, so a list is in one order however it was built */
+static int held_cmp(const void *a, const void *b)
+{
+    const struct store_held *x = a, *y = b;
+    if (x->heat != y->heat)
+        return x->heat > y->heat ? -1 : 1;
+    return memcmp(x->id, y->id, STORE_ID_LEN);
+}
+
+/* How much a block is used, as its place in the policies says: in memory
+ * above on disk only, the main queue above the small one, then hits. */
+static uint32_t entry_heat(const struct store_entry *e)
+{
+    uint32_t h = 0;
+    if (e->mem)
+        h = 16 + (e->pmem.queue == STORE_Q_MAIN ? 8 : 0) + e->pmem.freq;
+    if (e->disk)
+        h += (e->pdisk.queue == STORE_Q_MAIN ? 4 : 0) + e->pdisk.freq;
+    return h;
+}
+
+void store_list(struct store *s, struct store_held **out, size_t *n)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t cap = s->nentries, k = 0;
+    struct store_held *v = shd_xmalloc((cap ? cap : 1) * sizeof(*v));
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (struct store_entry *e = s->buckets[b]; e && k < cap; e = e->hnext) {
+            if (!e->mem && !e->disk)
+                continue;
+            memcpy(v[k].id, e->id, STORE_ID_LEN);
+            v[k++].heat = entry_heat(e);
+        }
+    pthread_mutex_unlock(&s->mu);
+    qsort(v, k, sizeof(*v), held_cmp);
+    *out = v;
+    *n = k;
+}
+
 int store_on_disk(struct store *s, const uint8_t id[STORE_ID_LEN])
 {
     struct store_entry *e;

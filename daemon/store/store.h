@@ -99,6 +99,16 @@ struct store_block *store_get(struct store *s, const uint8_t id[STORE_ID_LEN]);
 /* Whether either tier holds the block, without counting it as a use (for
  * peers asking what this node holds). */
 int store_holds(struct store *s, const uint8_t id[STORE_ID_LEN]);
+/* A block the store holds, and how much it is used (larger: hotter). */
+struct store_held {
+    uint8_t id[STORE_ID_LEN];
+    uint32_t heat;
+};
+/* store_list: every block either tier holds, hottest first (in memory
+ * before on disk only, then by its eviction policy's standing), into a new
+ * array *OUT of *N entries the caller frees. For repair and drains; it
+ * does not count as a use. */
+void store_list(struct store *s, struct store_held **out, size_t *n);
 /* Whether the disk tier holds the block, written or queued for writing (it
  * may be gone by the time it is loaded). */
 int store_on_disk(struct store *s, const uint8_t id[STORE_ID_LEN]);

@@ -26,7 +26,9 @@ check "docs/metrics.md lists every metric family, and only those" "" \
     "$(diff "$T_TMP/families" "$T_TMP/documented" | grep '^[<>]' | tr '\n' ' ')"
 check "metrics is Prometheus text (TYPE lines)" yes "$(grep -q '^# TYPE shoal_cache_hits_total counter$' "$T_TMP/metrics" && echo yes || echo no)"
 check "unknown admin path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/nope")"
-check "POST to admin refused (501, libevent)" 501 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/healthz")"
+check "POST to an admin path other than /v1/drain refused (405)" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/healthz")"
+check "PUT to admin refused (501, libevent)" 501 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://$SHOALD_ADMIN/healthz")"
+check "GET /v1/drain refused (405: a drain is a POST)" 405 "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/v1/drain")"
 id1=$(cat "$D/data/node.id")
 check_match "node id persisted (32 hex)" '^[0-9a-f]{32}$' "$id1"
 stop_shoald "$SHOALD_PID" TERM
@@ -51,4 +53,13 @@ check "port in use: exit 1" 1 $?
 check_match "port in use: says which address" "cannot listen addr=$ADMIN" "$(cat "$T_TMP/n2.log")"
 stop_shoald "$PID1" INT
 check "SIGINT: clean exit 0" 0 "$STOP_STATUS"
+
+# POST /v1/drain: a node alone has nobody to hand blocks to: it leaves and exits 0
+start_shoald n1 "$T_TMP/c.yaml"
+check "drain: answered 202" 202 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/v1/drain")"
+for i in $(seq 100); do kill -0 "$SHOALD_PID" 2>/dev/null || break; sleep 0.1; done
+check "drain: the node exits by itself" 1 "$(kill -0 "$SHOALD_PID" 2>/dev/null; echo $?)"
+wait "$SHOALD_PID"
+check "drain: exit 0" 0 $?
+check "drain: logged why" yes "$(grep -q 'draining why=admin' "$T_TMP/n1.log" && echo yes || echo no)"
 finish

@@ -189,6 +189,50 @@ TEST(put_get_mem)
     store_close(s);
 }
 
+/* store_list: every block, hottest first; listing is not a use */
+TEST(list_hottest_first)
+{
+    struct store *s = open_store(1 << 20, NULL, 0, 4096, SHD_EVICT_S3FIFO);
+    uint8_t id[STORE_ID_LEN];
+    REQUIRE(s);
+    for (int i = 1; i <= 5; i++) {
+        struct store_block *b = mk_block(i, 1000);
+        store_put(s, b);
+        store_block_unref(b);
+    }
+    mk_id(4, id);
+    for (int k = 0; k < 3; k++) /* block 4 used three times, block 2 once */
+        store_block_unref(store_get(s, id));
+    mk_id(2, id);
+    store_block_unref(store_get(s, id));
+    uint64_t hits = stats(s).hits_mem;
+    struct store_held *v;
+    size_t n;
+    store_list(s, &v, &n);
+    CHECK(n == 5);
+    uint8_t want4[STORE_ID_LEN], want2[STORE_ID_LEN];
+    mk_id(4, want4);
+    mk_id(2, want2);
+    CHECK(n >= 2 && memcmp(v[0].id, want4, STORE_ID_LEN) == 0);
+    CHECK(n >= 2 && memcmp(v[1].id, want2, STORE_ID_LEN) == 0);
+    for (size_t i = 1; i < n; i++)
+        CHECK(v[i - 1].heat >= v[i].heat);
+    int seen = 0;
+    for (int i = 1; i <= 5; i++) {
+        mk_id(i, id);
+        for (size_t k = 0; k < n; k++)
+            seen += memcmp(v[k].id, id, STORE_ID_LEN) == 0;
+    }
+    CHECK(seen == 5);
+    CHECK(stats(s).hits_mem == hits);
+    free(v);
+    store_remove(s, want4);
+    store_list(s, &v, &n);
+    CHECK(n == 4);
+    free(v);
+    store_close(s);
+}
+
 TEST(capacity_mem)
 {
     const uint64_t cap = 64 * 1024;
@@ -461,6 +505,7 @@ int main(void)
     RUN(policy_s3fifo_order);
     RUN(policy_scan_resistance);
     RUN(put_get_mem);
+    RUN(list_hottest_first);
     RUN(capacity_mem);
     RUN(pinned_budget);
     RUN(load_cancel);
