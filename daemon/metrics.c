@@ -86,6 +86,10 @@ void shd_metrics_render(struct evbuffer *o)
             "Blocks a fill took from a node that held them (a previous owner or another "
             "replica, after a ring change) instead of from S3.",
             get(&m->fills_from_holders));
+    counter(o, "shoal_hot_copies_total",
+            "Blocks this node kept though it owns no copy: it fetched them from their owners "
+            "8 times within about 10 s (a hot block gets copies beyond its owners).",
+            get(&m->hot_copies));
     counter(o, "shoal_fills_deduplicated_total",
             "Readers that joined a fill already in flight instead of starting one.",
             get(&m->fills_deduplicated));

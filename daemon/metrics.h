@@ -38,6 +38,7 @@ struct shd_metrics {
     _Atomic uint64_t fills, fills_deduplicated;       /* S3 block fills started; joined waiters */
     _Atomic uint64_t fills_after_peers;               /* S3 fills after every owner failed */
     _Atomic uint64_t fills_from_holders;              /* blocks a fill took from a holder */
+    _Atomic uint64_t hot_copies;                      /* hot blocks kept by a non-owner */
     _Atomic uint64_t meta_hits, meta_misses;          /* object metadata cache */
     _Atomic uint64_t meta_refreshes;                  /* background renewals of it */
     /* gateway */

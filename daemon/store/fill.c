@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FILL_BUCKETS 4096
 #define FILL_COLD_MAX 8 /* blocks of one cold run from S3, at most */
@@ -96,9 +97,25 @@ struct fill_run {
     size_t seg_end;
 };
 
+/* Hot blocks get copies beyond their owners: a node that does not own a
+ * block and has fetched it from the owners FILL_HOT_KEEP times within
+ * about FILL_HOT_AGE_MS keeps the next copy it fetches (in its store, as
+ * any block, and evicted as any). Under a skewed load the few hottest
+ * blocks are then served by every node that is asked for them, not by
+ * their R owners alone. Counted in a small table of 4-bit counters by
+ * block id hash, halved every FILL_HOT_AGE_MS (a count-min sketch of one
+ * row: collisions can only make a block look hotter). */
+#define FILL_HOT_SLOTS 65536
+#ifndef FILL_HOT_KEEP
+#define FILL_HOT_KEEP 8 /* a build with 16 keeps none: the counters stop at 15 */
+#endif
+#define FILL_HOT_AGE_MS 10000
+
 struct fill_table {
     struct shd_ctx *ctx;
     pthread_mutex_t lock;
+    uint8_t hot[FILL_HOT_SLOTS]; /* fetches from owners by non-owners, aged */
+    uint64_t hot_aged_ms;
     struct fill *table[FILL_BUCKETS];
     struct fill_run *qhead, *qtail;
     size_t running, queued, max;
@@ -108,6 +125,29 @@ struct fill_table {
 static unsigned bucket_of(const uint8_t id[STORE_ID_LEN])
 {
     return ((unsigned)id[0] << 8 | id[1]) % FILL_BUCKETS;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One more fetch of block ID from its owners by this node, which owns no
+ * copy: whether it is hot enough to keep (FILL_HOT_KEEP). Lock held. */
+static int hot_locked(struct fill_table *ft, const uint8_t id[STORE_ID_LEN])
+{
+    uint64_t now = now_ms();
+    if (now - ft->hot_aged_ms >= FILL_HOT_AGE_MS) {
+        for (size_t i = 0; i < FILL_HOT_SLOTS; i++)
+            ft->hot[i] >>= 1;
+        ft->hot_aged_ms = now;
+    }
+    uint8_t *c = &ft->hot[((unsigned)id[2] << 8 | id[3]) % FILL_HOT_SLOTS];
+    if (*c < 15)
+        (*c)++;
+    return *c >= FILL_HOT_KEEP;
 }
 
 int fill_table_new(struct shd_ctx *ctx, struct fill_table **out)
@@ -629,6 +669,10 @@ static struct fill_run *run_new_locked(struct fill_table *ft, struct shd_loop *l
          * this node is one, pushed to the others */
         const struct peer_route *bt = reqs[k].route;
         f->transient = bt && !bt->owner;
+        if (f->transient && hot_locked(ft, f->id)) {
+            f->transient = 0; /* a hot block: this node keeps a copy too */
+            SHD_METRIC_INC(hot_copies);
+        }
         f->replicate = bt && bt->primary && bt->npeers;
         f->hnext = ft->table[bucket_of(f->id)];
         ft->table[bucket_of(f->id)] = f;

@@ -37,6 +37,8 @@ COLD=$((64 << 20))
 
 # shellcheck source=tests/bench/lib.sh
 . "$ROOT/tests/bench/lib.sh"
+# shellcheck source=tests/bench/cluster_lib.sh
+. "$ROOT/tests/bench/cluster_lib.sh"
 
 die() { echo "bench_cluster: $*" >&2; exit 1; }
 CASES=${CASES:-1 2 3}
@@ -50,92 +52,11 @@ TLS_CFG=
 if [ "${TLS:-0}" = 1 ]; then
     "$BUILD/shoal" keygen >"$TMP/cluster.key" || die "shoal keygen failed"
     TLS_CFG=$(printf '\n  tls: true\n  secret_file: %s' "$TMP/cluster.key")
+    CLUSTER_EXTRA=$TLS_CFG
 fi
-declare -A PID GW ADMIN PEER
 CHILD=
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
-    stop_all
-    "$S3SRV" stop "$TMP/s3" >/dev/null 2>&1
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap cluster_cleanup EXIT
 trap 'exit 130' INT TERM
-
-stop_all() {
-    local n
-    for n in "${!PID[@]}"; do stop_pid "${PID[$n]}"; done
-    PID=()
-}
-free_port() { # HOST: a port free for TCP and UDP
-    "$PY" -c 'import socket, sys
-while True:
-    t = socket.socket(); t.bind((sys.argv[1], 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind((sys.argv[1], p)); print(p); break
-    except OSError:
-        t.close()' "$1"
-}
-fmt() { awk -v x="$1" -v p="$2" 'BEGIN { printf "%." p "f", x }'; }
-met() { awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN { print ((op == ">=" ? r >= t : r <= t) ? "yes" : "NO") }'; }
-metric() { curl -s "http://${ADMIN[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
-s3_gets() { grep -c " GET /" "$TMP/s3/log/proxy.log" 2>/dev/null || echo 0; }
-
-# cluster N R: starts nodes 1..N (replication R) and waits until each sees N alive
-cluster() {
-    local n=$1 r=$2 i seeds t0
-    stop_all
-    rm -rf "$TMP/nodes"
-    for i in $(seq "$n"); do PEER[$i]=$(free_port 127.0.0.$i); done
-    seeds="127.0.0.1:${PEER[1]}"
-    for i in $(seq "$n"); do
-        mkdir -p "$TMP/nodes/$i"
-        cat >"$TMP/nodes/$i.yaml" <<YAML
-node:
-  name: n$i
-  data_dir: $TMP/nodes/$i/data
-  zone: z$i
-listen:
-  s3: 127.0.0.$i:0
-  admin: 127.0.0.$i:0
-  peer: 127.0.0.$i:${PEER[$i]}
-cluster:
-  name: bench
-  seeds: [$seeds]
-  replication: $r
-  block_size: 1MiB$TLS_CFG
-cache:
-  memory: 512MiB
-mounts:
-  - name: bench
-    ufs: s3://bench/
-    endpoint: $S3_ENDPOINT
-    region: us-east-1
-    metadata_ttl: 1h
-YAML
-        rm -f "$TMP/nodes/$i/data/shoald.ports"
-        setsid "$BUILD/shoald" -c "$TMP/nodes/$i.yaml" </dev/null >>"$TMP/shoald.$i.log" 2>&1 &
-        PID[$i]=$!
-    done
-    for i in $(seq "$n"); do
-        for _ in $(seq 200); do
-            [ -s "$TMP/nodes/$i/data/shoald.ports" ] && break
-            kill -0 "${PID[$i]}" 2>/dev/null || die "node $i did not start: $(tail -n 5 "$TMP/shoald.$i.log")"
-            sleep 0.1
-        done
-        GW[$i]=$(sed -n 's/^s3=//p' "$TMP/nodes/$i/data/shoald.ports")
-        ADMIN[$i]=$(sed -n 's/^admin=//p' "$TMP/nodes/$i/data/shoald.ports")
-    done
-    t0=$(date +%s)
-    for i in $(seq "$n"); do
-        until [ "$(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"state":"alive"' | wc -l)" = "$n" ]; do
-            [ $(($(date +%s) - t0)) -lt 30 ] || { tail -n 5 "$TMP"/shoald.*.log >&2; die "the $n nodes did not converge: node $i sees $(curl -s "http://${ADMIN[$i]}/v1/ring" | grep -o '"name":"[^"]*","zone":"[^"]*","state":"[a-z]*"' | tr '\n' ' ')"; }
-            sleep 0.1
-        done
-    done
-}
 
 # cpu_ticks: the CPU time (clock ticks) the shoald processes have used
 cpu_ticks() {

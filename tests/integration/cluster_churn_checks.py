@@ -12,6 +12,8 @@ Phases (argv[1]); ADMINS and GWS name the nodes that are up, NAMES theirs:
   reads    every node reads the objects (ONLY: these), identical, with no S3
            GET (right after a change, before repair: from the copies left)
   fills    no node made an S3 fill since FILLS_FILE was written (pause)
+  hot      a block a node that owns no copy of fetches 12 times in a row is
+           kept there (a hot block's extra copy); one fetched 3 times is not
   reader   reads random ranges of the objects through GWS until STOP_FILE
            exists, writing every read's time, latency and result to OUT
   report   the reader's OUT against the kill times in KILLS_FILE: no read
@@ -24,7 +26,7 @@ import sys
 import time
 
 from s3check import check, finish
-from cluster_util import put, get, s3_get_bytes, copies, metric, wait_for
+from cluster_util import put, get, s3_get_bytes, copies, metric, blocks, wait_for
 
 GWS = os.environ.get("GWS", "").split()
 ADMINS = os.environ["ADMINS"].split()
@@ -101,6 +103,25 @@ elif phase == "fills":
             json.dump(now, f)
     else:
         check("%s: no node filled a block from S3" % os.environ["WHAT"], before, now)
+
+elif phase == "hot":
+    # a block a non-owner fetches from its owners again and again gets a copy there
+    hot, etag = put("t/hot.bin", BS // 2, "hot")
+    cool, cetag = put("t/cool.bin", BS // 2, "cool")
+    views = [blocks(a, "t/hot.bin", etag, len(hot))[0] for a in ADMINS]
+    i = next(k for k, v in enumerate(views) if not v["owner"])
+    c = next(k for k, v in enumerate(blocks(a, "t/cool.bin", cetag, len(cool))[0] for a in ADMINS)
+             if not v["owner"])
+    kept0 = metric(ADMINS[i], "shoal_hot_copies_total")
+    for _ in range(3):
+        get(GWS[c], "t/cool.bin")
+    check("3 reads through a node that owns no copy: it keeps none",
+          False, blocks(ADMINS[c], "t/cool.bin", cetag, len(cool))[0]["held"])
+    same = all(get(GWS[i], "t/hot.bin") == hot for _ in range(12))
+    check("12 reads through a node that owns no copy, identical", True, same)
+    check("... after 8 fetches from the owners it keeps a copy (a hot block)",
+          True, blocks(ADMINS[i], "t/hot.bin", etag, len(hot))[0]["held"])
+    check("... counted", True, metric(ADMINS[i], "shoal_hot_copies_total") > kept0)
 
 elif phase == "reader":
     objs = load()

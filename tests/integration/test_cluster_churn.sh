@@ -12,6 +12,7 @@
 #          IMDSv2 token flow): a notice makes it drain and exit in time
 #   pause  n3 stopped with SIGSTOP for 10 s, then resumed: it rejoins, and
 #          no node fills anything from S3
+#   hot    a block fetched 12 times by a node that owns no copy is kept there
 #   kills  KILLS (5; `make soak`: 20) kill -9 events with restarts of n2-n4
 #          while a reader reads through n1: no read fails (cluster_churn_checks.py)
 . "$(dirname "$0")/lib.sh"
@@ -162,6 +163,9 @@ wait_member 20 n3 alive 1 2 3 4
 check "n3 paused 10 s rejoins" 0 $?
 WHAT="after n3's pause" run_checks cluster_churn_checks.py copies
 WHAT="n3 paused and resumed" run_checks cluster_churn_checks.py fills
+
+# ---- hot: a block read again and again through a node that owns no copy ------------------------
+run_checks cluster_churn_checks.py hot
 
 # ---- kills: kill -9 with restarts under continuous reads ----------------------------------------
 up 1
