@@ -257,7 +257,7 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .max = 3600 * CFG_SEC,
      .def = "90s",
      .off = CFG_OFF(cluster.drain_timeout_ms),
-     .doc = "How long a draining node (SIGTERM, `shoal drain`, spot notice) may spend handing "
+     .doc = "How long a draining node (SIGTERM, `POST /v1/drain`, a spot notice) may spend handing "
             "its blocks to their next owners before it exits."},
     {.path = "cluster.repair_rate",
      .type = SHD_CFG_SIZE,

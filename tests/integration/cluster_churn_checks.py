@@ -14,8 +14,8 @@ Phases (argv[1]); ADMINS and GWS name the nodes that are up, NAMES theirs:
   fills    no node made an S3 fill since FILLS_FILE was written (pause)
   hot      a block a node that owns no copy of fetches 12 times in a row is
            kept there (a hot block's extra copy); one fetched 3 times is not
-  reader   reads random ranges of the objects through GWS until STOP_FILE
-           exists, writing every read's time, latency and result to OUT
+  reader   READERS (4) threads read random ranges of the objects through GWS
+           until STOP_FILE exists, writing every read's time, latency and result to OUT
   report   the reader's OUT against the kill times in KILLS_FILE: no read
            failed; the p99 latency of reads in the 5 s after each kill
 """
@@ -23,6 +23,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 
 from s3check import check, finish
@@ -127,20 +128,30 @@ elif phase == "reader":
     objs = load()
     items = list(objs.items())
     out = open(os.environ["OUT"], "w")
-    rnd = random.Random(7)
-    while not os.path.exists(os.environ["STOP_FILE"]):
-        key, (data, _) = rnd.choice(items)
-        a = rnd.randrange(len(data))
-        b = min(len(data) - 1, a + rnd.randrange(1, 2 * BS))
-        gw = rnd.choice(GWS)
-        t0 = time.time()
-        try:
-            ok = get(gw, key, "bytes=%d-%d" % (a, b), timeout=30) == data[a:b + 1]
-            err = "" if ok else "bytes differ"
-        except Exception as e:  # a failed read is what this counts
-            ok, err = False, str(e)
-        out.write(json.dumps([t0, time.time() - t0, ok, gw, key, a, b, err]) + "\n")
-        out.flush()
+    lock = threading.Lock()
+
+    def reader(seed):
+        rnd = random.Random(seed)
+        while not os.path.exists(os.environ["STOP_FILE"]):
+            key, (data, _) = rnd.choice(items)
+            a = rnd.randrange(len(data))
+            b = min(len(data) - 1, a + rnd.randrange(1, 2 * BS))
+            gw = rnd.choice(GWS)
+            t0 = time.time()
+            try:
+                ok = get(gw, key, "bytes=%d-%d" % (a, b), timeout=30) == data[a:b + 1]
+                err = "" if ok else "bytes differ"
+            except Exception as e:  # a failed read is what this counts
+                ok, err = False, str(e)
+            with lock:
+                out.write(json.dumps([t0, time.time() - t0, ok, gw, key, a, b, err]) + "\n")
+                out.flush()
+
+    ts = [threading.Thread(target=reader, args=(i,)) for i in range(int(os.environ.get("READERS", "4")))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
 
 elif phase == "report":
     reads = [json.loads(line) for line in open(os.environ["OUT"])]

@@ -14,7 +14,7 @@
 #          no node fills anything from S3
 #   hot    a block fetched 12 times by a node that owns no copy is kept there
 #   kills  KILLS (5; `make soak`: 20) kill -9 events with restarts of n2-n4
-#          while a reader reads through n1: no read fails (cluster_churn_checks.py)
+#          while 4 readers read through n1: no read fails (cluster_churn_checks.py)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
