@@ -62,7 +62,7 @@ for i in range(16):
 
 CASES=${CASES:-1 2 3 4}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
-rep_ms=- rep_s3=- dead_ms=- join_ms=- join_s3=- drain_ms=- drain_s3=- skew=- skew_peer=-
+rep_ms=- rep_s3=- dead_ms=- alive_ms=- join_ms=- join_s3=- drain_ms=- drain_s3=- skew=- skew_peer=-
 
 # ---- 1. repair after a loss -------------------------------------------------------------------
 if want 1; then
@@ -86,14 +86,16 @@ echo "1 repair: n4 seen dead after $dead_ms ms; R copies again after $rep_ms ms 
 # ---- 2. join ----------------------------------------------------------------------------------
 b0=$(s3_get_bytes)
 rm -rf "$TMP/nodes/5"
+t0=$(date +%s%N)
 node_start 5 2
 node_wait 5
 wait_alive 4 1 2 3 5
+alive_ms=$((($(date +%s%N) - t0) / 1000000))
 t0=$(date +%s%N)
 r=$("$PY" "$COPIES" 120 "$(admins 1 2 3 5)" "$TMP/objects")
 join_ms=$((($(date +%s%N) - t0) / 1000000))
 join_s3=$(($(s3_get_bytes) - b0))
-echo "2 join: n5 seen alive by all, holds what it owns after $join_ms ms ($r); pushed to it $(mib "$(metric 5 shoal_peer_bytes_received_total)") MiB; S3 bytes read: $join_s3"
+echo "2 join: n5 started, seen alive by all after $alive_ms ms; holds what it owns after $join_ms ms ($r); pushed to it $(mib "$(metric 5 shoal_peer_bytes_received_total)") MiB; S3 bytes read: $join_s3"
 
 # ---- 3. drain ---------------------------------------------------------------------------------
 b0=$(s3_get_bytes)
@@ -146,7 +148,7 @@ echo "shoal churn: 127.0.0.1-5, 1 MiB blocks, R=2, repair_rate ${REPAIR_RATE:-25
 printf '%-58s %12s %s\n' "figure" "shoal" "goal"
 printf '%-58s %12s %s\n' "1 node loss: ms until R copies of 1 GiB are back" "$rep_ms" "(n4 seen dead at $dead_ms ms)"
 printf '%-58s %12s %s\n' "1 node loss: S3 bytes read" "$rep_s3" "0 (Alluxio 3: the lost node's blocks, ~$((2 * 1024 / 4)) MiB here)"
-printf '%-58s %12s %s\n' "2 join: ms from seen alive until it holds what it owns" "$join_ms" ""
+printf '%-58s %12s %s\n' "2 join: ms from seen alive until it holds what it owns" "$join_ms" "(start to alive: $alive_ms ms)"
 printf '%-58s %12s %s\n' "2 join: S3 bytes read" "$join_s3" "0"
 printf '%-58s %12s %s\n' "3 drain: ms from SIGTERM to exit, every block handed over" "$drain_ms" "< drain_timeout (90 s)"
 printf '%-58s %12s %s\n' "3 drain: S3 bytes read, re-reading everything after it" "$drain_s3" "0"
