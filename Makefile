@@ -56,7 +56,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check asan bench demo install clean deps unit fmt soak
 .SECONDARY:
-all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS)
+CLIENT_CHECK := $(BUILD)/tools/client_check
+all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS) $(CLIENT_CHECK)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +87,11 @@ $(SHOAL): $(call obj,$(CLI_SRC)) $(LIBSHOAL_A)
 
 # Unit tests may #include the .c under test; archives supply the rest.
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBSHD) $(LIBUFS) $(LIBSHOAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# libshoal's public API against a real cluster (tests/integration/test_client.sh): shoal.h only
+$(CLIENT_CHECK): $(call obj,tests/integration/client_check.c) $(LIBSHOAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

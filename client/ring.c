@@ -45,9 +45,25 @@ SHOAL_API const char *shoal_strerror(int err)
     case SHOAL_EDUP:
         return "member already in the view";
     case SHOAL_ENOENT:
-        return "no such member";
+        return "no such member, or no such object";
     case SHOAL_EEMPTY:
         return "the ring has no members";
+    case SHOAL_EIO:
+        return "a connection to a node failed";
+    case SHOAL_EAUTH:
+        return "authentication failed (not the cluster's key)";
+    case SHOAL_EUNAVAIL:
+        return "no owner could serve the request";
+    case SHOAL_ECHANGED:
+        return "the object changed during the read";
+    case SHOAL_EPROTO:
+        return "protocol error (or another cluster name, version or block size)";
+    case SHOAL_ETIMEDOUT:
+        return "a node did not answer in time";
+    case SHOAL_ENOSEEDS:
+        return "no seed could be reached";
+    case SHOAL_EKEYFILE:
+        return "the key file does not load";
     }
     return "unknown error";
 }

@@ -5,9 +5,11 @@
  * 0 or a negative SHOAL_E* code (see shoal_strerror()); out-parameters are
  * written only on success. The library never prints and never exits.
  *
- * This first version offers placement: the consistent-hash ring every node
- * and every client computes from the same membership view, and block ids.
- * Reading and writing through a cluster come with the cluster client. */
+ * Two parts: placement (the consistent-hash ring every node and every
+ * client computes from the same membership view, and block ids), and the
+ * cluster client (shoal_open: reads straight from each block's owners over
+ * the peer protocol, failing over to the next owner). Writes, listing,
+ * hedged reads and a streaming reader are planned (docs/client.md). */
 #ifndef SHOAL_H
 #define SHOAL_H
 
@@ -36,6 +38,16 @@ enum shoal_err {
     SHOAL_EDUP = -3,   /* a member with this id is already in the view */
     SHOAL_ENOENT = -4, /* no such member */
     SHOAL_EEMPTY = -5, /* the ring has no members */
+    /* the cluster client */
+    SHOAL_EIO = -6,        /* a connection failed (reset, closed) */
+    SHOAL_EAUTH = -7,      /* a node did not prove the cluster key, or refused ours */
+    SHOAL_EUNAVAIL = -8,   /* no owner could serve (all down, busy, or S3 unreachable) */
+    SHOAL_ECHANGED = -9,   /* the object changed during the read: stat again */
+    SHOAL_EPROTO = -10,    /* a malformed answer, or another protocol version, cluster
+                            * name or block size */
+    SHOAL_ETIMEDOUT = -11, /* no answer in time */
+    SHOAL_ENOSEEDS = -12,  /* no seed could be reached and authenticated */
+    SHOAL_EKEYFILE = -13,  /* the key file does not load */
 };
 
 /* A static description of an error code. */
@@ -79,6 +91,61 @@ SHOAL_API int shoal_ring_owner(const shoal_ring *ring, const uint8_t key[SHOAL_I
  * (fewer than nrep only when the ring has fewer members). */
 SHOAL_API size_t shoal_ring_owners(const shoal_ring *ring, const uint8_t key[SHOAL_ID_LEN],
                                    size_t nrep, uint32_t *out);
+
+/* ---- the cluster client ------------------------------------------------------------------ */
+
+/* A client of one cluster. Thread-safe: any number of threads may call
+ * it at once (each call uses connections of its own from a shared pool). */
+typedef struct shoal shoal;
+
+/* How to reach the cluster. The cluster name, block size and replication
+ * must be the nodes' (cluster.name, cluster.block_size,
+ * cluster.replication): a node refuses a client of another name or block
+ * size. */
+typedef struct shoal_opts {
+    const char *seeds;    /* "host:port,host:port": the nodes' listen.peer;
+                           * NULL: the SHOAL_SEEDS environment variable */
+    const char *cluster;  /* NULL: "shoal" */
+    const char *key_file; /* the cluster key file (cluster.secret_file); NULL:
+                           * the insecure key of a cluster without one */
+    uint64_t block_size;  /* 0: 4 MiB */
+    unsigned replication; /* 0: 2 */
+    unsigned timeout_ms;  /* a node that does not answer in this long is
+                           * given up for the next owner; 0: 3000 */
+} shoal_opts;
+
+/* shoal_open: reaches a seed, authenticates both ways with the cluster key
+ * and takes its view of the membership. 0 and *OUT (free with
+ * shoal_close()), or SHOAL_EINVAL, SHOAL_EKEYFILE, SHOAL_ENOSEEDS,
+ * SHOAL_EAUTH, SHOAL_EPROTO. */
+SHOAL_API int shoal_open(const shoal_opts *opts, shoal **out);
+SHOAL_API void shoal_close(shoal *sh);
+/* The ring epoch of the client's view. Every answer of a node whose epoch
+ * differs brings the node's view first: the client follows the cluster. */
+SHOAL_API uint64_t shoal_epoch(shoal *sh);
+
+/* An object version's metadata. */
+typedef struct shoal_object {
+    uint64_t size;
+    char etag[128];
+    int64_t mtime; /* Unix seconds */
+    char content_type[128];
+} shoal_object;
+
+/* shoal_stat: the metadata of KEY in BUCKET, from the node that owns the
+ * key's metadata (which asks S3 when it does not know): 0 and *ST, or
+ * SHOAL_ENOENT (no such object), SHOAL_EUNAVAIL, ... */
+SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_object *st);
+
+/* shoal_pread: up to LEN bytes of KEY in BUCKET from offset OFF into BUF,
+ * each block straight from its owners (the first that answers; a read
+ * that fails part way goes on from the next owner), checked against the
+ * blocks' XXH3-64. The version read is ST's (from shoal_stat; NULL: stat
+ * first). 0 and *NREAD (less than LEN only at the object's end; 0 at or
+ * past it), or SHOAL_ENOENT, SHOAL_ECHANGED (the object is no longer ST's
+ * version), SHOAL_EUNAVAIL, ... */
+SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
+                          void *buf, size_t len, uint64_t off, size_t *nread);
 
 #ifdef __cplusplus
 }

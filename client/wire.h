@@ -245,4 +245,21 @@ int wire_mac(const uint8_t key[32], char side, const char *cluster,
              const uint8_t verifier_nonce[WIRE_NONCE_LEN],
              const uint8_t prover_nonce[WIRE_NONCE_LEN], uint8_t out[WIRE_MAC_LEN]);
 
+/* ---- keys (keys.c) -------------------------------------------------------------------- */
+
+#define WIRE_KEY_LEN 32
+#define WIRE_KEYFILE_MAX 4096 /* bytes a key file may have */
+/* wire_keys_load: reads the key file PATH into KEYS (up to MAX), *N of
+ * them, the first the one that proves. 0, or -1 with a message for a
+ * person in WHY ("line 3: not a key ..."). */
+int wire_keys_load(const char *path, uint8_t keys[][WIRE_KEY_LEN], size_t max, size_t *n, char *why,
+                   size_t why_len);
+/* The key of a cluster without a key file: SHA-256 of "shoal insecure
+ * key/" and its name (keeps clusters apart; keeps nothing secret). */
+void wire_insecure_key(const char *cluster, uint8_t out[WIRE_KEY_LEN]);
+/* OUT = SHA-256(LABEL (16 bytes, no NUL), KEY): a key for one use. The
+ * peer protocol's MACs use "shoal peer key/1". */
+void wire_derive_key(const char label[16], const uint8_t key[WIRE_KEY_LEN],
+                     uint8_t out[WIRE_KEY_LEN]);
+
 #endif

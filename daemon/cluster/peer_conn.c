@@ -677,15 +677,6 @@ static void on_peer_conn(void *arg, evutil_socket_t fd)
     }
 }
 
-void peer_derive_key(const char label[16], const uint8_t key[32], uint8_t out[32])
-{
-    uint8_t in[16 + 32];
-    memcpy(in, label, 16);
-    memcpy(in + 16, key, 32);
-    SHA256(in, sizeof(in), out);
-    OPENSSL_cleanse(in, sizeof(in));
-}
-
 int peer_start(struct shd_ctx *ctx, struct cluster *c)
 {
     struct peer_set *ps = shd_xcalloc(1, sizeof(*ps));
@@ -695,7 +686,7 @@ int peer_start(struct shd_ctx *ctx, struct cluster *c)
     snprintf(ps->name, sizeof(ps->name), "%s", ctx->cfg->cluster.name);
     ps->nkeys = cluster_keys(c, keys);
     for (size_t i = 0; i < ps->nkeys; i++)
-        peer_derive_key("shoal peer key/1", keys[i], ps->keys[i]);
+        wire_derive_key("shoal peer key/1", keys[i], ps->keys[i]);
     if (ctx->cfg->cluster.tls && peer_tls_start(ps, (const uint8_t(*)[32])keys, ps->nkeys) != 0) {
         OPENSSL_cleanse(keys, sizeof(keys));
         OPENSSL_cleanse(ps, sizeof(*ps)); /* the derived keys */

@@ -126,10 +126,6 @@ uint64_t peer_now_ms(void);
 void peer_stat_of(const struct wire_msg *m, struct ufs_stat *st);
 void peer_meta_of(struct wire_msg *m, const struct ufs_stat *st);
 
-/* OUT = SHA-256(LABEL (16 bytes, no NUL), KEY): a key for one use derived
- * from a cluster key, so no use shares a key with another. */
-void peer_derive_key(const char label[16], const uint8_t key[32], uint8_t out[32]);
-
 /* peer_tls.c: the TLS context from the cluster keys (0, or -1 logged), its
  * end, and a connection's TLS filter over a socket bufferevent for FD (*RAW;
  * connect that one), or NULL. */

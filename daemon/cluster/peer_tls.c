@@ -82,7 +82,7 @@ int peer_tls_start(struct peer_set *ps, const uint8_t keys[][32], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t h[32];
-        peer_derive_key("shoal tls psk/1\n", keys[i], ps->tls_psk[i]);
+        wire_derive_key("shoal tls psk/1\n", keys[i], ps->tls_psk[i]);
         SHA256(ps->tls_psk[i], sizeof(ps->tls_psk[i]), h);
         snprintf(ps->tls_id[i], sizeof(ps->tls_id[i]), TLS_ID_PREFIX);
         for (size_t k = 0; k < 8; k++)

@@ -2,6 +2,8 @@
  * guard (see seal.h). */
 #include "daemon/cluster/seal.h"
 
+#include "client/wire.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -49,87 +51,10 @@ const char *cluster_drop_name(enum cluster_drop d)
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* One key line (trimmed) into KEY; 0 or -1. */
-static int key_parse(const char *s, size_t n, uint8_t key[CLUSTER_KEY_LEN])
-{
-    if (n == 2 * CLUSTER_KEY_LEN) {
-        for (size_t i = 0; i < CLUSTER_KEY_LEN; i++) {
-            int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            key[i] = (uint8_t)(hi << 4 | lo);
-        }
-        return 0;
-    }
-    if (n == 44 && s[43] == '=' && s[42] != '=') {
-        uint8_t out[33];
-        for (size_t i = 0; i < 43; i++)
-            if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
-                return -1;
-        if (EVP_DecodeBlock(out, (const unsigned char *)s, 44) != 33)
-            return -1;
-        memcpy(key, out, CLUSTER_KEY_LEN);
-        return 0;
-    }
-    return -1;
-}
-
 int cluster_keys_load(const char *path, uint8_t keys[][CLUSTER_KEY_LEN], size_t *n, char *why,
                       size_t why_len)
 {
-    char buf[CLUSTER_KEYFILE_MAX + 1];
-    size_t len, line = 0;
-    FILE *f = fopen(path, "r");
-
-    *n = 0;
-    if (!f) {
-        snprintf(why, why_len, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    if (len > CLUSTER_KEYFILE_MAX) {
-        snprintf(why, why_len, "larger than %d bytes: not a key file", CLUSTER_KEYFILE_MAX);
-        return -1;
-    }
-    buf[len] = '\0';
-    for (char *p = buf; p < buf + len;) {
-        char *nl = memchr(p, '\n', (size_t)(buf + len - p)), *e = nl ? nl : buf + len;
-        line++;
-        while (p < e && isspace((unsigned char)*p))
-            p++;
-        char *t = e;
-        while (t > p && isspace((unsigned char)t[-1]))
-            t--;
-        if (t > p && *p != '#') {
-            if (*n == CLUSTER_KEYS_MAX) {
-                snprintf(why, why_len, "line %zu: more than %d keys", line, CLUSTER_KEYS_MAX);
-                return -1;
-            }
-            if (key_parse(p, (size_t)(t - p), keys[*n]) != 0) {
-                snprintf(why, why_len,
-                         "line %zu: not a key (32 bytes as base64, 44 characters, or hex, 64; "
-                         "`shoal keygen` makes one)",
-                         line);
-                return -1;
-            }
-            (*n)++;
-        }
-        p = e + 1;
-    }
-    if (*n == 0) {
-        snprintf(why, why_len, "holds no key (`shoal keygen` makes one)");
-        return -1;
-    }
-    return 0;
+    return wire_keys_load(path, keys, CLUSTER_KEYS_MAX, n, why, why_len);
 }
 
 int cluster_key_new(char *out, size_t len)
@@ -160,9 +85,7 @@ struct cluster_seal *cluster_seal_new(const char *cluster, const uint8_t keys[][
     s->prefix_len = (size_t)snprintf(s->prefix, sizeof(s->prefix), "shoal/%d/%.64s",
                                      CLUSTER_SEAL_VERSION, cluster);
     if (n == 0) {
-        char seed[128];
-        int sl = snprintf(seed, sizeof(seed), "shoal insecure key/%.64s", cluster);
-        SHA256((const uint8_t *)seed, (size_t)sl, s->keys[0]);
+        wire_insecure_key(cluster, s->keys[0]);
         n = 1;
     } else {
         for (size_t i = 0; i < n && i < CLUSTER_KEYS_MAX; i++)

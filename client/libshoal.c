@@ -1,0 +1,431 @@
+/* client/libshoal.c: libshoal's cluster client (shoal.h): opening from
+ * seeds, the view (the ring over the members a node last sent, replaced
+ * whenever an answer brings a newer one), object metadata from the key's
+ * owner, and reads straight from each block's owners, in ring order, the
+ * next owner going on from the last byte received when one fails. */
+#include "client/libshoal_int.h"
+
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <xxhash.h>
+
+#define CL_DEFAULT_BLOCK (4u << 20)
+#define CL_DEFAULT_TIMEOUT_MS 3000
+
+/* ---- the view --------------------------------------------------------------------------- */
+
+struct cl_view *cl_view_get(shoal *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    struct cl_view *v = sh->view;
+    if (v)
+        atomic_fetch_add(&v->refs, 1);
+    pthread_mutex_unlock(&sh->mu);
+    return v;
+}
+
+void cl_view_put(struct cl_view *v)
+{
+    if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+        return;
+    ring_free(v->ring);
+    free(v->addr);
+    free(v);
+}
+
+void cl_view_set(shoal *sh, const struct wire_member *ms, size_t n)
+{
+    struct ring_member *rm = calloc(n ? n : 1, sizeof(*rm));
+    struct cl_view *v = calloc(1, sizeof(*v));
+    if (!rm || !v)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(rm[i].id, ms[i].id, RING_ID_LEN);
+        rm[i].weight = ms[i].weight;
+        memcpy(rm[i].zone, ms[i].zone, sizeof(rm[i].zone));
+        rm[i].state = (enum ring_state)ms[i].state;
+    }
+    if (ring_build(rm, n, &v->ring) != 0)
+        goto out;
+    v->epoch = ring_epoch(v->ring);
+    size_t placed = ring_size(v->ring);
+    v->addr = calloc(placed ? placed : 1, sizeof(*v->addr));
+    if (!v->addr)
+        goto out;
+    for (size_t i = 0; i < placed; i++)
+        for (size_t k = 0; k < n; k++)
+            if (memcmp(ring_member_at(v->ring, i)->id, ms[k].id, RING_ID_LEN) == 0)
+                v->addr[i] = ms[k].addr;
+    atomic_init(&v->refs, 1);
+    pthread_mutex_lock(&sh->mu);
+    struct cl_view *old = sh->view;
+    if (old && old->epoch == v->epoch) {
+        pthread_mutex_unlock(&sh->mu);
+        cl_view_put(v); /* the same placement */
+        v = NULL;
+    } else {
+        sh->view = v;
+        v = NULL;
+        pthread_mutex_unlock(&sh->mu);
+        cl_view_put(old);
+    }
+out:
+    free(rm);
+    if (v) {
+        ring_free(v->ring);
+        free(v->addr);
+        free(v);
+    }
+}
+
+SHOAL_API uint64_t shoal_epoch(shoal *sh)
+{
+    struct cl_view *v = cl_view_get(sh);
+    uint64_t e = v ? v->epoch : 0;
+    cl_view_put(v);
+    return e;
+}
+
+/* ---- opening ------------------------------------------------------------------------------ */
+
+/* Resolves the seed "host:port" (or "[v6]:port") into sh->seeds. */
+static int seed_add(shoal *sh, const char *s, size_t len)
+{
+    char buf[300], *host = buf, *port;
+    if (len == 0 || len >= sizeof(buf))
+        return SHOAL_EINVAL;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    port = strrchr(buf, ':');
+    if (!port || port == buf)
+        return SHOAL_EINVAL;
+    *port++ = '\0';
+    if (*host == '[' && port[-2] == ']') {
+        host++;
+        port[-2] = '\0';
+    }
+    struct addrinfo hints, *res, *ai;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return 0; /* a name that does not resolve now: the other seeds may */
+    for (ai = res; ai && sh->nseeds < CL_SEEDS_MAX; ai = ai->ai_next) {
+        struct ring_addr *a = &sh->seeds[sh->nseeds];
+        memset(a, 0, sizeof(*a));
+        if (ai->ai_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const void *)ai->ai_addr;
+            a->family = 4;
+            memcpy(a->ip, &s4->sin_addr, 4);
+            a->port = ntohs(s4->sin_port);
+        } else if (ai->ai_family == AF_INET6) {
+            const struct sockaddr_in6 *s6 = (const void *)ai->ai_addr;
+            a->family = 6;
+            memcpy(a->ip, &s6->sin6_addr, 16);
+            a->port = ntohs(s6->sin6_port);
+        } else {
+            continue;
+        }
+        sh->nseeds++;
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* Asks the node at TO for its view (any request with epoch 0 brings it):
+ * 0 once the client has one. */
+static int view_from(shoal *sh, const struct ring_addr *to)
+{
+    struct cl_conn *c;
+    struct wire_msg m;
+    uint8_t none[RING_ID_LEN] = {0};
+    int err = cl_conn_get(sh, to, &c);
+    if (err)
+        return err;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_HOLDS;
+    m.u.holds.ids = none;
+    m.u.holds.n = 1;
+    err = cl_send(sh, c, &m);
+    uint32_t rid = m.rid;
+    if (!err)
+        err = cl_recv(sh, c, rid, &m);
+    if (!err) {
+        err = m.type == WIRE_HELD ? 0 : SHOAL_EPROTO;
+        wire_msg_clear(&m);
+    }
+    if (err) {
+        cl_conn_close(c);
+        return err;
+    }
+    cl_conn_put(sh, c);
+    struct cl_view *v = cl_view_get(sh);
+    err = v ? 0 : SHOAL_EPROTO;
+    cl_view_put(v);
+    return err;
+}
+
+SHOAL_API int shoal_open(const shoal_opts *o, shoal **out)
+{
+    uint8_t raw[CL_KEYS_MAX][WIRE_KEY_LEN];
+    char why[256];
+    int err = SHOAL_ENOSEEDS;
+    if (!o || !out)
+        return SHOAL_EINVAL;
+    const char *seeds = o->seeds ? o->seeds : getenv("SHOAL_SEEDS");
+    if (!seeds || !*seeds)
+        return SHOAL_EINVAL;
+    shoal *sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        return SHOAL_ENOMEM;
+    pthread_mutex_init(&sh->mu, NULL);
+    snprintf(sh->cluster, sizeof(sh->cluster), "%s", o->cluster ? o->cluster : "shoal");
+    sh->block_size = o->block_size ? o->block_size : CL_DEFAULT_BLOCK;
+    sh->replication = o->replication ? o->replication : 2;
+    sh->timeout_ms = o->timeout_ms ? o->timeout_ms : CL_DEFAULT_TIMEOUT_MS;
+    if (sh->replication > RING_REPLICAS_MAX || sh->block_size > WIRE_BLOCK_MAX) {
+        err = SHOAL_EINVAL;
+        goto fail;
+    }
+    if (o->key_file) {
+        if (wire_keys_load(o->key_file, raw, CL_KEYS_MAX, &sh->nkeys, why, sizeof(why)) != 0) {
+            err = SHOAL_EKEYFILE;
+            goto fail;
+        }
+    } else {
+        wire_insecure_key(sh->cluster, raw[0]);
+        sh->nkeys = 1;
+    }
+    for (size_t i = 0; i < sh->nkeys; i++)
+        wire_derive_key("shoal peer key/1", raw[i], sh->keys[i]);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    for (const char *p = seeds; *p;) {
+        size_t n = strcspn(p, ", ");
+        if (n && seed_add(sh, p, n) != 0) {
+            err = SHOAL_EINVAL;
+            goto fail;
+        }
+        p += n;
+        p += strspn(p, ", ");
+    }
+    for (size_t i = 0; i < sh->nseeds; i++) {
+        int e = view_from(sh, &sh->seeds[i]);
+        if (e == 0) {
+            *out = sh;
+            return 0;
+        }
+        if (e == SHOAL_EAUTH || e == SHOAL_EPROTO || err == SHOAL_ENOSEEDS)
+            err = e == SHOAL_EAUTH || e == SHOAL_EPROTO ? e : SHOAL_ENOSEEDS;
+    }
+fail:
+    shoal_close(sh);
+    return err;
+}
+
+SHOAL_API void shoal_close(shoal *sh)
+{
+    if (!sh)
+        return;
+    while (sh->idle) {
+        struct cl_conn *c = sh->idle;
+        sh->idle = c->next;
+        cl_conn_close(c);
+    }
+    cl_view_put(sh->view);
+    OPENSSL_cleanse(sh->keys, sizeof(sh->keys));
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
+}
+
+/* ---- one request to the owners in turn ------------------------------------------------------ */
+
+/* The owners of ID in the view (at most the replication), their addresses
+ * into TO: how many. */
+static size_t owners_of(shoal *sh, const uint8_t id[RING_ID_LEN], struct ring_addr *to)
+{
+    struct cl_view *v = cl_view_get(sh);
+    uint32_t own[RING_REPLICAS_MAX];
+    size_t n = v ? ring_owners(v->ring, id, sh->replication, own) : 0;
+    for (size_t i = 0; i < n; i++)
+        to[i] = v->addr[own[i]];
+    cl_view_put(v);
+    return n;
+}
+
+/* M as a request of TYPE about KEY in BUCKET. */
+static void obj_req(struct wire_msg *m, enum wire_type type, const char *bucket, const char *key)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = type;
+    snprintf(m->u.obj.bucket, sizeof(m->u.obj.bucket), "%s", bucket);
+    snprintf(m->u.obj.key, sizeof(m->u.obj.key), "%s", key);
+}
+
+static int stat_from(shoal *sh, const struct ring_addr *to, const char *bucket, const char *key,
+                     shoal_object *st)
+{
+    struct cl_conn *c;
+    struct wire_msg m;
+    int err = cl_conn_get(sh, to, &c);
+    if (err)
+        return err;
+    obj_req(&m, WIRE_META_GET, bucket, key);
+    err = cl_send(sh, c, &m);
+    if (!err)
+        err = cl_recv(sh, c, m.rid, &m);
+    if (err) {
+        cl_conn_close(c);
+        return err;
+    }
+    if (m.type == WIRE_META) {
+        memset(st, 0, sizeof(*st));
+        st->size = m.meta.size;
+        snprintf(st->etag, sizeof(st->etag), "%s", m.meta.etag);
+        st->mtime = m.meta.mtime;
+        snprintf(st->content_type, sizeof(st->content_type), "%s", m.meta.content_type);
+    } else {
+        err = m.type == WIRE_ERROR ? cl_err_of(m.u.error.code) : SHOAL_EPROTO;
+    }
+    wire_msg_clear(&m);
+    if (err == SHOAL_EPROTO)
+        cl_conn_close(c);
+    else
+        cl_conn_put(sh, c);
+    return err;
+}
+
+SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_object *out)
+{
+    uint8_t id[RING_ID_LEN];
+    struct ring_addr to[RING_REPLICAS_MAX];
+    shoal_object st;
+    int err = SHOAL_EUNAVAIL;
+    if (!sh || !bucket || !key || !out || strlen(bucket) >= WIRE_BUCKET_MAX ||
+        strlen(key) >= WIRE_KEY_MAX)
+        return SHOAL_EINVAL;
+    if (ring_block_id(bucket, key, "", 0, 0, id) != 0)
+        return SHOAL_ENOMEM;
+    size_t n = owners_of(sh, id, to);
+    for (size_t i = 0; i < n; i++) {
+        err = stat_from(sh, &to[i], bucket, key, &st);
+        if (err == 0) {
+            *out = st;
+            return 0;
+        }
+        if (err == SHOAL_ENOENT || err == SHOAL_EINVAL || err == SHOAL_EAUTH)
+            return err;
+    }
+    return err;
+}
+
+/* Bytes [off, off + len) of block IDX from the node at TO into DST:
+ * 0 once every byte came and matched the node's checksum, or a code
+ * (the caller asks the next owner for the whole range). */
+static int block_from(shoal *sh, const struct ring_addr *to, const char *bucket, const char *key,
+                      const shoal_object *st, uint64_t idx, uint32_t off, uint32_t len,
+                      uint8_t *dst)
+{
+    struct cl_conn *c;
+    struct wire_msg m;
+    size_t got = 0;
+    int err = cl_conn_get(sh, to, &c);
+    if (err)
+        return err;
+    obj_req(&m, WIRE_GET, bucket, key);
+    snprintf(m.u.obj.etag, sizeof(m.u.obj.etag), "%s", st->etag);
+    m.u.obj.size = st->size;
+    m.u.obj.index = idx;
+    m.u.obj.off = off;
+    m.u.obj.len = len;
+    err = cl_send(sh, c, &m);
+    uint32_t rid = m.rid;
+    for (int done = 0; !err && !done;) {
+        err = cl_recv(sh, c, rid, &m);
+        if (err)
+            break;
+        switch (m.type) {
+        case WIRE_BLOCK:
+            if (m.u.block.len != len || m.u.block.off != off)
+                err = SHOAL_EPROTO;
+            break;
+        case WIRE_DATA:
+            if (m.u.data.len > len - got)
+                err = SHOAL_EPROTO;
+            else
+                memcpy(dst + got, m.u.data.p, m.u.data.len);
+            got += m.u.data.len;
+            break;
+        case WIRE_END:
+            err = got == len && XXH3_64bits(dst, len) == m.u.end.sum ? 0 : SHOAL_EPROTO;
+            done = 1;
+            break;
+        case WIRE_ERROR:
+            err = cl_err_of(m.u.error.code);
+            done = 1;
+            break;
+        default:
+            err = SHOAL_EPROTO;
+        }
+        wire_msg_clear(&m);
+        if (done && err != SHOAL_EPROTO) {
+            cl_conn_put(sh, c);
+            return err;
+        }
+    }
+    cl_conn_close(c);
+    return err;
+}
+
+/* Bytes [off, off + len) of block IDX, from its owners in turn. */
+static int block_read(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
+                      uint64_t idx, uint32_t off, uint32_t len, uint8_t *dst)
+{
+    uint8_t id[RING_ID_LEN];
+    struct ring_addr to[RING_REPLICAS_MAX];
+    int err = SHOAL_EUNAVAIL;
+    if (ring_block_id(bucket, key, st->etag, sh->block_size, idx, id) != 0)
+        return SHOAL_ENOMEM;
+    size_t n = owners_of(sh, id, to);
+    for (size_t i = 0; i < n; i++) {
+        err = block_from(sh, &to[i], bucket, key, st, idx, off, len, dst);
+        if (err == 0 || err == SHOAL_ENOENT || err == SHOAL_ECHANGED || err == SHOAL_EINVAL)
+            return err;
+    }
+    return err;
+}
+
+SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
+                          void *buf, size_t len, uint64_t off, size_t *nread)
+{
+    shoal_object mine;
+    int err;
+    if (!sh || !bucket || !key || (!buf && len) || !nread || strlen(bucket) >= WIRE_BUCKET_MAX ||
+        strlen(key) >= WIRE_KEY_MAX)
+        return SHOAL_EINVAL;
+    if (!st) {
+        err = shoal_stat(sh, bucket, key, &mine);
+        if (err)
+            return err;
+        st = &mine;
+    }
+    if (off >= st->size || len == 0) {
+        *nread = 0;
+        return 0;
+    }
+    uint64_t end = st->size - off < len ? st->size : off + len, bs = sh->block_size;
+    uint8_t *p = buf;
+    for (uint64_t pos = off; pos < end;) {
+        uint64_t idx = pos / bs, bend = (idx + 1) * bs < end ? (idx + 1) * bs : end;
+        err = block_read(sh, bucket, key, st, idx, (uint32_t)(pos - idx * bs),
+                         (uint32_t)(bend - pos), p + (pos - off));
+        if (err)
+            return err;
+        pos = bend;
+    }
+    *nread = (size_t)(end - off);
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* client/libshoal_int.h: libshoal's cluster client insides, shared by
+ * libshoal.c (the API: open, stat, pread) and libshoal_conn.c (connections:
+ * the handshake, frames, the pool). Not installed. */
+#ifndef SHOAL_CLIENT_LIBSHOAL_INT_H
+#define SHOAL_CLIENT_LIBSHOAL_INT_H
+
+#include "client/shoal.h"
+#include "client/wire.h"
+#include "ring/ring.h"
+#include "ring/swim.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CL_SEEDS_MAX 64
+#define CL_KEYS_MAX 8
+#define CL_IDLE_PER_NODE 4    /* idle connections kept per node */
+#define CL_REQ_MAX (16 << 10) /* a request frame this client sends, at most */
+
+/* One authenticated connection, used by one call at a time. */
+struct cl_conn {
+    struct cl_conn *next; /* in the idle list */
+    int fd;
+    struct ring_addr addr;
+    uint32_t next_rid;
+    uint8_t *body; /* the last frame's body (WIRE_FRAME_MAX) */
+};
+
+/* A view: the ring over the members a node sent (VIEW), and each placed
+ * member's peer address. Immutable, reference-counted. */
+struct cl_view {
+    atomic_uint refs;
+    struct ring *ring;
+    struct ring_addr *addr; /* addr[i]: ring member i's */
+    uint64_t epoch;
+};
+
+struct shoal {
+    char cluster[WIRE_CLUSTER_MAX];
+    uint8_t keys[CL_KEYS_MAX][WIRE_KEY_LEN]; /* derived for the peer protocol */
+    size_t nkeys;
+    uint64_t block_size;
+    unsigned replication, timeout_ms;
+    struct ring_addr seeds[CL_SEEDS_MAX];
+    size_t nseeds;
+    pthread_mutex_t mu; /* the view pointer and the idle list */
+    struct cl_view *view;
+    struct cl_conn *idle;
+    size_t nidle;
+};
+
+/* libshoal_conn.c */
+/* cl_conn_get: an idle connection to TO, or a new one (connected and
+ * authenticated): 0 and *OUT, or a SHOAL_E* code. */
+int cl_conn_get(shoal *sh, const struct ring_addr *to, struct cl_conn **out);
+/* Back to the idle list after a call that ended cleanly; or closed. */
+void cl_conn_put(shoal *sh, struct cl_conn *c);
+void cl_conn_close(struct cl_conn *c);
+/* cl_send: M as a frame on C (rid and epoch set here); 0 or a code. */
+int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m);
+/* cl_recv: the next frame on C for request RID into *M (VIEW frames taken
+ * in passing: the view is updated; WELCOME skipped): 0 (clear M with
+ * wire_msg_clear), or a code (the connection is then unusable). */
+int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m);
+/* The error code for a wire ERROR code. */
+int cl_err_of(uint32_t code);
+
+/* libshoal.c */
+struct cl_view *cl_view_get(shoal *sh); /* a reference, or NULL before any */
+void cl_view_put(struct cl_view *v);
+/* cl_view_set: a VIEW's members become the view (when their epoch is new). */
+void cl_view_set(shoal *sh, const struct wire_member *ms, size_t n);
+
+#endif

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tests/integration/test_client.sh: libshoal's cluster client (shoal.h)
+# against three real nodes on 127.0.0.1-3 (R=2, 1 MiB blocks, a key from
+# `shoal keygen`) over the test S3 server, through client_check (public API
+# only): open and the view's epoch; stat against S3's HEAD; thousands of
+# random preads (any offset and length, across blocks, past the end), one
+# thread and 16 at once, identical to the object, with no S3 GET once the
+# blocks are cached; missing objects, a wrong key, another block size, a
+# bad key file; an owner killed with SIGKILL (reads go on from the other
+# owner); a stale view followed when a node joins.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster_lib.sh"
+
+s3_cluster_setup
+"$BUILD/shoal" keygen >"$T_TMP/other.key"
+for n in 1 2 3 4; do PEER_PORT[$n]=$(free_port 127.0.0.$n); done
+SEEDS="127.0.0.1:${PEER_PORT[1]}, 127.0.0.2:${PEER_PORT[2]}"
+for n in 1 2 3 4; do node_config $n "$SEEDS" "  replication: 2
+  block_size: 1MiB"; done
+for n in 1 2 3; do start_node $n || finish; done
+wait_states 15 "n1=alive n2=alive n3=alive" 1 2 3
+check "3 nodes see each other alive" 0 $?
+
+CC=$BUILD/tools/client_check
+export SHOAL_SEEDS="127.0.0.2:${PEER_PORT[2]},127.0.0.1:${PEER_PORT[1]}" SHOAL_KEY_FILE=$KEY_FILE
+export SHOAL_CLUSTER=itest SHOAL_BLOCK_SIZE=$BLOCK_SIZE
+
+# the objects: written straight to S3, their bytes kept here to compare
+ROOT=$ROOT PROXY_LOG=$T_TMP/s3/log/proxy.log /usr/bin/python3 - "$T_TMP" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests/integration"))
+os.environ.setdefault("ADMINS", "")
+from cluster_util import put
+for key, size in (("c/big.bin", 5 * 1048576 + 12345), ("c/small.bin", 1000), ("c/one.bin", 1048576)):
+    data, etag = put(key, size, key)
+    open(os.path.join(sys.argv[1], os.path.basename(key)), "wb").write(data)
+    open(os.path.join(sys.argv[1], os.path.basename(key) + ".etag"), "w").write(etag)
+PY
+
+epoch=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["epoch"])' <(curl -s "http://${NODE_ADMIN[1]}/v1/ring"))
+check "open: the client's epoch is the nodes'" "ok $epoch" "$("$CC" open)"
+check "stat: size and ETag as S3's HEAD" "$((5 * 1048576 + 12345)) $(cat "$T_TMP/big.bin.etag")" "$("$CC" stat lakehouse c/big.bin)"
+check "stat of a missing object: ENOENT" "err ENOENT" "$("$CC" stat lakehouse c/nope.bin)"
+check "stat in an unknown bucket: an error, not a crash" "err" "$("$CC" stat nobucket c/big.bin | cut -d' ' -f1)"
+
+proxy_gets() { grep -c ' GET /lakehouse/c/' "$T_TMP/s3/log/proxy.log" 2>/dev/null || echo 0; }
+check_match "2,000 random preads of a 5 MiB object, one thread: identical" "^ok 2000 " \
+    "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 2000 1)"
+g0=$(proxy_gets)
+check_match "16 threads x 200 random preads at once: identical" "^ok 3200 " \
+    "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 200 16)"
+check "... from the owners' caches: no S3 GET" "$g0" "$(proxy_gets)"
+check_match "a 1000-byte object, 2 threads x 500 preads" "^ok 1000 " "$("$CC" verify lakehouse c/small.bin "$T_TMP/small.bin" 500 2)"
+check_match "an object of exactly one block, 2 threads x 500 preads" "^ok 1000 " "$("$CC" verify lakehouse c/one.bin "$T_TMP/one.bin" 500 2)"
+
+check "another cluster key: EAUTH" "err EAUTH" "$(SHOAL_KEY_FILE=$T_TMP/other.key "$CC" open)"
+check "another block size: EPROTO" "err EPROTO" "$(SHOAL_BLOCK_SIZE=4194304 "$CC" open)"
+echo "not a key" >"$T_TMP/bad.key"
+check "a bad key file: EKEYFILE" "err EKEYFILE" "$(SHOAL_KEY_FILE=$T_TMP/bad.key "$CC" open)"
+check "no seed answers: ENOSEEDS" "err ENOSEEDS" "$(SHOAL_SEEDS=127.0.0.9:$(free_port 127.0.0.9) "$CC" open)"
+
+# an owner killed: reads go on from the other owners (before and after its death is known)
+kill -KILL "${NODE_PID[3]}"
+wait "${NODE_PID[3]}" 2>/dev/null
+check_match "n3 killed: 300 random preads right away, identical" "^ok 300 " \
+    "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 300 1)"
+wait_states 15 "n1=alive n2=alive n3=dead" 1 2
+check_match "... and once n3 is known dead" "^ok 300 " \
+    "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 300 1)"
+
+# a stale view: the client opened before n4 joined follows the cluster
+rm -f "$T_TMP/go"
+"$CC" epochs lakehouse c/big.bin "$T_TMP/go" >"$T_TMP/epochs" &
+EP=$!
+sleep 0.5
+start_node 4 || finish
+wait_member 15 n4 alive 1 2 4
+sleep 0.5
+touch "$T_TMP/go"
+wait $EP
+new=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["epoch"])' <(curl -s "http://${NODE_ADMIN[1]}/v1/ring"))
+read -r e1 e2 eerr <"$T_TMP/epochs"
+check "a node joined: the client's next read brings the new view" "$new ok" "$e2 $eerr"
+check "... which differs from the one it opened with" 1 "$([ "$e1" != "$e2" ] && echo 1 || echo 0)"
+check_match "4 nodes: 4 threads x 300 random preads, identical" "^ok 1200 " \
+    "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 300 4)"
+finish
