@@ -5,6 +5,7 @@
 #include "client/cli.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +20,22 @@ static const char usage_text[] =
     "  ring            the live cluster as a node sees it (--check: all agree?)\n"
     "  ring simulate   placement figures for a hypothetical cluster\n"
     "  keygen          print a new cluster key (for cluster.secret_file)\n"
+    "  stat BUCKET/KEY an object's size, ETag, mtime and type, from the cluster\n"
+    "  get BUCKET/KEY  an object's bytes (or --range A-B of them) to stdout or -o FILE\n"
     "\n"
     "Global options:\n"
-    "  --seeds ADDR,...  nodes to contact (default: $SHOAL_SEEDS)\n"
+    "  --seeds ADDR,...  nodes to contact: their listen.peer (default: $SHOAL_SEEDS)\n"
+    "  --cluster NAME    the nodes' cluster.name (default: $SHOAL_CLUSTER, else shoal)\n"
+    "  --key-file FILE   the cluster key file (default: $SHOAL_KEY_FILE, else none)\n"
+    "  --block-size N    the nodes' cluster.block_size in bytes (default:\n"
+    "                    $SHOAL_BLOCK_SIZE, else 4194304)\n"
+    "  --replication R   the nodes' cluster.replication (default: $SHOAL_REPLICATION, else 2)\n"
     "  --json            print JSON instead of text\n"
     "  -h, --help        this help; `shoal COMMAND --help` for a command's\n"
     "  --version         print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n"
-    "The cluster commands (stat, get, put, ls, load, drain) arrive with\n"
-    "the cluster client; see docs/cli.md.\n";
+    "More cluster commands (put, ls, load, drain) are planned; see docs/cli.md.\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -60,16 +67,38 @@ int main(int argc, char **argv)
     struct cli_opts o = {0};
     int i;
 
+    static const struct {
+        const char *name;
+        size_t off;
+    } vals[] = {
+        {"--seeds", offsetof(struct cli_opts, seeds)},
+        {"--cluster", offsetof(struct cli_opts, cluster)},
+        {"--key-file", offsetof(struct cli_opts, key_file)},
+        {"--block-size", offsetof(struct cli_opts, block_size)},
+        {"--replication", offsetof(struct cli_opts, replication)},
+    };
     o.seeds = getenv("SHOAL_SEEDS");
+    o.cluster = getenv("SHOAL_CLUSTER");
+    o.key_file = getenv("SHOAL_KEY_FILE");
+    o.block_size = getenv("SHOAL_BLOCK_SIZE");
+    o.replication = getenv("SHOAL_REPLICATION");
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
+        size_t v = 0, nl = 0;
+        for (; v < sizeof(vals) / sizeof(vals[0]); v++) {
+            nl = strlen(vals[v].name);
+            if (strncmp(argv[i], vals[v].name, nl) == 0 && (!argv[i][nl] || argv[i][nl] == '='))
+                break;
+        }
+        if (v < sizeof(vals) / sizeof(vals[0])) {
+            const char **dst = (const char **)((char *)&o + vals[v].off);
+            if (argv[i][nl] == '=')
+                *dst = argv[i] + nl + 1;
+            else if (++i < argc)
+                *dst = argv[i];
+            else
+                return cli_usage_error(NULL, "%s needs a value", vals[v].name);
+        } else if (strcmp(argv[i], "--json") == 0) {
             o.json = 1;
-        } else if (strcmp(argv[i], "--seeds") == 0) {
-            if (++i >= argc)
-                return cli_usage_error(NULL, "--seeds needs a value");
-            o.seeds = argv[i];
-        } else if (strncmp(argv[i], "--seeds=", 8) == 0) {
-            o.seeds = argv[i] + 8;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -84,6 +113,10 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return CLI_EXIT_USAGE;
     }
+    if (strcmp(argv[i], "stat") == 0)
+        return cli_stat(&o, argc - i, argv + i);
+    if (strcmp(argv[i], "get") == 0)
+        return cli_get(&o, argc - i, argv + i);
     if (strcmp(argv[i], "keygen") == 0)
         return cli_keygen(argc - i, argv + i);
     if (strcmp(argv[i], "ring") == 0) {

@@ -9,6 +9,10 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 struct cli_opts {
     const char *seeds; /* --seeds or $SHOAL_SEEDS; NULL when neither */
     int json;          /* --json */
+    /* the cluster client's: --cluster ($SHOAL_CLUSTER), --key-file
+     * ($SHOAL_KEY_FILE), --block-size ($SHOAL_BLOCK_SIZE), --replication
+     * ($SHOAL_REPLICATION); NULL: the library's defaults */
+    const char *cluster, *key_file, *block_size, *replication;
 };
 
 /* Prints "shoal CMD: <message>" and a hint to stderr; returns 2. */
@@ -25,6 +29,11 @@ int cli_ring_simulate(const struct cli_opts *o, int argc, char **argv);
 
 /* `shoal ring`: argv[0] is "ring". Returns an exit code. */
 int cli_ring(const struct cli_opts *o, int argc, char **argv);
+
+/* `shoal stat`, `shoal get` (client/cli_get.c): argv[0] is the command.
+ * Return an exit code. */
+int cli_stat(const struct cli_opts *o, int argc, char **argv);
+int cli_get(const struct cli_opts *o, int argc, char **argv);
 
 /* `shoal keygen`: argv[0] is "keygen". Returns an exit code. */
 int cli_keygen(int argc, char **argv);

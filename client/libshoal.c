@@ -5,7 +5,9 @@
  * next owner going on from the last byte received when one fails. */
 #include "client/libshoal_int.h"
 
+#include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +400,143 @@ static int block_read(shoal *sh, const char *bucket, const char *key, const shoa
     return err;
 }
 
+/* ---- several blocks at once ------------------------------------------------------------------ */
+
+/* One block's range of a read, asked of its first owner. */
+struct cl_part {
+    uint64_t idx;
+    uint32_t off, len;
+    uint8_t *dst;
+    size_t conn; /* index into the read's connections */
+    uint32_t rid;
+    size_t got;
+    int done, err; /* err: failed there (asked of its owners in turn after) */
+};
+
+/* One frame M for part P of a read: 0, or a code for the part (the
+ * connection's frames stay in step); sets P->done at its end. */
+static int part_frame(struct cl_part *p, const struct wire_msg *m)
+{
+    switch (m->type) {
+    case WIRE_BLOCK:
+        return m->u.block.len == p->len && m->u.block.off == p->off ? 0 : SHOAL_EPROTO;
+    case WIRE_DATA:
+        if (m->u.data.len > p->len - p->got)
+            return SHOAL_EPROTO;
+        memcpy(p->dst + p->got, m->u.data.p, m->u.data.len);
+        p->got += m->u.data.len;
+        return 0;
+    case WIRE_END:
+        p->done = 1;
+        return p->got == p->len && XXH3_64bits(p->dst, p->len) == m->u.end.sum ? 0 : SHOAL_EPROTO;
+    case WIRE_ERROR:
+        p->done = 1;
+        return cl_err_of(m->u.error.code);
+    default:
+        return SHOAL_EPROTO;
+    }
+}
+
+/* parts_read: PARTS[0..n) at once: each GET sent to its block's first
+ * owner (one connection a node, requests pipelined), the answers taken as
+ * they come from whichever node sends; a part that fails there is read
+ * from its owners in turn after. 0 or the first error that ends the read. */
+static int parts_read(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
+                      struct cl_part *parts, size_t n)
+{
+    struct ring_addr addr[CL_PAR_BLOCKS];
+    struct cl_conn *conns[CL_PAR_BLOCKS] = {0};
+    size_t nconns = 0, open = 0;
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cl_part *p = &parts[i];
+        uint8_t id[RING_ID_LEN];
+        struct ring_addr to[RING_REPLICAS_MAX];
+        if (ring_block_id(bucket, key, st->etag, sh->block_size, p->idx, id) != 0 ||
+            owners_of(sh, id, to) == 0) {
+            p->err = SHOAL_EUNAVAIL;
+            continue;
+        }
+        size_t k = 0;
+        while (k < nconns && !ring_addr_eq(&addr[k], &to[0]))
+            k++;
+        if (k == nconns) {
+            addr[nconns] = to[0];
+            if (cl_conn_get(sh, &to[0], &conns[nconns]) != 0)
+                conns[nconns] = NULL;
+            nconns++;
+        }
+        p->conn = k;
+        struct wire_msg m;
+        obj_req(&m, WIRE_GET, bucket, key);
+        snprintf(m.u.obj.etag, sizeof(m.u.obj.etag), "%s", st->etag);
+        m.u.obj.size = st->size;
+        m.u.obj.index = p->idx;
+        m.u.obj.off = p->off;
+        m.u.obj.len = p->len;
+        if (!conns[k] || cl_send(sh, conns[k], &m) != 0) {
+            p->err = SHOAL_EUNAVAIL;
+            continue;
+        }
+        p->rid = m.rid;
+        open++;
+    }
+    /* the answers, from whichever node has one */
+    while (open) {
+        struct pollfd pfd[CL_PAR_BLOCKS];
+        size_t which[CL_PAR_BLOCKS], np = 0;
+        for (size_t k = 0; k < nconns; k++)
+            if (conns[k]) {
+                pfd[np].fd = conns[k]->fd;
+                pfd[np].events = POLLIN;
+                which[np++] = k;
+            }
+        int r = np ? poll(pfd, (nfds_t)np, (int)sh->timeout_ms) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        for (size_t j = 0; j < np; j++) {
+            size_t k = which[j];
+            if (r > 0 && !(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            struct wire_msg m;
+            int e = r > 0 ? cl_recv_any(sh, conns[k], &m) : SHOAL_ETIMEDOUT;
+            struct cl_part *p = NULL;
+            for (size_t i = 0; !e && i < n && !p; i++)
+                if (parts[i].conn == k && !parts[i].done && !parts[i].err && parts[i].rid == m.rid)
+                    p = &parts[i];
+            if (!e) {
+                e = p ? part_frame(p, &m) : SHOAL_EPROTO;
+                wire_msg_clear(&m);
+                if (p && p->done) {
+                    open--;
+                    if (e == SHOAL_ENOENT || e == SHOAL_ECHANGED || e == SHOAL_EINVAL)
+                        err = err ? err : e;
+                    else if (e)
+                        p->err = e;
+                    e = e == SHOAL_EPROTO ? e : 0;
+                }
+            }
+            if (e) { /* the connection is out of step, or gone: its parts go elsewhere */
+                for (size_t i = 0; i < n; i++)
+                    if (parts[i].conn == k && !parts[i].done && !parts[i].err) {
+                        parts[i].err = e;
+                        open--;
+                    }
+                cl_conn_close(conns[k]);
+                conns[k] = NULL;
+            }
+        }
+    }
+    for (size_t k = 0; k < nconns; k++)
+        if (conns[k])
+            cl_conn_put(sh, conns[k]);
+    for (size_t i = 0; !err && i < n; i++)
+        if (parts[i].err)
+            err = block_read(sh, bucket, key, st, parts[i].idx, parts[i].off, parts[i].len,
+                             parts[i].dst);
+    return err;
+}
+
 SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
                           void *buf, size_t len, uint64_t off, size_t *nread)
 {
@@ -418,13 +557,29 @@ SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const 
     }
     uint64_t end = st->size - off < len ? st->size : off + len, bs = sh->block_size;
     uint8_t *p = buf;
-    for (uint64_t pos = off; pos < end;) {
-        uint64_t idx = pos / bs, bend = (idx + 1) * bs < end ? (idx + 1) * bs : end;
-        err = block_read(sh, bucket, key, st, idx, (uint32_t)(pos - idx * bs),
-                         (uint32_t)(bend - pos), p + (pos - off));
+    if (off / bs == (end - 1) / bs) { /* one block: one request */
+        err = block_read(sh, bucket, key, st, off / bs, (uint32_t)(off % bs), (uint32_t)(end - off),
+                         p);
         if (err)
             return err;
-        pos = bend;
+        *nread = (size_t)(end - off);
+        return 0;
+    }
+    for (uint64_t pos = off; pos < end;) { /* CL_PAR_BLOCKS blocks at a time */
+        struct cl_part parts[CL_PAR_BLOCKS];
+        size_t n = 0;
+        memset(parts, 0, sizeof(parts));
+        for (; pos < end && n < CL_PAR_BLOCKS; n++) {
+            uint64_t idx = pos / bs, bend = (idx + 1) * bs < end ? (idx + 1) * bs : end;
+            parts[n].idx = idx;
+            parts[n].off = (uint32_t)(pos - idx * bs);
+            parts[n].len = (uint32_t)(bend - pos);
+            parts[n].dst = p + (pos - off);
+            pos = bend;
+        }
+        err = parts_read(sh, bucket, key, st, parts, n);
+        if (err)
+            return err;
     }
     *nread = (size_t)(end - off);
     return 0;

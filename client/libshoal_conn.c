@@ -169,7 +169,7 @@ static int recv_frame(shoal *sh, struct cl_conn *c, struct wire_msg *m)
     return wire_decode(c->body, len, m) == 0 ? 0 : SHOAL_EPROTO;
 }
 
-int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m)
+int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m)
 {
     for (;;) {
         int err = recv_frame(sh, c, m);
@@ -184,12 +184,18 @@ int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m)
             wire_msg_clear(m);
             continue;
         }
-        if (m->rid != rid) { /* not ours: a protocol error on a one-call connection */
-            wire_msg_clear(m);
-            return SHOAL_EPROTO;
-        }
         return 0;
     }
+}
+
+int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m)
+{
+    int err = cl_recv_any(sh, c, m);
+    if (!err && m->rid != rid) { /* not ours: a protocol error on a one-call connection */
+        wire_msg_clear(m);
+        return SHOAL_EPROTO;
+    }
+    return err;
 }
 
 /* The handshake on a connected C: 0 or a code. */

@@ -18,6 +18,7 @@
 #define CL_KEYS_MAX 8
 #define CL_IDLE_PER_NODE 4    /* idle connections kept per node */
 #define CL_REQ_MAX (16 << 10) /* a request frame this client sends, at most */
+#define CL_PAR_BLOCKS 8       /* blocks of one read in flight at once */
 
 /* One authenticated connection, used by one call at a time. */
 struct cl_conn {
@@ -64,6 +65,8 @@ int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m);
  * in passing: the view is updated; WELCOME skipped): 0 (clear M with
  * wire_msg_clear), or a code (the connection is then unusable). */
 int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m);
+/* cl_recv, for whichever request the frame answers (several in flight). */
+int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m);
 /* The error code for a wire ERROR code. */
 int cl_err_of(uint32_t code);
 

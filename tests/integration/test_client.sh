@@ -6,8 +6,9 @@
 # random preads (any offset and length, across blocks, past the end), one
 # thread and 16 at once, identical to the object, with no S3 GET once the
 # blocks are cached; missing objects, a wrong key, another block size, a
-# bad key file; an owner killed with SIGKILL (reads go on from the other
-# owner); a stale view followed when a node joins.
+# bad key file; `shoal stat` and `shoal get` (on the library: text, JSON,
+# ranges, exit codes); an owner killed with SIGKILL (reads go on from the
+# other owner); a stale view followed when a node joins.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
@@ -58,6 +59,32 @@ check "another block size: EPROTO" "err EPROTO" "$(SHOAL_BLOCK_SIZE=4194304 "$CC
 echo "not a key" >"$T_TMP/bad.key"
 check "a bad key file: EKEYFILE" "err EKEYFILE" "$(SHOAL_KEY_FILE=$T_TMP/bad.key "$CC" open)"
 check "no seed answers: ENOSEEDS" "err ENOSEEDS" "$(SHOAL_SEEDS=127.0.0.9:$(free_port 127.0.0.9) "$CC" open)"
+
+# the CLI on the library
+S=$BUILD/shoal
+check "shoal stat: the size and ETag" "size: $((5 * 1048576 + 12345)) etag: $(cat "$T_TMP/big.bin.etag")" \
+    "$("$S" stat lakehouse/c/big.bin | sed -n '1,2p' | tr '\n' ' ' | sed 's/ $//')"
+check "shoal stat --json: the same, as JSON" "$((5 * 1048576 + 12345)) $(cat "$T_TMP/big.bin.etag")" \
+    "$("$S" --json stat lakehouse/c/big.bin | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["size"], j["etag"])')"
+"$S" get -o "$T_TMP/got.bin" lakehouse/c/big.bin
+check "shoal get -o FILE: exit 0" 0 $?
+check "... the object's bytes" same "$(cmp -s "$T_TMP/got.bin" "$T_TMP/big.bin" && echo same || echo differ)"
+check "shoal get to stdout, the same" same "$("$S" get lakehouse/c/big.bin | cmp -s - "$T_TMP/big.bin" && echo same || echo differ)"
+check "shoal get --range 1048570-2097160 (across a block)" same \
+    "$("$S" get --range 1048570-2097160 lakehouse/c/big.bin | cmp -s - <(tail -c +1048571 "$T_TMP/big.bin" | head -c 1048591) && echo same || echo differ)"
+check "shoal get --range 100- (to the end)" same \
+    "$("$S" get --range 100- lakehouse/c/small.bin | cmp -s - <(tail -c +101 "$T_TMP/small.bin") && echo same || echo differ)"
+"$S" get lakehouse/c/nope.bin >/dev/null 2>"$T_TMP/err"
+check "shoal get of a missing object: exit 1" 1 $?
+check_match "... saying so" "no such object" "$(cat "$T_TMP/err")"
+"$S" get --range 5000- lakehouse/c/small.bin >/dev/null 2>&1
+check "shoal get --range past the end: exit 1" 1 $?
+"$S" get --range x-y lakehouse/c/small.bin >/dev/null 2>&1
+check "shoal get --range x-y: usage, exit 2" 2 $?
+"$S" stat nokey >/dev/null 2>&1
+check "shoal stat without BUCKET/KEY: usage, exit 2" 2 $?
+SHOAL_SEEDS= "$S" stat lakehouse/c/big.bin >/dev/null 2>&1
+check "shoal stat without seeds: usage, exit 2" 2 $?
 
 # an owner killed: reads go on from the other owners (before and after its death is known)
 kill -KILL "${NODE_PID[3]}"
