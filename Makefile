@@ -14,6 +14,8 @@
 #   make clean
 
 PREFIX ?= /usr/local
+# where `make install` puts the shoal:// module (Debian's python3 looks there)
+PYDIR ?= $(PREFIX)/lib/python3/dist-packages
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
@@ -144,6 +146,8 @@ install: all
 	ln -sf libshoal.so.0 $(DESTDIR)$(PREFIX)/lib/libshoal.so
 	install -m 644 client/shoal.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' client/shoal.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shoal.pc
+	install -d $(DESTDIR)$(PYDIR)
+	install -m 644 client/python/shoalfs.py $(DESTDIR)$(PYDIR)/
 
 # libFuzzer targets (make fuzz, make fuzz-run) and their corpus replays (in `all`)
 include tests/fuzz/fuzz.mk

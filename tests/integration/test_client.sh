@@ -7,7 +7,8 @@
 # thread and 16 at once, identical to the object, with no S3 GET once the
 # blocks are cached; missing objects, a wrong key, another block size, a
 # bad key file; `shoal stat` and `shoal get` (on the library: text, JSON,
-# ranges, exit codes); an owner killed with SIGKILL (reads go on from the
+# ranges, exit codes); shoal:// for fsspec, and pandas.read_csv on it
+# (python_checks.py); an owner killed with SIGKILL (reads go on from the
 # other owner); a stale view followed when a node joins.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
@@ -36,6 +37,11 @@ for key, size in (("c/big.bin", 5 * 1048576 + 12345), ("c/small.bin", 1000), ("c
     data, etag = put(key, size, key)
     open(os.path.join(sys.argv[1], os.path.basename(key)), "wb").write(data)
     open(os.path.join(sys.argv[1], os.path.basename(key) + ".etag"), "w").write(etag)
+rows = "".join("%d,item-%d,%d.%02d\n" % (i, i * 7 % 1000, i % 500, i % 100) for i in range(60000))
+csv = ("id,name,price\n" + rows).encode()  # 1.3 MB: two blocks
+open(os.path.join(sys.argv[1], "table.csv"), "wb").write(csv)
+from cluster_util import s3, B
+s3.put_object(Bucket=B, Key="c/table.csv", Body=csv)
 PY
 
 epoch=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["epoch"])' <(curl -s "http://${NODE_ADMIN[1]}/v1/ring"))
@@ -85,6 +91,16 @@ check "shoal get --range x-y: usage, exit 2" 2 $?
 check "shoal stat without BUCKET/KEY: usage, exit 2" 2 $?
 SHOAL_SEEDS= "$S" stat lakehouse/c/big.bin >/dev/null 2>&1
 check "shoal stat without seeds: usage, exit 2" 2 $?
+
+# the Python file system (shoal:// for fsspec, pandas) on the library
+# (the ASan build's library needs its runtimes loaded first; Python's own
+# allocations are not checked for leaks)
+PRELOAD=
+if nm -D "$BUILD/libshoal.so" 2>/dev/null | grep -q __asan_init; then
+    PRELOAD="$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)"
+fi
+DIR=$T_TMP SHOAL_LIB=$BUILD/libshoal.so LD_PRELOAD=$PRELOAD \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" run_checks python_checks.py
 
 # an owner killed: reads go on from the other owners (before and after its death is known)
 kill -KILL "${NODE_PID[3]}"
