@@ -324,6 +324,52 @@ SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_o
     return err;
 }
 
+/* One block's range of a read, asked of its first owner. */
+struct cl_part {
+    uint64_t idx;
+    uint32_t off, len;
+    uint8_t *dst;
+    size_t conn; /* index into the read's connections */
+    uint32_t rid;
+    size_t got;
+    int done, err; /* err: failed there (asked of its owners in turn after) */
+};
+
+/* One frame M for part P of a read: 0, or a code for the part (the
+ * connection's frames stay in step); sets P->done at its end. */
+static int part_frame(struct cl_part *p, const struct wire_msg *m)
+{
+    switch (m->type) {
+    case WIRE_BLOCK:
+        return m->u.block.len == p->len && m->u.block.off == p->off ? 0 : SHOAL_EPROTO;
+    case WIRE_DATA:
+        if (m->u.data.len > p->len - p->got)
+            return SHOAL_EPROTO;
+        if (m->u.data.p != p->dst + p->got) /* else read there already (part_room) */
+            memcpy(p->dst + p->got, m->u.data.p, m->u.data.len);
+        p->got += m->u.data.len;
+        return 0;
+    case WIRE_END:
+        p->done = 1;
+        return p->got == p->len && XXH3_64bits(p->dst, p->len) == m->u.end.sum ? 0 : SHOAL_EPROTO;
+    case WIRE_ERROR:
+        p->done = 1;
+        return cl_err_of(m->u.error.code);
+    default:
+        return SHOAL_EPROTO;
+    }
+}
+
+/* cl_room_fn for one part (ARG): where its next bytes go. */
+static uint8_t *part_room(void *arg, uint32_t rid, size_t *space)
+{
+    struct cl_part *p = arg;
+    if (rid != p->rid || p->done)
+        return NULL;
+    *space = p->len - p->got;
+    return p->dst + p->got;
+}
+
 /* Bytes [off, off + len) of block IDX from the node at TO into DST:
  * 0 once every byte came and matched the node's checksum, or a code
  * (the caller asks the next owner for the whole range). */
@@ -333,7 +379,6 @@ static int block_from(shoal *sh, const struct ring_addr *to, const char *bucket,
 {
     struct cl_conn *c;
     struct wire_msg m;
-    size_t got = 0;
     int err = cl_conn_get(sh, to, &c);
     if (err)
         return err;
@@ -344,36 +389,14 @@ static int block_from(shoal *sh, const struct ring_addr *to, const char *bucket,
     m.u.obj.off = off;
     m.u.obj.len = len;
     err = cl_send(sh, c, &m);
-    uint32_t rid = m.rid;
-    for (int done = 0; !err && !done;) {
-        err = cl_recv(sh, c, rid, &m);
+    struct cl_part p = {idx, off, len, dst, 0, m.rid, 0, 0, 0};
+    while (!err && !p.done) {
+        err = cl_recv_any(sh, c, &m, part_room, &p);
         if (err)
             break;
-        switch (m.type) {
-        case WIRE_BLOCK:
-            if (m.u.block.len != len || m.u.block.off != off)
-                err = SHOAL_EPROTO;
-            break;
-        case WIRE_DATA:
-            if (m.u.data.len > len - got)
-                err = SHOAL_EPROTO;
-            else
-                memcpy(dst + got, m.u.data.p, m.u.data.len);
-            got += m.u.data.len;
-            break;
-        case WIRE_END:
-            err = got == len && XXH3_64bits(dst, len) == m.u.end.sum ? 0 : SHOAL_EPROTO;
-            done = 1;
-            break;
-        case WIRE_ERROR:
-            err = cl_err_of(m.u.error.code);
-            done = 1;
-            break;
-        default:
-            err = SHOAL_EPROTO;
-        }
+        err = m.rid == p.rid ? part_frame(&p, &m) : SHOAL_EPROTO;
         wire_msg_clear(&m);
-        if (done && err != SHOAL_EPROTO) {
+        if (p.done && err != SHOAL_EPROTO) {
             cl_conn_put(sh, c);
             return err;
         }
@@ -402,39 +425,20 @@ static int block_read(shoal *sh, const char *bucket, const char *key, const shoa
 
 /* ---- several blocks at once ------------------------------------------------------------------ */
 
-/* One block's range of a read, asked of its first owner. */
-struct cl_part {
-    uint64_t idx;
-    uint32_t off, len;
-    uint8_t *dst;
-    size_t conn; /* index into the read's connections */
-    uint32_t rid;
-    size_t got;
-    int done, err; /* err: failed there (asked of its owners in turn after) */
+/* The parts of a read on one of its connections, for parts_room. */
+struct parts_of {
+    struct cl_part *parts;
+    size_t n, conn;
 };
 
-/* One frame M for part P of a read: 0, or a code for the part (the
- * connection's frames stay in step); sets P->done at its end. */
-static int part_frame(struct cl_part *p, const struct wire_msg *m)
+static uint8_t *parts_room(void *arg, uint32_t rid, size_t *space)
 {
-    switch (m->type) {
-    case WIRE_BLOCK:
-        return m->u.block.len == p->len && m->u.block.off == p->off ? 0 : SHOAL_EPROTO;
-    case WIRE_DATA:
-        if (m->u.data.len > p->len - p->got)
-            return SHOAL_EPROTO;
-        memcpy(p->dst + p->got, m->u.data.p, m->u.data.len);
-        p->got += m->u.data.len;
-        return 0;
-    case WIRE_END:
-        p->done = 1;
-        return p->got == p->len && XXH3_64bits(p->dst, p->len) == m->u.end.sum ? 0 : SHOAL_EPROTO;
-    case WIRE_ERROR:
-        p->done = 1;
-        return cl_err_of(m->u.error.code);
-    default:
-        return SHOAL_EPROTO;
-    }
+    struct parts_of *po = arg;
+    for (size_t i = 0; i < po->n; i++)
+        if (po->parts[i].conn == po->conn && !po->parts[i].err)
+            if (po->parts[i].rid == rid)
+                return part_room(&po->parts[i], rid, space);
+    return NULL;
 }
 
 /* parts_read: PARTS[0..n) at once: each GET sent to its block's first
@@ -499,7 +503,8 @@ static int parts_read(shoal *sh, const char *bucket, const char *key, const shoa
             if (r > 0 && !(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             struct wire_msg m;
-            int e = r > 0 ? cl_recv_any(sh, conns[k], &m) : SHOAL_ETIMEDOUT;
+            struct parts_of po = {parts, n, k};
+            int e = r > 0 ? cl_recv_any(sh, conns[k], &m, parts_room, &po) : SHOAL_ETIMEDOUT;
             struct cl_part *p = NULL;
             for (size_t i = 0; !e && i < n && !p; i++)
                 if (parts[i].conn == k && !parts[i].done && !parts[i].err && parts[i].rid == m.rid)

@@ -152,27 +152,50 @@ int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m)
     return err;
 }
 
-/* One frame into *M (its body in c->body). */
-static int recv_frame(shoal *sh, struct cl_conn *c, struct wire_msg *m)
+/* One frame into *M (its body in c->body). With ROOM set, a DATA frame
+ * whose request ROOM gives a place for (at least its length) has its
+ * bytes read straight there: *M is then that DATA frame, pointing there. */
+static int recv_frame(shoal *sh, struct cl_conn *c, struct wire_msg *m, cl_room_fn room, void *arg)
 {
     uint8_t head[WIRE_FRAME_HEAD];
-    uint32_t len;
+    uint32_t len, rid;
+    size_t hl, dl, have;
     uint64_t deadline = now_ms() + sh->timeout_ms;
     int err = read_all(c->fd, head, sizeof(head), deadline);
     if (err)
         return err;
     if (wire_frame_len(head, &len) != 0)
         return SHOAL_EPROTO; /* over WIRE_FRAME_MAX, or empty */
-    err = read_all(c->fd, c->body, len, deadline);
+    have = len < 16 ? len : 16;
+    err = read_all(c->fd, c->body, have, deadline);
+    if (err)
+        return err;
+    uint8_t *dst = NULL;
+    size_t space = 0;
+    if (room && wire_data_peek(c->body, have, len, &rid, &hl, &dl) &&
+        (dst = room(arg, rid, &space)) != NULL && dl <= space) {
+        size_t early = have - hl; /* data bytes read with the head */
+        memcpy(dst, c->body + hl, early);
+        err = read_all(c->fd, dst + early, dl - early, deadline);
+        if (err)
+            return err;
+        memset(m, 0, sizeof(*m));
+        m->type = WIRE_DATA;
+        m->rid = rid;
+        m->u.data.p = dst;
+        m->u.data.len = dl;
+        return 0;
+    }
+    err = read_all(c->fd, c->body + have, len - have, deadline);
     if (err)
         return err;
     return wire_decode(c->body, len, m) == 0 ? 0 : SHOAL_EPROTO;
 }
 
-int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m)
+int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m, cl_room_fn room, void *arg)
 {
     for (;;) {
-        int err = recv_frame(sh, c, m);
+        int err = recv_frame(sh, c, m, room, arg);
         if (err)
             return err;
         if (m->type == WIRE_WELCOME) {
@@ -190,7 +213,7 @@ int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m)
 
 int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m)
 {
-    int err = cl_recv_any(sh, c, m);
+    int err = cl_recv_any(sh, c, m, NULL, NULL);
     if (!err && m->rid != rid) { /* not ours: a protocol error on a one-call connection */
         wire_msg_clear(m);
         return SHOAL_EPROTO;
@@ -218,7 +241,7 @@ static int handshake(shoal *sh, struct cl_conn *c)
     err = cl_send(sh, c, &m);
     if (err)
         return err;
-    err = recv_frame(sh, c, &m);
+    err = recv_frame(sh, c, &m, NULL, NULL);
     if (err)
         return err;
     if (m.type == WIRE_ERROR) {

@@ -65,8 +65,12 @@ int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m);
  * in passing: the view is updated; WELCOME skipped): 0 (clear M with
  * wire_msg_clear), or a code (the connection is then unusable). */
 int cl_recv(shoal *sh, struct cl_conn *c, uint32_t rid, struct wire_msg *m);
-/* cl_recv, for whichever request the frame answers (several in flight). */
-int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m);
+/* cl_recv, for whichever request the frame answers (several in flight).
+ * ROOM (NULL: none) tells where the next DATA bytes of request RID go
+ * (*SPACE bytes there), or NULL: a DATA frame that fits is read straight
+ * there, and *M points at it (the caller need not copy). */
+typedef uint8_t *(*cl_room_fn)(void *arg, uint32_t rid, size_t *space);
+int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m, cl_room_fn room, void *arg);
 /* The error code for a wire ERROR code. */
 int cl_err_of(uint32_t code);
 

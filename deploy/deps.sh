@@ -9,7 +9,7 @@ set -eu
 
 build="build-essential pkg-config libevent-dev libcurl4-openssl-dev libmsgpack-dev libyaml-dev libssl-dev libexpat1-dev libxxhash-dev libhttp-parser-dev libjansson-dev"
 test="valgrind curl python3-swift memcached awscli python3-boto3 python3-msgpack python3-xxhash python3-fsspec python3-pandas iproute2 nftables"
-bench="nginx-light wrk golang-go golang-github-hashicorp-memberlist-dev"
+bench="nginx-light wrk iperf3 golang-go golang-github-hashicorp-memberlist-dev"
 
 case "${1:-all}" in
     build) want="$build" ;;

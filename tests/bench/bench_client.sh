@@ -1,0 +1,80 @@
+#!/bin/bash
+# tests/bench/bench_client.sh BUILD: libshoal against the gateway and the
+# loopback itself, on this machine, in one run. Three nodes on 127.0.0.1-3
+# (R=2, 1 MiB blocks) over one S3 server, a warm 128 MiB object:
+#
+#   1. random 1 MiB blocks through node 1's S3 gateway (wrk -t2 -c16)
+#      against the same blocks read with shoal_pread (bench_client, 16
+#      threads), straight from each block's owners: MB/s, p99;
+#   2. the same libshoal MB/s against iperf3 on loopback (one stream), the
+#      physical ceiling here.
+#
+# Medians of RUNS (3) runs, the two sides back to back. Env: RUNS,
+# DURATION (8). Needs wrk and iperf3 (deploy/deps.sh bench). Prints
+# figures, passes or fails nothing.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+RUNS=${RUNS:-3}
+DUR=${DURATION:-8}
+PY=/usr/bin/python3
+S3SRV=$ROOT/tests/s3/s3-server
+OBJ=$ROOT/tests/bench/gateway/objects.py
+BS=1048576
+BIG=$((128 << 20))
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
+# shellcheck source=tests/bench/cluster_lib.sh
+. "$ROOT/tests/bench/cluster_lib.sh"
+die() { echo "bench_client: $*" >&2; exit 1; }
+[ -x "$BUILD/bench/bench_client" ] || die "$BUILD/bench/bench_client missing (make all)"
+command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
+command -v iperf3 >/dev/null || die "iperf3 missing (deploy/deps.sh bench)"
+TMP=$(mktemp -d /tmp/shoal-bench-client.XXXXXX)
+CHILD=
+trap cluster_cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "setting up: S3 server, a $((BIG >> 20)) MiB object, 3 nodes"
+"$S3SRV" start "$TMP/s3" >"$TMP/s3.env" 2>"$TMP/s3.err" || { cat "$TMP/s3.err" >&2; die "S3 server did not start"; }
+set -a
+# shellcheck disable=SC1091
+. "$TMP/s3.env"
+set +a
+bg "$PY" "$OBJ" put bench big.bin=$BIG || die "upload failed"
+cluster 3 2
+for i in 1 2 3; do curl -s -o /dev/null "http://${GW[$i]}/bench/big.bin" || die "warming failed"; done
+sleep 2 # the last pushes
+for b in $(seq 0 $((BIG / BS - 1))); do echo "/bench/big.bin $b"; done >"$TMP/blocks.txt"
+export SHOAL_SEEDS="127.0.0.1:${PEER[1]}" SHOAL_CLUSTER=bench SHOAL_BLOCK_SIZE=$BS
+: >"$TMP/runs"
+for r in $(seq "$RUNS"); do
+    bg wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$ROOT/tests/bench/gateway/wrk.lua" \
+        "http://${GW[1]}" -- blocks "$TMP/blocks.txt" $BS >"$TMP/wrk.out"
+    g=$(grep '^wrk ' "$TMP/wrk.out") || die "wrk failed"
+    c=$(bg "$BUILD/bench/bench_client" bench big.bin $BS 16 "$DUR") || die "bench_client failed"
+    port=$(free_port 127.0.0.1)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    ipid=$!
+    sleep 0.5
+    ip=$(iperf3 -c 127.0.0.1 -p "$port" -t "$DUR" -J 2>/dev/null |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6)')
+    wait "$ipid" 2>/dev/null
+    echo "gw ${g#wrk }" >>"$TMP/runs"
+    echo "cl ${c#client }" >>"$TMP/runs"
+    echo "ip mbs=$ip" >>"$TMP/runs"
+    echo "  run $r: gateway $(echo "$g" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f MB/s p99 %.1f ms (errors %d/%d)", v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["status_errors"], v["socket_errors"] }'); libshoal $(echo "$c" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f MB/s p99 %.1f ms (errors %d)", v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["errors"] }'); iperf3 $(fmt "$ip" 0) MB/s"
+done
+mbs() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print (v["mbs"] != "" ? v["mbs"] : v["bytes"] / v["seconds"] / 1e6) }' "$TMP/runs" | med; }
+ratio() { # A B: the median of per-run MB/s ratios
+    awk -v a="$1" -v b="$2" '$1 == a || $1 == b { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        x[$1, ++n[$1]] = v["mbs"] != "" ? v["mbs"] : v["bytes"] / v["seconds"] / 1e6 }
+        END { for (i = 1; i <= n[a] && i <= n[b]; i++) print x[a, i] / x[b, i] }' "$TMP/runs" | med
+}
+echo
+echo "libshoal: 3 nodes on 127.0.0.1-3, 1 MiB blocks, R=2, warm, $(nproc) cores, $(date -u +%F); medians of $RUNS runs"
+printf '%-52s %10s %10s %8s %s\n' "figure" "reference" "libshoal" "ratio" "target"
+printf '%-52s %10s %10s %8s %s\n' "1 warm 1 MiB reads, MB/s (ref: node 1's gateway)" "$(fmt "$(mbs gw)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl gw)" 3)" ">= 1.5"
+printf '%-52s %10s %10s %8s %s\n' "2 the same, MB/s (ref: iperf3 on loopback)" "$(fmt "$(mbs ip)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl ip)" 3)" ">= 0.6"
