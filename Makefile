@@ -65,8 +65,8 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# xxhash.h's XXH3 for CPUs with AVX2 (daemon/xxh.c calls it only on those)
-$(BUILD)/obj/daemon/xxh_avx2.o: ALL_CFLAGS += $(if $(filter x86_64,$(shell uname -m)),-mavx2)
+# xxhash.h's XXH3 for CPUs with AVX2 (client/xxh.c calls it only on those)
+$(BUILD)/obj/client/xxh_avx2.o: ALL_CFLAGS += $(if $(filter x86_64,$(shell uname -m)),-mavx2)
 
 
 $(LIBRING): $(call obj,$(RING_SRC))

@@ -4,6 +4,7 @@
  * owner, and reads straight from each block's owners, in ring order, the
  * next owner going on from the last byte received when one fails. */
 #include "client/libshoal_int.h"
+#include "client/xxh.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <xxhash.h>
 
 #define CL_DEFAULT_BLOCK (4u << 20)
 #define CL_DEFAULT_TIMEOUT_MS 3000
@@ -351,7 +351,7 @@ static int part_frame(struct cl_part *p, const struct wire_msg *m)
         return 0;
     case WIRE_END:
         p->done = 1;
-        return p->got == p->len && XXH3_64bits(p->dst, p->len) == m->u.end.sum ? 0 : SHOAL_EPROTO;
+        return p->got == p->len && wire_xxh3(p->dst, p->len) == m->u.end.sum ? 0 : SHOAL_EPROTO;
     case WIRE_ERROR:
         p->done = 1;
         return cl_err_of(m->u.error.code);

@@ -7,6 +7,7 @@
 #include "client/libshoal_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,28 +72,32 @@ static int wait_fd(int fd, int in, uint64_t deadline)
     }
 }
 
+/* The socket is blocking once connected, with SO_SNDTIMEO and SO_RCVTIMEO
+ * at the timeout: a node that takes no byte, or sends none, for that long
+ * is given up. MSG_WAITALL lets the kernel wake the thread once per frame
+ * part, not once per segment. DEADLINE is not used then. */
 static int write_all(int fd, const uint8_t *p, size_t n, uint64_t deadline)
 {
+    (void)deadline;
     while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return SHOAL_EIO;
-        int err = wait_fd(fd, 0, deadline);
-        if (err)
-            return err;
+        if (w < 0 && errno == EINTR)
+            continue;
+        return w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? SHOAL_ETIMEDOUT : SHOAL_EIO;
     }
     return 0;
 }
 
 static int read_all(int fd, uint8_t *p, size_t n, uint64_t deadline)
 {
+    (void)deadline;
     while (n) {
-        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+        ssize_t r = recv(fd, p, n, MSG_WAITALL);
         if (r > 0) {
             p += r;
             n -= (size_t)r;
@@ -99,11 +105,9 @@ static int read_all(int fd, uint8_t *p, size_t n, uint64_t deadline)
         }
         if (r == 0)
             return SHOAL_EIO; /* the node closed the connection */
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return SHOAL_EIO;
-        int err = wait_fd(fd, 1, deadline);
-        if (err)
-            return err;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? SHOAL_ETIMEDOUT : SHOAL_EIO;
     }
     return 0;
 }
@@ -303,6 +307,16 @@ static int conn_new(shoal *sh, const struct ring_addr *to, struct cl_conn **out)
             err = SHOAL_EUNAVAIL;
         if (err)
             goto fail;
+    }
+    /* blocking from now on, with the timeout on each send and receive */
+    int fl = fcntl(c->fd, F_GETFL);
+    struct timeval tv = {(time_t)(sh->timeout_ms / 1000),
+                         (suseconds_t)(sh->timeout_ms % 1000) * 1000};
+    if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+        err = SHOAL_EIO;
+        goto fail;
     }
     err = handshake(sh, c);
     if (err)

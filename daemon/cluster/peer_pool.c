@@ -19,7 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/store/store.h"
 #include "daemon/xalloc.h"
-#include "daemon/xxh.h"
+#include "client/xxh.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -324,7 +324,7 @@ int peer_pool_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int
     pc->got += n;
     arm(pc);
     for (int i = 0; i < nv; i++) {
-        shd_xxh3_update(pc->xx, v[i].iov_base, v[i].iov_len);
+        wire_xxh3_update(pc->xx, v[i].iov_base, v[i].iov_len);
         if (pc->cbs->data(pc->arg, v[i].iov_base, v[i].iov_len) == UFS_READ_ABORT) {
             call_end(pc, UFS_ECANCELED);
             return 0;

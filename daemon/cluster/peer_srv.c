@@ -20,7 +20,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/xalloc.h"
-#include "daemon/xxh.h"
+#include "client/xxh.h"
 
 #include <event2/buffer.h>
 #include <stdlib.h>
@@ -139,7 +139,7 @@ static int send_avail(struct peer_sreq *q, struct store_block *b, size_t avail)
     m.rid = q->rid;
     m.u.end.sum = q->off == 0 && q->len == store_block_len(b)
                       ? store_block_sum(b) /* hashed once per block, not per request */
-                      : shd_xxh3(store_block_data(b) + q->off, q->len);
+                      : wire_xxh3(store_block_data(b) + q->off, q->len);
     peer_send(q->c, &m);
     return 1;
 }
@@ -345,7 +345,7 @@ static int put_end(struct peer_conn *c, const struct wire_msg *m)
     if (m->rid != p->rid)
         return -1;
     if (!code && (p->got != p->len || m->u.end.sum != p->sum ||
-                  (p->b && shd_xxh3(store_block_data(p->b), p->len) != p->sum))) {
+                  (p->b && wire_xxh3(store_block_data(p->b), p->len) != p->sum))) {
         atomic_fetch_add_explicit(&ps->st.checksum_failures, 1, memory_order_relaxed);
         code = WIRE_C_IO;
     }

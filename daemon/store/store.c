@@ -18,7 +18,7 @@
 #include "daemon/log.h"
 #include "daemon/store/store_int.h"
 #include "daemon/xalloc.h"
-#include "daemon/xxh.h"
+#include "client/xxh.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -195,7 +195,7 @@ uint64_t store_block_sum(const struct store_block *cb)
     struct store_block *b = (struct store_block *)cb; /* the sum is a cache of immutable bytes */
     if (atomic_load_explicit(&b->has_sum, memory_order_acquire))
         return atomic_load_explicit(&b->sum, memory_order_relaxed);
-    uint64_t h = shd_xxh3(b->data, b->len); /* two threads may both: same answer */
+    uint64_t h = wire_xxh3(b->data, b->len); /* two threads may both: same answer */
     atomic_store_explicit(&b->sum, h, memory_order_relaxed);
     atomic_store_explicit(&b->has_sum, 1, memory_order_release);
     return h;

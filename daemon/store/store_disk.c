@@ -13,7 +13,7 @@
 #include "daemon/log.h"
 #include "daemon/store/store_int.h"
 #include "daemon/xalloc.h"
-#include "daemon/xxh.h"
+#include "client/xxh.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -546,7 +546,7 @@ int store_disk_read(const struct store_disk *d, const uint8_t id[STORE_ID_LEN], 
             fcntl(fd, F_SETFL, 0);
     }
     rc = store_read_all(fd, b->data + off, h.len - off, (off_t)(h.data_off + off), &err);
-    if (!rc && shd_xxh3(b->data, b->len) != h.sum)
+    if (!rc && wire_xxh3(b->data, b->len) != h.sum)
         rc = SHD_ERR_CORRUPT;
     if (!rc)
         store_block_set_sum(b, h.sum);

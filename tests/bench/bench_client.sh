@@ -9,7 +9,8 @@
 #   2. the same libshoal MB/s against iperf3 on loopback (one stream), the
 #      physical ceiling here.
 #
-# Medians of RUNS (3) runs, the two sides back to back. Env: RUNS,
+# Medians of RUNS (3) runs, the two sides back to back. Env: RUNS, THREADS
+# (16: bench_client threads),
 # DURATION (8). Needs wrk and iperf3 (deploy/deps.sh bench). Prints
 # figures, passes or fails nothing.
 set -u
@@ -18,6 +19,7 @@ BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 RUNS=${RUNS:-3}
 DUR=${DURATION:-8}
+THREADS=${THREADS:-16}
 PY=/usr/bin/python3
 S3SRV=$ROOT/tests/s3/s3-server
 OBJ=$ROOT/tests/bench/gateway/objects.py
@@ -53,7 +55,7 @@ for r in $(seq "$RUNS"); do
     bg wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$ROOT/tests/bench/gateway/wrk.lua" \
         "http://${GW[1]}" -- blocks "$TMP/blocks.txt" $BS >"$TMP/wrk.out"
     g=$(grep '^wrk ' "$TMP/wrk.out") || die "wrk failed"
-    c=$(bg "$BUILD/bench/bench_client" bench big.bin $BS 16 "$DUR") || die "bench_client failed"
+    c=$(bg "$BUILD/bench/bench_client" bench big.bin $BS "$THREADS" "$DUR") || die "bench_client failed"
     port=$(free_port 127.0.0.1)
     iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
     ipid=$!

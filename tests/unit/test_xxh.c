@@ -1,8 +1,8 @@
-/* tests/unit/test_xxh.c: daemon/xxh.c's XXH3-64 (xxhash.h's AVX2 code when
+/* tests/unit/test_xxh.c: client/xxh.c's XXH3-64 (xxhash.h's AVX2 code when
  * the CPU has it) gives libxxhash's hash at every length around its internal
  * boundaries, one-shot and streamed in uneven pieces into a libxxhash
  * state. */
-#include "daemon/xxh.h"
+#include "client/xxh.h"
 
 #include "tests/unit/harness.h"
 
@@ -23,8 +23,8 @@ TEST(test_one_shot_equals_libxxhash)
     unsigned char *b = buf_of(1048577);
     REQUIRE(b);
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
-        CHECK(shd_xxh3(b, lens[i]) == XXH3_64bits(b, lens[i]));
-    CHECK(shd_xxh3(b + 3, 100000) == XXH3_64bits(b + 3, 100000)); /* unaligned */
+        CHECK(wire_xxh3(b, lens[i]) == XXH3_64bits(b, lens[i]));
+    CHECK(wire_xxh3(b + 3, 100000) == XXH3_64bits(b + 3, 100000)); /* unaligned */
     free(b);
 }
 
@@ -39,7 +39,7 @@ TEST(test_streamed_equals_one_shot)
         size_t piece = k % 70000 + 1;
         if (piece > n - off)
             piece = n - off;
-        shd_xxh3_update(st, b + off, piece);
+        wire_xxh3_update(st, b + off, piece);
         off += piece;
     }
     CHECK(XXH3_64bits_digest(st) == XXH3_64bits(b, n));
