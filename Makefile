@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test (also under
 #                   ASan+UBSan and valgrind); ends with "N passed, N failed"
 #   make asan       ASan+UBSan build (build/asan/) and its unit tests
+#   make tsan       libshoal's test driver under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/; make fuzz-run FUZZ_TIME=S
 #   make bench      benchmarks (tests/bench/), figures as ratios to references
 #   make soak       the long tests: 64 nodes at 10% UDP loss for 10 minutes; 20 kill -9
@@ -33,6 +34,10 @@ ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 endif
+ifeq ($(SAN),thread)
+ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=thread
+endif
 ALL_LDFLAGS := -pthread $(SAN_LDFLAGS) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lhttp_parser -lm
 
@@ -56,7 +61,7 @@ SHOAL := $(BUILD)/shoal
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check asan bench demo install clean deps unit fmt soak
+.PHONY: all check asan tsan bench demo install clean deps unit fmt soak
 .SECONDARY:
 CLIENT_CHECK := $(BUILD)/tools/client_check
 all: $(SHOALD) $(SHOAL) $(LIBSHOAL_A) $(LIBSHOAL_SO) $(UNIT_BINS) $(BENCH_BINS) $(CLIENT_CHECK)
@@ -112,10 +117,17 @@ asan:
 	@deploy/deps.sh build
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 unit
 
+# libshoal and its test driver under ThreadSanitizer (build/tsan/), run by
+# tests/integration/test_client.sh when present (make check builds it)
+tsan:
+	@deploy/deps.sh build
+	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check
+
 check:
 	@deploy/deps.sh test
 	$(MAKE) all
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all
+	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check
 	@tests/run.sh check build
 
 # the long tests (not in check): membership with 64 nodes at 10% UDP loss

@@ -57,6 +57,15 @@ g0=$(proxy_gets)
 check_match "16 threads x 200 random preads at once: identical" "^ok 3200 " \
     "$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 200 16)"
 check "... from the owners' caches: no S3 GET" "$g0" "$(proxy_gets)"
+# the same 16 threads under ThreadSanitizer (make tsan; make check builds it)
+TS=$ROOT/build/tsan/tools/client_check
+if [ -x "$TS" ]; then
+    out=$(TSAN_OPTIONS="halt_on_error=1:exitcode=66" "$TS" verify lakehouse c/big.bin "$T_TMP/big.bin" 50 16 2>"$T_TMP/tsan.err")
+    check "16 threads at once under ThreadSanitizer: identical, no report (exit 0)" "ok 800 0" \
+        "$(echo "$out" | cut -d' ' -f1,2) $(grep -c ThreadSanitizer "$T_TMP/tsan.err")"
+else
+    check "build/tsan/tools/client_check built (make tsan)" present missing
+fi
 check_match "a 1000-byte object, 2 threads x 500 preads" "^ok 1000 " "$("$CC" verify lakehouse c/small.bin "$T_TMP/small.bin" 500 2)"
 check_match "an object of exactly one block, 2 threads x 500 preads" "^ok 1000 " "$("$CC" verify lakehouse c/one.bin "$T_TMP/one.bin" 500 2)"
 
