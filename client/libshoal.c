@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -247,13 +248,94 @@ SHOAL_API void shoal_close(shoal *sh)
 
 /* The owners of ID in the view (at most the replication), their addresses
  * into TO: how many. */
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- slow nodes and hedging --------------------------------------------------------------- */
+
+/* The node at A stalled (no frame within the hedge delay, or the timeout):
+ * it is asked last for CL_SLOW_MS; with OK, it answered: forgotten. */
+static void note_node(shoal *sh, const struct ring_addr *a, int ok)
+{
+    uint64_t now = now_us() / 1000;
+    size_t free_i = CL_SLOW_MAX;
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < CL_SLOW_MAX; i++) {
+        if (sh->slow[i].until > now && ring_addr_eq(&sh->slow[i].addr, a)) {
+            sh->slow[i].until = ok ? 0 : now + CL_SLOW_MS;
+            pthread_mutex_unlock(&sh->mu);
+            return;
+        }
+        if (sh->slow[i].until <= now && free_i == CL_SLOW_MAX)
+            free_i = i;
+    }
+    if (!ok && free_i < CL_SLOW_MAX) {
+        sh->slow[free_i].addr = *a;
+        sh->slow[free_i].until = now + CL_SLOW_MS;
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+static int is_slow(shoal *sh, const struct ring_addr *a, uint64_t now)
+{
+    for (size_t i = 0; i < CL_SLOW_MAX; i++)
+        if (sh->slow[i].until > now && ring_addr_eq(&sh->slow[i].addr, a))
+            return 1;
+    return 0;
+}
+
+/* A node's first frame came US after the request went. */
+static void note_latency(shoal *sh, uint64_t us)
+{
+    pthread_mutex_lock(&sh->mu);
+    double x = (double)us;
+    if (sh->nsamples++ == 0) {
+        sh->srtt_us = x;
+        sh->rttvar_us = x / 2;
+    } else {
+        double d = x > sh->srtt_us ? x - sh->srtt_us : sh->srtt_us - x;
+        sh->rttvar_us = 0.75 * sh->rttvar_us + 0.25 * d;
+        sh->srtt_us = 0.875 * sh->srtt_us + 0.125 * x;
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* How long to wait for a first frame before asking another owner (ms). */
+static int hedge_ms(shoal *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    double us = sh->nsamples < 8 ? CL_HEDGE_START_US : sh->srtt_us + 4 * sh->rttvar_us;
+    pthread_mutex_unlock(&sh->mu);
+    if (us < CL_HEDGE_MIN_US)
+        us = CL_HEDGE_MIN_US;
+    if (us > sh->timeout_ms * 1000.0 / 2)
+        us = sh->timeout_ms * 1000.0 / 2;
+    return (int)((us + 999) / 1000);
+}
+
+/* The owners of ID in the view (at most the replication), their addresses
+ * into TO, in ring order but for the nodes that stalled recently, last:
+ * how many. */
 static size_t owners_of(shoal *sh, const uint8_t id[RING_ID_LEN], struct ring_addr *to)
 {
     struct cl_view *v = cl_view_get(sh);
     uint32_t own[RING_REPLICAS_MAX];
-    size_t n = v ? ring_owners(v->ring, id, sh->replication, own) : 0;
-    for (size_t i = 0; i < n; i++)
-        to[i] = v->addr[own[i]];
+    struct ring_addr later[RING_REPLICAS_MAX];
+    size_t n = v ? ring_owners(v->ring, id, sh->replication, own) : 0, k = 0, nl = 0;
+    uint64_t now = now_us() / 1000;
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (is_slow(sh, &v->addr[own[i]], now))
+            later[nl++] = v->addr[own[i]];
+        else
+            to[k++] = v->addr[own[i]];
+    }
+    pthread_mutex_unlock(&sh->mu);
+    memcpy(to + k, later, nl * sizeof(*later));
     cl_view_put(v);
     return n;
 }
@@ -370,54 +452,158 @@ static uint8_t *part_room(void *arg, uint32_t rid, size_t *space)
     return p->dst + p->got;
 }
 
-/* Bytes [off, off + len) of block IDX from the node at TO into DST:
- * 0 once every byte came and matched the node's checksum, or a code
- * (the caller asks the next owner for the whole range). */
-static int block_from(shoal *sh, const struct ring_addr *to, const char *bucket, const char *key,
-                      const shoal_object *st, uint64_t idx, uint32_t off, uint32_t len,
-                      uint8_t *dst)
+/* get_send: GET bytes [off, off + len) of block IDX of ST on C: 0 and
+ * P ready to take the answer into DST, or a code. */
+static int get_send(shoal *sh, struct cl_conn *c, const char *bucket, const char *key,
+                    const shoal_object *st, uint64_t idx, uint32_t off, uint32_t len, uint8_t *dst,
+                    struct cl_part *p)
 {
-    struct cl_conn *c;
     struct wire_msg m;
-    int err = cl_conn_get(sh, to, &c);
-    if (err)
-        return err;
     obj_req(&m, WIRE_GET, bucket, key);
     snprintf(m.u.obj.etag, sizeof(m.u.obj.etag), "%s", st->etag);
     m.u.obj.size = st->size;
     m.u.obj.index = idx;
     m.u.obj.off = off;
     m.u.obj.len = len;
-    err = cl_send(sh, c, &m);
-    struct cl_part p = {idx, off, len, dst, 0, m.rid, 0, 0, 0};
-    while (!err && !p.done) {
-        err = cl_recv_any(sh, c, &m, part_room, &p);
-        if (err)
-            break;
-        err = m.rid == p.rid ? part_frame(&p, &m) : SHOAL_EPROTO;
-        wire_msg_clear(&m);
-        if (p.done && err != SHOAL_EPROTO) {
-            cl_conn_put(sh, c);
-            return err;
-        }
-    }
-    cl_conn_close(c);
+    *p = (struct cl_part){idx, off, len, dst, 0, 0, 0, 0, 0};
+    int err = cl_send(sh, c, &m);
+    p->rid = m.rid;
     return err;
 }
 
-/* Bytes [off, off + len) of block IDX, from its owners in turn. */
+/* get_finish: the answer to P on C, to its end: 0 once every byte came
+ * and matched the node's checksum, or a code. C goes back to the pool
+ * (or is closed when it is out of step). */
+static int get_finish(shoal *sh, struct cl_conn *c, struct cl_part *p)
+{
+    struct wire_msg m;
+    int err = 0;
+    while (!p->done) {
+        err = cl_recv_any(sh, c, &m, part_room, p);
+        if (err)
+            break;
+        err = m.rid == p->rid ? part_frame(p, &m) : SHOAL_EPROTO;
+        wire_msg_clear(&m);
+        if (err == SHOAL_EPROTO)
+            break;
+    }
+    if (p->done && err != SHOAL_EPROTO)
+        cl_conn_put(sh, c);
+    else
+        cl_conn_close(c);
+    return err;
+}
+
+/* Whether C has a frame to read within MS. */
+static int ready(struct cl_conn *c, int ms)
+{
+    struct pollfd pfd = {c->fd, POLLIN, 0};
+    int r;
+    while ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+        ;
+    return r > 0;
+}
+
+/* Bytes [off, off + len) of block IDX from the node at TO into DST. */
+static int block_from(shoal *sh, const struct ring_addr *to, const char *bucket, const char *key,
+                      const shoal_object *st, uint64_t idx, uint32_t off, uint32_t len,
+                      uint8_t *dst)
+{
+    struct cl_conn *c;
+    struct cl_part p;
+    int err = cl_conn_get(sh, to, &c);
+    if (err)
+        return err;
+    uint64_t t0 = now_us();
+    err = get_send(sh, c, bucket, key, st, idx, off, len, dst, &p);
+    if (err) {
+        cl_conn_close(c);
+        return err;
+    }
+    if (ready(c, (int)sh->timeout_ms))
+        note_latency(sh, now_us() - t0);
+    err = get_finish(sh, c, &p);
+    note_node(sh, to, err != SHOAL_ETIMEDOUT && err != SHOAL_EIO);
+    return err;
+}
+
+/* block_hedged: the first owner asked; when it sends nothing within the
+ * hedge delay, the second too, and the one that answers first is read
+ * (the other's connection dropped). 0 or a code. */
+static int block_hedged(shoal *sh, const struct ring_addr *to, const char *bucket, const char *key,
+                        const shoal_object *st, uint64_t idx, uint32_t off, uint32_t len,
+                        uint8_t *dst)
+{
+    struct cl_conn *c[2] = {NULL, NULL};
+    struct cl_part p[2];
+    uint64_t t0 = now_us();
+    int err = cl_conn_get(sh, &to[0], &c[0]);
+    if (!err)
+        err = get_send(sh, c[0], bucket, key, st, idx, off, len, dst, &p[0]);
+    if (err) {
+        cl_conn_close(c[0]);
+        note_node(sh, &to[0], 0);
+        return block_from(sh, &to[1], bucket, key, st, idx, off, len, dst);
+    }
+    if (ready(c[0], hedge_ms(sh))) {
+        note_latency(sh, now_us() - t0);
+        err = get_finish(sh, c[0], &p[0]);
+        note_node(sh, &to[0], err != SHOAL_ETIMEDOUT && err != SHOAL_EIO);
+        return err;
+    }
+    /* no frame in time: ask the second owner as well; the first to answer wins */
+    if (cl_conn_get(sh, &to[1], &c[1]) != 0 ||
+        get_send(sh, c[1], bucket, key, st, idx, off, len, dst, &p[1]) != 0) {
+        cl_conn_close(c[1]);
+        c[1] = NULL;
+    }
+    struct pollfd pfd[2] = {{c[0]->fd, POLLIN, 0}, {c[1] ? c[1]->fd : -1, POLLIN, 0}};
+    int r;
+    while ((r = poll(pfd, c[1] ? 2 : 1, (int)sh->timeout_ms)) < 0 && errno == EINTR)
+        ;
+    int w = r <= 0 ? -1 : (pfd[0].revents ? 0 : 1);
+    if (w < 0) { /* neither said anything */
+        note_node(sh, &to[0], 0);
+        if (c[1])
+            note_node(sh, &to[1], 0);
+        cl_conn_close(c[0]);
+        cl_conn_close(c[1]);
+        return SHOAL_ETIMEDOUT;
+    }
+    if (w == 1)
+        note_node(sh, &to[0], 0); /* the first stalled */
+    cl_conn_close(c[1 - w]);      /* its answer is not wanted now */
+    err = get_finish(sh, c[w], &p[w]);
+    note_node(sh, &to[w], err != SHOAL_ETIMEDOUT && err != SHOAL_EIO);
+    return err;
+}
+
+static int fatal(int err)
+{
+    return err == 0 || err == SHOAL_ENOENT || err == SHOAL_ECHANGED || err == SHOAL_EINVAL;
+}
+
+/* Bytes [off, off + len) of block IDX, from its owners: hedged between the
+ * first two, then the others in turn. */
 static int block_read(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
                       uint64_t idx, uint32_t off, uint32_t len, uint8_t *dst)
 {
     uint8_t id[RING_ID_LEN];
     struct ring_addr to[RING_REPLICAS_MAX];
     int err = SHOAL_EUNAVAIL;
+    size_t i = 0;
     if (ring_block_id(bucket, key, st->etag, sh->block_size, idx, id) != 0)
         return SHOAL_ENOMEM;
     size_t n = owners_of(sh, id, to);
-    for (size_t i = 0; i < n; i++) {
+    if (n >= 2) {
+        err = block_hedged(sh, to, bucket, key, st, idx, off, len, dst);
+        if (fatal(err))
+            return err;
+        i = 2;
+    }
+    for (; i < n; i++) {
         err = block_from(sh, &to[i], bucket, key, st, idx, off, len, dst);
-        if (err == 0 || err == SHOAL_ENOENT || err == SHOAL_ECHANGED || err == SHOAL_EINVAL)
+        if (fatal(err))
             return err;
     }
     return err;
@@ -485,7 +671,10 @@ static int parts_read(shoal *sh, const char *bucket, const char *key, const shoa
         p->rid = m.rid;
         open++;
     }
-    /* the answers, from whichever node has one */
+    /* the answers, from whichever node has one; a node that sends nothing
+     * within the hedge delay is left, its parts read from their owners in
+     * turn (the stalled node last) */
+    int first_wait = hedge_ms(sh), heard[CL_PAR_BLOCKS] = {0};
     while (open) {
         struct pollfd pfd[CL_PAR_BLOCKS];
         size_t which[CL_PAR_BLOCKS], np = 0;
@@ -495,13 +684,22 @@ static int parts_read(shoal *sh, const char *bucket, const char *key, const shoa
                 pfd[np].events = POLLIN;
                 which[np++] = k;
             }
-        int r = np ? poll(pfd, (nfds_t)np, (int)sh->timeout_ms) : 0;
+        int wait = (int)sh->timeout_ms;
+        for (size_t j = 0; j < np; j++)
+            if (!heard[which[j]])
+                wait = first_wait;
+        int r = np ? poll(pfd, (nfds_t)np, wait) : 0;
         if (r < 0 && errno == EINTR)
             continue;
         for (size_t j = 0; j < np; j++) {
             size_t k = which[j];
             if (r > 0 && !(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
+            if (r == 0 && heard[k] && wait != (int)sh->timeout_ms)
+                continue; /* only the ones not heard from are given up at the hedge delay */
+            if (r == 0)
+                note_node(sh, &addr[k], 0);
+            heard[k] = 1;
             struct wire_msg m;
             struct parts_of po = {parts, n, k};
             int e = r > 0 ? cl_recv_any(sh, conns[k], &m, parts_room, &po) : SHOAL_ETIMEDOUT;

@@ -16,9 +16,13 @@
 
 #define CL_SEEDS_MAX 64
 #define CL_KEYS_MAX 8
-#define CL_IDLE_PER_NODE 4    /* idle connections kept per node */
-#define CL_REQ_MAX (16 << 10) /* a request frame this client sends, at most */
-#define CL_PAR_BLOCKS 8       /* blocks of one read in flight at once */
+#define CL_IDLE_PER_NODE 4      /* idle connections kept per node */
+#define CL_REQ_MAX (16 << 10)   /* a request frame this client sends, at most */
+#define CL_PAR_BLOCKS 8         /* blocks of one read in flight at once */
+#define CL_SLOW_MAX 16          /* stalled nodes remembered */
+#define CL_SLOW_MS 5000         /* a node that stalled is asked last this long */
+#define CL_HEDGE_MIN_US 1000    /* a read is never hedged sooner */
+#define CL_HEDGE_START_US 20000 /* before 8 samples */
 
 /* One authenticated connection, used by one call at a time. */
 struct cl_conn {
@@ -46,10 +50,19 @@ struct shoal {
     unsigned replication, timeout_ms;
     struct ring_addr seeds[CL_SEEDS_MAX];
     size_t nseeds;
-    pthread_mutex_t mu; /* the view pointer and the idle list */
+    pthread_mutex_t mu; /* the view pointer, the idle list, the slow nodes, the latency */
     struct cl_view *view;
     struct cl_conn *idle;
     size_t nidle;
+    /* nodes that stalled recently: asked last until `until` (monotonic ms) */
+    struct {
+        struct ring_addr addr;
+        uint64_t until;
+    } slow[CL_SLOW_MAX];
+    /* time to a node's first frame, smoothed as TCP smooths its RTT (us):
+     * a read is hedged (a second owner asked) after srtt + 4 x rttvar */
+    double srtt_us, rttvar_us;
+    unsigned nsamples;
 };
 
 /* libshoal_conn.c */

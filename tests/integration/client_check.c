@@ -7,8 +7,8 @@
  *   client_check stat BUCKET KEY              "SIZE ETAG" or "err NAME"
  *   client_check verify BUCKET KEY FILE N THREADS
  *        N random preads per thread (any offset and length, across blocks,
- *        past the end) compared with FILE: "ok READS BYTES" or the first
- *        difference
+ *        past the end) compared with FILE: "ok READS BYTES MAX_MS" (the
+ *        slowest read) or the first difference
  *   client_check epochs BUCKET KEY FLAG       the epoch, then (once FLAG
  *        exists) a read and the epoch again: "EPOCH1 EPOCH2"
  *
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *err_name(int err)
@@ -48,8 +49,16 @@ struct job {
     long n;
     unsigned seed;
     long reads, bytes;
+    double max_ms;
     char fail[256];
 };
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void *verify_thread(void *arg)
 {
@@ -66,7 +75,10 @@ static void *verify_thread(void *arg)
         uint64_t off = (uint64_t)rand_r(&j->seed) % (j->size + 100);
         size_t len = (size_t)rand_r(&j->seed) % (i % 10 == 0 ? j->size + 1 : 3u << 20);
         size_t got = 0;
+        double t0 = now_ms();
         err = shoal_pread(j->sh, j->bucket, j->key, i % 7 == 0 ? NULL : &st, buf, len, off, &got);
+        if (now_ms() - t0 > j->max_ms)
+            j->max_ms = now_ms() - t0;
         size_t want = off >= j->size ? 0 : (j->size - off < len ? j->size - off : len);
         if (err || got != want || (want && memcmp(buf, j->want + off, want) != 0)) {
             snprintf(j->fail, sizeof(j->fail), "pread off=%llu len=%zu: err=%s got=%zu want=%zu%s",
@@ -97,23 +109,26 @@ static int verify(shoal *sh, char **argv)
     struct job jobs[64];
     pthread_t th[64];
     for (long t = 0; t < nt; t++) {
-        jobs[t] =
-            (struct job){sh, argv[0], argv[1], want, size, n, (unsigned)(t * 7919 + 1), 0, 0, ""};
+        jobs[t] = (struct job){sh, argv[0], argv[1], want, size, n, (unsigned)(t * 7919 + 1),
+                               0,  0,       0,       ""};
         pthread_create(&th[t], NULL, verify_thread, &jobs[t]);
     }
     long reads = 0, bytes = 0;
+    double max_ms = 0;
     const char *fail = NULL;
     for (long t = 0; t < nt; t++) {
         pthread_join(th[t], NULL);
         reads += jobs[t].reads;
         bytes += jobs[t].bytes;
+        if (jobs[t].max_ms > max_ms)
+            max_ms = jobs[t].max_ms;
         if (jobs[t].fail[0] && !fail)
             fail = jobs[t].fail;
     }
     if (fail)
         printf("%s\n", fail);
     else
-        printf("ok %ld %ld\n", reads, bytes);
+        printf("ok %ld %ld %.0f\n", reads, bytes, max_ms);
     free(want);
     return fail != NULL;
 }

@@ -6,7 +6,8 @@
 # random preads (any offset and length, across blocks, past the end), one
 # thread and 16 at once, identical to the object, with no S3 GET once the
 # blocks are cached; missing objects, a wrong key, another block size, a
-# bad key file; `shoal stat` and `shoal get` (on the library: text, JSON,
+# bad key file; a node paused with SIGSTOP (reads hedged to the other
+# owner); `shoal stat` and `shoal get` (on the library: text, JSON,
 # ranges, exit codes); shoal:// for fsspec, and pandas.read_csv on it
 # (python_checks.py); an owner killed with SIGKILL (reads go on from the
 # other owner); a stale view followed when a node joins.
@@ -110,6 +111,17 @@ if nm -D "$BUILD/libshoal.so" 2>/dev/null | grep -q __asan_init; then
 fi
 DIR=$T_TMP SHOAL_LIB=$BUILD/libshoal.so LD_PRELOAD=$PRELOAD \
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" run_checks python_checks.py
+
+# a node paused with SIGSTOP: reads go to the other owner after the hedge
+# delay, not after the 2 s timeout
+kill -STOP "${NODE_PID[2]}"
+out=$("$CC" verify lakehouse c/big.bin "$T_TMP/big.bin" 300 1)
+kill -CONT "${NODE_PID[2]}"
+check_match "n2 paused (SIGSTOP): 300 random preads, identical" "^ok 300 " "$out"
+check "... none waited the 2 s timeout: hedged to the other owner (slowest read < 1 s)" 1 \
+    "$(echo "$out" | awk '{ print ($4 < 1000) ? 1 : 0 }')"
+echo "     (slowest read with n2 paused: $(echo "$out" | awk '{ print $4 }') ms)"
+wait_states 15 "n1=alive n2=alive n3=alive" 1 2 3
 
 # an owner killed: reads go on from the other owners (before and after its death is known)
 kill -KILL "${NODE_PID[3]}"
