@@ -7,7 +7,9 @@
 #      against the same blocks read with shoal_pread (bench_client, 16
 #      threads), straight from each block's owners: MB/s, p99;
 #   2. the same libshoal MB/s against iperf3 on loopback (one stream), the
-#      physical ceiling here.
+#      physical ceiling here;
+#   3. the p99 of libshoal's reads with node 2 SIGSTOPped against the
+#      healthy p99 (hedged reads), and the failed reads.
 #
 # Medians of RUNS (3) runs, the two sides back to back. Env: RUNS, THREADS
 # (16: bench_client threads),
@@ -68,6 +70,23 @@ for r in $(seq "$RUNS"); do
     echo "ip mbs=$ip" >>"$TMP/runs"
     echo "  run $r: gateway $(echo "$g" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f MB/s p99 %.1f ms (errors %d/%d)", v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["status_errors"], v["socket_errors"] }'); libshoal $(echo "$c" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f MB/s p99 %.1f ms (errors %d)", v["bytes"] / v["seconds"] / 1e6, v["p99_us"] / 1000, v["errors"] }'); iperf3 $(fmt "$ip" 0) MB/s"
 done
+# ---- 3. one node paused: p99 of libshoal reads, healthy and with node 2 SIGSTOPped ---------------
+for r in $(seq "$RUNS"); do
+    c=$(bg "$BUILD/bench/bench_client" bench big.bin $BS "$THREADS" "$DUR") || die "bench_client failed"
+    echo "ok ${c#client }" >>"$TMP/runs"
+    kill -STOP "${PID[2]}"
+    c=$(bg "$BUILD/bench/bench_client" bench big.bin $BS "$THREADS" "$DUR")
+    kill -CONT "${PID[2]}"
+    [ -n "$c" ] || die "bench_client failed with node 2 paused"
+    echo "st ${c#client }" >>"$TMP/runs"
+    wait_alive 3 1 2 3
+    echo "  run $r: p99 healthy $(awk '$1 == "ok" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } p = v["p99_us"] } END { print p / 1000 }' "$TMP/runs") ms, node 2 paused $(echo "$c" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.1f ms (errors %d)", v["p99_us"] / 1000, v["errors"] }')"
+done
+p99() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["p99_us"] / 1000 }' "$TMP/runs" | med; }
+errs() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } e += v["errors"] } END { print e + 0 }' "$TMP/runs"; }
+p99r() { awk '$1 == "ok" || $1 == "st" { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    x[$1, ++n[$1]] = v["p99_us"] } END { for (i = 1; i <= n["ok"] && i <= n["st"]; i++) print x["st", i] / x["ok", i] }' "$TMP/runs" | med; }
+
 mbs() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print (v["mbs"] != "" ? v["mbs"] : v["bytes"] / v["seconds"] / 1e6) }' "$TMP/runs" | med; }
 ratio() { # A B: the median of per-run MB/s ratios
@@ -80,3 +99,4 @@ echo "libshoal: 3 nodes on 127.0.0.1-3, 1 MiB blocks, R=2, warm, $(nproc) cores,
 printf '%-52s %10s %10s %8s %s\n' "figure" "reference" "libshoal" "ratio" "target"
 printf '%-52s %10s %10s %8s %s\n' "1 warm 1 MiB reads, MB/s (ref: node 1's gateway)" "$(fmt "$(mbs gw)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl gw)" 3)" ">= 1.5"
 printf '%-52s %10s %10s %8s %s\n' "2 the same, MB/s (ref: iperf3 on loopback)" "$(fmt "$(mbs ip)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl ip)" 3)" ">= 0.6"
+printf '%-52s %10s %10s %8s %s\n' "3 p99 of a read, ms (ref: healthy; node 2 SIGSTOPped)" "$(fmt "$(p99 ok)" 1)" "$(fmt "$(p99 st)" 1)" "$(fmt "$(p99r)" 2)" "<= 3, errors 0 (here $(errs st))"
