@@ -13,6 +13,7 @@
 #include "daemon/xalloc.h"
 
 #include <errno.h>
+#include <time.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <string.h>
@@ -55,7 +56,14 @@ static void admin_cb(struct evhttp_request *req, void *arg)
     } else if (strcmp(path, "/healthz") == 0) {
         admin_text(req, 200, "ok\n");
     } else if (strcmp(path, "/readyz") == 0) {
-        admin_text(req, srv->ready ? 200 : 503, srv->ready ? "ready\n" : "starting\n");
+        /* a node that has not joined yet would serve with a view of one: not
+         * ready until it has, or SHD_JOIN_GRACE_S passed (the first node of a
+         * cluster whose seeds are not up yet must become ready, or ordered
+         * starts would wait on each other for ever) */
+        int joined = !srv->cluster || cluster_joined(srv->cluster) ||
+                     time(NULL) - srv->started >= SHD_JOIN_GRACE_S;
+        int ok = srv->ready && joined;
+        admin_text(req, ok ? 200 : 503, ok ? "ready\n" : srv->ready ? "joining\n" : "starting\n");
     } else if (strcmp(path, "/metrics") == 0) {
         struct evbuffer *b = evbuffer_new();
         if (!b)

@@ -558,6 +558,7 @@ int shd_serve(const struct shd_config *cfg)
     int err, gw_inited = 0;
 
     srv->cfg = cfg;
+    srv->started = time(NULL);
     ctx->cfg = cfg;
     ctx->star = -1;
     ctx->block_size = cfg->cluster.block_size;

@@ -10,6 +10,9 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <time.h>
+
+#define SHD_JOIN_GRACE_S 10 /* /readyz waits this long for the join at most */
 
 struct shd_server {
     const struct shd_config *cfg;
@@ -24,6 +27,7 @@ struct shd_server {
     struct cluster *cluster;
     struct shd_spot *spot; /* cluster.spot_notice_url's watcher, or NULL */
     int ready, stopping;
+    time_t started; /* wall clock, for /readyz's join grace */
     char admin_addr[128], s3_addr[128];
 };
 

@@ -38,6 +38,8 @@ void cluster_leave(struct cluster *c, uint64_t timeout_ms, void (*done)(void *),
  * reachable, no longer placed on the ring, so its blocks have new owners);
  * cluster_leave() follows once they have them. */
 void cluster_drain(struct cluster *c);
+/* Whether this node has joined (through a seed), or needs not (no seeds). */
+int cluster_joined(const struct cluster *c);
 /* Members other than this node that are alive or suspect. */
 size_t cluster_others(const struct cluster *c);
 /* cluster_free: closes the sockets and frees everything (no goodbye: see

@@ -378,6 +378,11 @@ void cluster_drain(struct cluster *c)
     cluster_after(c);
 }
 
+int cluster_joined(const struct cluster *c)
+{
+    return c->joined;
+}
+
 size_t cluster_others(const struct cluster *c)
 {
     size_t n = 0;

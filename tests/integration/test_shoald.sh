@@ -54,6 +54,20 @@ check_match "port in use: says which address" "cannot listen addr=$ADMIN" "$(cat
 stop_shoald "$PID1" INT
 check "SIGINT: clean exit 0" 0 "$STOP_STATUS"
 
+# /readyz waits for the join: seeds that do not answer keep it 503 for the
+# 10 s grace, then it is ready (the first node of a cluster must be)
+dead=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s#$D/data#$D/data3#" "$T_TMP/c.yaml" >"$T_TMP/c3.yaml"
+printf 'cluster:\n  seeds: [127.0.0.1:%s]\n' "$dead" >>"$T_TMP/c3.yaml"
+start_shoald n3 "$T_TMP/c3.yaml"
+t0=$(date +%s)
+check "seeds that do not answer: /readyz 503 joining" "503 joining" \
+    "$(curl -s -w '%{http_code}' -o "$T_TMP/rz" "http://$SHOALD_ADMIN/readyz") $(cat "$T_TMP/rz")"
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$SHOALD_ADMIN/readyz")" = 200 ] || [ $(($(date +%s) - t0)) -gt 20 ]; do sleep 0.2; done
+t=$(($(date +%s) - t0))
+check "... ready after the 10 s grace" 1 "$([ "$t" -ge 8 ] && [ "$t" -le 13 ] && echo 1 || echo 0)"
+stop_shoald "$SHOALD_PID" TERM
+
 # POST /v1/drain: a node alone has nobody to hand blocks to: it leaves and exits 0
 start_shoald n1 "$T_TMP/c.yaml"
 check "drain: answered 202" 202 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SHOALD_ADMIN/v1/drain")"
