@@ -10,6 +10,8 @@
  *   "client reads=N seconds=S bytes=B p50_us=.. p99_us=.. errors=N" */
 #include "client/shoal.h"
 
+#include "tests/bench/bench_lat.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +31,17 @@ static unsigned long long bytes;
 static unsigned *lat;
 static size_t nlat;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *reader(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
     uint8_t *buf = malloc(len);
     uint64_t slots = st.size / len;
-    while (buf && slots && now() < stop_at) {
+    while (buf && slots && bench_now() < stop_at) {
         uint64_t off = (uint64_t)(rand_r(&seed) % slots) * len;
         size_t got;
-        double t0 = now();
+        double t0 = bench_now();
         int err = shoal_pread(sh, bucket, key, &st, buf, len, off, &got);
-        unsigned us = (unsigned)((now() - t0) * 1e6);
+        unsigned us = (unsigned)((bench_now() - t0) * 1e6);
         pthread_mutex_lock(&mu);
         if (err || got != len) {
             errors++;
@@ -60,12 +55,6 @@ static void *reader(void *arg)
     }
     free(buf);
     return NULL;
-}
-
-static int cmp_u(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -93,16 +82,17 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_t th[256];
-    double t0 = now();
+    double t0 = bench_now();
     stop_at = t0 + secs;
     for (int i = 0; i < nt; i++)
         pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)i);
     for (int i = 0; i < nt; i++)
         pthread_join(th[i], NULL);
-    double took = now() - t0;
-    qsort(lat, nlat, sizeof(*lat), cmp_u);
-    printf("client reads=%ld seconds=%.3f bytes=%llu p50_us=%u p99_us=%u errors=%ld\n", reads,
-           took, bytes, nlat ? lat[nlat / 2] : 0, nlat ? lat[nlat * 99 / 100] : 0, errors);
+    double took = bench_now() - t0;
+    unsigned p50, p99;
+    bench_pcts(lat, nlat, &p50, &p99);
+    printf("client reads=%ld seconds=%.3f bytes=%llu p50_us=%u p99_us=%u errors=%ld\n", reads, took,
+           bytes, p50, p99, errors);
     shoal_close(sh);
     free(lat);
     return 0;

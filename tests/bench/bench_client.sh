@@ -9,7 +9,9 @@
 #   2. the same libshoal MB/s against iperf3 on loopback (one stream), the
 #      physical ceiling here;
 #   3. the p99 of libshoal's reads with node 2 SIGSTOPped against the
-#      healthy p99 (hedged reads), and the failed reads.
+#      healthy p99 (hedged reads), and the failed reads;
+#   4. warm 4 KiB reads with shoal_pread against memcached's gets of 4 KiB
+#      values (bench_memc, the same threads), memcached from Debian.
 #
 # Medians of RUNS (3) runs, the two sides back to back. Env: RUNS, THREADS
 # (16: bench_client threads),
@@ -35,6 +37,7 @@ die() { echo "bench_client: $*" >&2; exit 1; }
 [ -x "$BUILD/bench/bench_client" ] || die "$BUILD/bench/bench_client missing (make all)"
 command -v wrk >/dev/null || die "wrk missing (deploy/deps.sh bench)"
 command -v iperf3 >/dev/null || die "iperf3 missing (deploy/deps.sh bench)"
+command -v memcached >/dev/null || die "memcached missing (deploy/deps.sh test)"
 TMP=$(mktemp -d /tmp/shoal-bench-client.XXXXXX)
 CHILD=
 trap cluster_cleanup EXIT
@@ -82,6 +85,26 @@ for r in $(seq "$RUNS"); do
     wait_alive 3 1 2 3
     echo "  run $r: p99 healthy $(awk '$1 == "ok" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } p = v["p99_us"] } END { print p / 1000 }' "$TMP/runs") ms, node 2 paused $(echo "$c" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.1f ms (errors %d)", v["p99_us"] / 1000, v["errors"] }')"
 done
+# ---- 4. warm 4 KiB reads: libshoal against memcached's gets ------------------------------------
+mport=$(free_port 127.0.0.1)
+memcached -l 127.0.0.1 -p "$mport" -U 0 -m 256 -t 2 -u "$(id -un)" >/dev/null 2>&1 &
+MEMC=$!
+sleep 0.5
+for r in $(seq "$RUNS"); do
+    m=$(bg "$BUILD/bench/bench_memc" "$mport" 1000 "$THREADS" "$DUR") || die "bench_memc failed"
+    c=$(bg "$BUILD/bench/bench_client" bench big.bin 4096 "$THREADS" "$DUR") || die "bench_client failed"
+    echo "mc ${m#memc }" >>"$TMP/runs"
+    echo "k4 ${c#client }" >>"$TMP/runs"
+    echo "  run $r: memcached $(echo "$m" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f gets/s p99 %.2f ms", v["gets"] / v["seconds"], v["p99_us"] / 1000 }'); libshoal $(echo "$c" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.0f reads/s p99 %.2f ms (errors %d)", v["reads"] / v["seconds"], v["p99_us"] / 1000, v["errors"] }')"
+done
+kill "$MEMC" 2>/dev/null
+wait "$MEMC" 2>/dev/null
+ops() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print (v["gets"] != "" ? v["gets"] : v["reads"]) / v["seconds"] }' "$TMP/runs" | med; }
+opsr() { awk '$1 == "mc" || $1 == "k4" { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    x[$1, ++n[$1]] = (v["gets"] != "" ? v["gets"] : v["reads"]) / v["seconds"] }
+    END { for (i = 1; i <= n["mc"] && i <= n["k4"]; i++) print x["k4", i] / x["mc", i] }' "$TMP/runs" | med; }
+
 p99() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["p99_us"] / 1000 }' "$TMP/runs" | med; }
 errs() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } e += v["errors"] } END { print e + 0 }' "$TMP/runs"; }
 p99r() { awk '$1 == "ok" || $1 == "st" { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -100,3 +123,4 @@ printf '%-52s %10s %10s %8s %s\n' "figure" "reference" "libshoal" "ratio" "targe
 printf '%-52s %10s %10s %8s %s\n' "1 warm 1 MiB reads, MB/s (ref: node 1's gateway)" "$(fmt "$(mbs gw)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl gw)" 3)" ">= 1.5"
 printf '%-52s %10s %10s %8s %s\n' "2 the same, MB/s (ref: iperf3 on loopback)" "$(fmt "$(mbs ip)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl ip)" 3)" ">= 0.6"
 printf '%-52s %10s %10s %8s %s\n' "3 p99 of a read, ms (ref: healthy; node 2 SIGSTOPped)" "$(fmt "$(p99 ok)" 1)" "$(fmt "$(p99 st)" 1)" "$(fmt "$(p99r)" 2)" "<= 3, errors 0 (here $(errs st))"
+printf '%-52s %10s %10s %8s %s\n' "4 warm 4 KiB reads/s (ref: memcached gets/s)" "$(fmt "$(ops mc)" 0)" "$(fmt "$(ops k4)" 0)" "$(fmt "$(opsr)" 3)" ">= 1.0"
