@@ -147,7 +147,8 @@ struct shd_config {
         bool tls;
         struct shd_addr advertise; /* host NULL: worked out (daemon/cluster/cluster_join.c) */
         uint64_t drain_timeout_ms;
-        uint64_t repair_rate; /* bytes a second; 0: unpaced */
+        uint64_t repair_rate;    /* bytes a second; 0: unpaced */
+        unsigned hot_copy_after; /* fetches by a non-owner; 0: never */
         char *spot_notice_url;
         struct {
             uint64_t probe_interval_ms, probe_timeout_ms, interval_ms, pushpull_interval_ms;

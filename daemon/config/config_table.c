@@ -268,6 +268,15 @@ const struct shd_cfg_key shd_cfg_keys[] = {
      .doc = "Bytes a second a node gives to other owners after the ring changes (restoring "
             "R copies after a node is lost, warming a node that joined). 0: as fast as the "
             "network goes. A drain is not held to it."},
+    {.path = "cluster.hot_copy_after",
+     .type = SHD_CFG_INT,
+     .min = 0,
+     .max = 15,
+     .def = "8",
+     .off = CFG_OFF(cluster.hot_copy_after),
+     .doc = "A node that owns no copy of a block and has fetched it from its owners this many "
+            "times in about 10 s keeps a copy too, so the hottest blocks of a skewed load are "
+            "served by every node asked for them, not by their R owners alone. 0: never."},
     {.path = "cluster.spot_notice_url",
      .type = SHD_CFG_URL,
      .min = 1,

@@ -98,7 +98,7 @@ struct fill_run {
 };
 
 /* Hot blocks get copies beyond their owners: a node that does not own a
- * block and has fetched it from the owners FILL_HOT_KEEP times within
+ * block and has fetched it from the owners cluster.hot_copy_after times within
  * about FILL_HOT_AGE_MS keeps the next copy it fetches (in its store, as
  * any block, and evicted as any). Under a skewed load the few hottest
  * blocks are then served by every node that is asked for them, not by
@@ -106,9 +106,6 @@ struct fill_run {
  * block id hash, halved every FILL_HOT_AGE_MS (a count-min sketch of one
  * row: collisions can only make a block look hotter). */
 #define FILL_HOT_SLOTS 65536
-#ifndef FILL_HOT_KEEP
-#define FILL_HOT_KEEP 8 /* a build with 16 keeps none: the counters stop at 15 */
-#endif
 #define FILL_HOT_AGE_MS 10000
 
 struct fill_table {
@@ -135,9 +132,13 @@ static uint64_t now_ms(void)
 }
 
 /* One more fetch of block ID from its owners by this node, which owns no
- * copy: whether it is hot enough to keep (FILL_HOT_KEEP). Lock held. */
+ * copy: whether it is hot enough to keep (cluster.hot_copy_after; 0:
+ * never). Lock held. */
 static int hot_locked(struct fill_table *ft, const uint8_t id[STORE_ID_LEN])
 {
+    unsigned keep = ft->ctx->cfg->cluster.hot_copy_after;
+    if (!keep)
+        return 0;
     uint64_t now = now_ms();
     if (now - ft->hot_aged_ms >= FILL_HOT_AGE_MS) {
         for (size_t i = 0; i < FILL_HOT_SLOTS; i++)
@@ -147,7 +148,7 @@ static int hot_locked(struct fill_table *ft, const uint8_t id[STORE_ID_LEN])
     uint8_t *c = &ft->hot[((unsigned)id[2] << 8 | id[3]) % FILL_HOT_SLOTS];
     if (*c < 15)
         (*c)++;
-    return *c >= FILL_HOT_KEEP;
+    return *c >= keep;
 }
 
 int fill_table_new(struct shd_ctx *ctx, struct fill_table **out)

@@ -19,9 +19,13 @@ s3_cluster_setup
 "$BUILD/shoal" keygen >"$T_TMP/other.key"
 for n in 1 2 3; do PEER_PORT[$n]=$(free_port 127.0.0.$n); done
 SEEDS="127.0.0.1:${PEER_PORT[1]}, 127.0.0.2:${PEER_PORT[2]}"
+# hot_copy_after 0: the read phase counts each block's copies, and 64
+# readers of one object would make its blocks hot (hot copies are tested in
+# test_cluster_churn.sh, with the default)
 for n in 1 2 3; do
     node_config $n "$SEEDS" "  replication: 2
-  block_size: 1MiB$([ "${CLUSTER_TLS:-0}" = 1 ] && printf '\n  tls: true')"
+  block_size: 1MiB
+  hot_copy_after: 0$([ "${CLUSTER_TLS:-0}" = 1 ] && printf '\n  tls: true')"
 done
 for n in 1 2 3; do start_node $n || finish; done
 wait_states 15 "n1=alive n2=alive n3=alive" 1 2 3
