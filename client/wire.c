@@ -10,8 +10,9 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-    "?",   "hello", "challenge", "auth", "welcome",  "view", "get",      "block",    "data",  "end",
-    "put", "done",  "holds",     "held", "meta_get", "meta", "meta_put", "meta_del", "error",
+    "?",        "hello",    "challenge", "auth", "welcome", "view", "get",      "block",
+    "data",     "end",      "put",       "done", "holds",   "held", "meta_get", "meta",
+    "meta_put", "meta_del", "error",     "list", "listing", "oput",
 };
 
 const char *wire_type_name(int type)
@@ -21,8 +22,8 @@ const char *wire_type_name(int type)
 
 const char *wire_code_name(int code)
 {
-    static const char *const names[] = {"?",     "noent", "precond", "unavail", "nomem",
-                                        "inval", "auth",  "proto",   "io",      "denied"};
+    static const char *const names[] = {"?",    "noent", "precond", "unavail", "nomem", "inval",
+                                        "auth", "proto", "io",      "denied",  "rdonly"};
     return code >= 1 && code <= WIRE_C_LAST ? names[code] : "?";
 }
 
@@ -95,6 +96,32 @@ static int pack_member(msgpack_packer *pk, const struct wire_member *w)
     return 0;
 }
 
+static int pack_listing(msgpack_packer *pk, const struct wire_msg *m)
+{
+    if (m->u.listing.truncated)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    if (pack_str_max(pk, m->u.listing.next_token, WIRE_TOKEN_MAX))
+        return -1;
+    msgpack_pack_array(pk, m->u.listing.nentries);
+    for (size_t i = 0; i < m->u.listing.nentries; i++) {
+        const struct wire_entry *e = &m->u.listing.entries[i];
+        msgpack_pack_array(pk, 4);
+        if (pack_str_max(pk, e->key, WIRE_KEY_MAX))
+            return -1;
+        msgpack_pack_uint64(pk, e->size);
+        if (pack_str_max(pk, e->etag, WIRE_ETAG_MAX))
+            return -1;
+        msgpack_pack_int64(pk, e->mtime);
+    }
+    msgpack_pack_array(pk, m->u.listing.nprefixes);
+    for (size_t i = 0; i < m->u.listing.nprefixes; i++)
+        if (pack_str_max(pk, m->u.listing.prefixes[i], WIRE_KEY_MAX))
+            return -1;
+    return 0;
+}
+
 /* The fields after [type, rid]; the array's size in *N. -1: cannot send. */
 static int pack_body(msgpack_packer *pk, const struct wire_msg *m)
 {
@@ -155,6 +182,21 @@ static int pack_body(msgpack_packer *pk, const struct wire_msg *m)
         if (m->u.error.code < 1 || m->u.error.code > WIRE_C_LAST)
             return -1;
         msgpack_pack_array(pk, 4);
+        break;
+    case WIRE_LIST:
+        if (m->u.list.max < 1 || m->u.list.max > WIRE_LIST_MAX)
+            return -1;
+        msgpack_pack_array(pk, 10);
+        break;
+    case WIRE_LISTING:
+        if (m->u.listing.nentries + m->u.listing.nprefixes > WIRE_LIST_MAX)
+            return -1;
+        msgpack_pack_array(pk, 6);
+        break;
+    case WIRE_OPUT:
+        if (m->u.obj.size > WIRE_OPUT_MAX)
+            return -1;
+        msgpack_pack_array(pk, 8);
         break;
     default: /* DATA has its own encoder */
         return -1;
@@ -236,6 +278,26 @@ static int pack_body(msgpack_packer *pk, const struct wire_msg *m)
     case WIRE_ERROR:
         msgpack_pack_uint32(pk, m->u.error.code);
         return pack_str_max(pk, m->u.error.message, WIRE_MESSAGE_MAX);
+    case WIRE_LIST:
+        msgpack_pack_uint64(pk, m->epoch);
+        msgpack_pack_uint32(pk, m->flags);
+        if (pack_str_max(pk, m->u.list.bucket, WIRE_BUCKET_MAX) ||
+            pack_str_max(pk, m->u.list.prefix, WIRE_KEY_MAX) ||
+            pack_str_max(pk, m->u.list.delimiter, WIRE_DELIM_MAX) ||
+            pack_str_max(pk, m->u.list.after, WIRE_KEY_MAX) ||
+            pack_str_max(pk, m->u.list.token, WIRE_TOKEN_MAX))
+            return -1;
+        msgpack_pack_uint32(pk, m->u.list.max);
+        return 0;
+    case WIRE_LISTING:
+        return pack_listing(pk, m);
+    case WIRE_OPUT:
+        msgpack_pack_uint64(pk, m->epoch);
+        msgpack_pack_uint32(pk, m->flags);
+        if (pack_obj(pk, m))
+            return -1;
+        msgpack_pack_uint64(pk, m->u.obj.size);
+        return pack_str_max(pk, m->meta.content_type, WIRE_CTYPE_MAX);
     default:
         return 0;
     }
@@ -397,6 +459,69 @@ static int get_view(const msgpack_object *a, struct wire_msg *m)
     return 1;
 }
 
+/* A string of at most CAP - 1 bytes (a NUL-free msgpack str) copied to
+ * the arena at *AT, NUL-terminated: the copy, or NULL. */
+static const char *arena_str(const msgpack_object *o, size_t cap, char **at)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
+        (o->via.str.size && memchr(o->via.str.ptr, 0, o->via.str.size)))
+        return NULL;
+    char *s = *at;
+    if (o->via.str.size) /* msgpack-c may leave ptr NULL for "" */
+        memcpy(s, o->via.str.ptr, o->via.str.size);
+    s[o->via.str.size] = 0;
+    *at += o->via.str.size + 1;
+    return s;
+}
+
+/* LISTING's fields: the entries and prefixes in malloc'd arrays, their
+ * strings in one arena (no larger than the frame plus a NUL each). */
+static int get_listing(const msgpack_object *a, struct wire_msg *m)
+{
+    if (a[0].type != MSGPACK_OBJECT_BOOLEAN ||
+        !ring_mp_str(&a[1], m->u.listing.next_token, WIRE_TOKEN_MAX) ||
+        a[2].type != MSGPACK_OBJECT_ARRAY || a[3].type != MSGPACK_OBJECT_ARRAY)
+        return 0;
+    size_t ne = a[2].via.array.size, np = a[3].via.array.size, bytes = 0;
+    if (ne + np > WIRE_LIST_MAX)
+        return 0;
+    for (size_t i = 0; i < ne; i++) {
+        const msgpack_object *e = &a[2].via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 4 ||
+            e->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
+            return 0;
+        bytes += e->via.array.ptr[0].via.str.size + 1;
+    }
+    for (size_t i = 0; i < np; i++) {
+        if (a[3].via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+            return 0;
+        bytes += a[3].via.array.ptr[i].via.str.size + 1;
+    }
+    m->u.listing.truncated = a[0].via.boolean;
+    m->u.listing.entries = calloc(ne ? ne : 1, sizeof(struct wire_entry));
+    m->u.listing.prefixes = calloc(np ? np : 1, sizeof(char *));
+    m->u.listing.arena = malloc(bytes ? bytes : 1);
+    if (!m->u.listing.entries || !m->u.listing.prefixes || !m->u.listing.arena)
+        return -1;
+    char *at = m->u.listing.arena;
+    for (size_t i = 0; i < ne; i++) {
+        const msgpack_object *f = a[2].via.array.ptr[i].via.array.ptr;
+        struct wire_entry *e = &m->u.listing.entries[i];
+        m->u.listing.nentries = i + 1;
+        e->key = arena_str(&f[0], WIRE_KEY_MAX, &at);
+        if (!e->key || !e->key[0] || !ring_mp_uint(&f[1], UINT64_MAX, &e->size) ||
+            !ring_mp_str(&f[2], e->etag, WIRE_ETAG_MAX) || !get_i64(&f[3], &e->mtime))
+            return 0;
+    }
+    for (size_t i = 0; i < np; i++) {
+        m->u.listing.nprefixes = i + 1;
+        m->u.listing.prefixes[i] = arena_str(&a[3].via.array.ptr[i], WIRE_KEY_MAX, &at);
+        if (!m->u.listing.prefixes[i] || !m->u.listing.prefixes[i][0])
+            return 0;
+    }
+    return 1;
+}
+
 /* The fields of M's type from A[0..N) (BODY: the frame, for empty bins to
  * point into): 1, 0 (malformed) or -1 (memory). */
 static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, const uint8_t *body)
@@ -406,7 +531,8 @@ static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, c
         [WIRE_VIEW] = 2,     [WIRE_GET] = 9,       [WIRE_BLOCK] = 3, [WIRE_DATA] = 1,
         [WIRE_END] = 1,      [WIRE_PUT] = 4,       [WIRE_DONE] = 0,  [WIRE_HOLDS] = 2,
         [WIRE_HELD] = 1,     [WIRE_META_GET] = 4,  [WIRE_META] = 5,  [WIRE_META_PUT] = 9,
-        [WIRE_META_DEL] = 4, [WIRE_ERROR] = 2,
+        [WIRE_META_DEL] = 4, [WIRE_ERROR] = 2,     [WIRE_LIST] = 8,  [WIRE_LISTING] = 4,
+        [WIRE_OPUT] = 6,
     };
     if (n != want[m->type])
         return 0;
@@ -485,6 +611,22 @@ static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, c
     case WIRE_ERROR:
         return get_u32(&a[0], WIRE_C_LAST, &m->u.error.code) && m->u.error.code >= 1 &&
                ring_mp_str(&a[1], m->u.error.message, WIRE_MESSAGE_MAX);
+    case WIRE_LIST:
+        return ring_mp_uint(&a[0], UINT64_MAX, &m->epoch) &&
+               get_u32(&a[1], UINT32_MAX, &m->flags) &&
+               ring_mp_str(&a[2], m->u.list.bucket, WIRE_BUCKET_MAX) && m->u.list.bucket[0] &&
+               ring_mp_str(&a[3], m->u.list.prefix, WIRE_KEY_MAX) &&
+               ring_mp_str(&a[4], m->u.list.delimiter, WIRE_DELIM_MAX) &&
+               ring_mp_str(&a[5], m->u.list.after, WIRE_KEY_MAX) &&
+               ring_mp_str(&a[6], m->u.list.token, WIRE_TOKEN_MAX) &&
+               get_u32(&a[7], WIRE_LIST_MAX, &m->u.list.max) && m->u.list.max >= 1;
+    case WIRE_LISTING:
+        return get_listing(a, m);
+    case WIRE_OPUT:
+        return ring_mp_uint(&a[0], UINT64_MAX, &m->epoch) &&
+               get_u32(&a[1], UINT32_MAX, &m->flags) && get_obj(&a[2], m) &&
+               ring_mp_uint(&a[4], WIRE_OPUT_MAX, &m->u.obj.size) &&
+               ring_mp_str(&a[5], m->meta.content_type, WIRE_CTYPE_MAX);
     }
     return 0;
 }
@@ -525,6 +667,11 @@ void wire_msg_clear(struct wire_msg *m)
         free(m->u.view.members);
         m->u.view.members = NULL;
         m->u.view.n = 0;
+    } else if (m->type == WIRE_LISTING) {
+        free(m->u.listing.entries);
+        free((void *)m->u.listing.prefixes);
+        free(m->u.listing.arena);
+        memset(&m->u.listing, 0, sizeof(m->u.listing));
     }
 }
 

@@ -39,6 +39,13 @@
  *              headers] -> DONE
  *   META_DEL  [17, rid, epoch, flags, bucket, key] -> DONE
  *   ERROR     [18, rid, code, message]
+ *   LIST      [19, rid, epoch, flags, bucket, prefix, delimiter, start_after, token, max]
+ *             -> LISTING or ERROR (max: 1..WIRE_LIST_MAX keys and prefixes)
+ *   LISTING   [20, rid, truncated, next_token, [[key, size, etag, mtime], ...],
+ *              [prefix, ...]]   next_token "" unless truncated
+ *   OPUT      [21, rid, epoch, flags, bucket, key, size, content_type] then
+ *             DATA..., END (XXH3-64 of all the bytes) -> META (the new version)
+ *             or ERROR: an object written through the node to S3
  */
 #ifndef SHOAL_CLIENT_WIRE_H
 #define SHOAL_CLIENT_WIRE_H
@@ -67,6 +74,12 @@
 #define WIRE_HOLDS_MAX 8192        /* ids in one HOLDS */
 #define WIRE_VIEW_MAX 8192         /* members in one VIEW */
 #define WIRE_BLOCK_MAX (64u << 20) /* the largest block (cluster.block_size) */
+#define WIRE_DELIM_MAX 64          /* a listing's delimiter, with the NUL */
+#define WIRE_TOKEN_MAX 2048        /* a listing's continuation token, with the NUL */
+/* keys and prefixes in one LISTING: 700 of the longest keys with their
+ * ETags still fit one frame */
+#define WIRE_LIST_MAX 700
+#define WIRE_OPUT_MAX (5ULL << 30) /* an object written in one OPUT (S3's PutObject limit) */
 
 enum wire_err {
     WIRE_OK = 0,
@@ -94,7 +107,10 @@ enum wire_type {
     WIRE_META_PUT,
     WIRE_META_DEL,
     WIRE_ERROR,
-    WIRE_TYPE_LAST = WIRE_ERROR
+    WIRE_LIST,
+    WIRE_LISTING,
+    WIRE_OPUT,
+    WIRE_TYPE_LAST = WIRE_OPUT
 };
 
 /* ERROR codes */
@@ -108,7 +124,8 @@ enum wire_code {
     WIRE_C_PROTO = 7,   /* another protocol version, cluster or block size */
     WIRE_C_IO = 8,      /* a local failure */
     WIRE_C_DENIED = 9,  /* S3 refused the node's credentials */
-    WIRE_C_LAST = WIRE_C_DENIED
+    WIRE_C_RDONLY = 10, /* OPUT to a read-only mount */
+    WIRE_C_LAST = WIRE_C_RDONLY
 };
 
 /* GET, META_* flags */
@@ -126,14 +143,23 @@ struct wire_member {
     uint16_t s3_port, admin_port;
 };
 
+/* One key of a LISTING (key: NUL-terminated, in the message's arena). */
+struct wire_entry {
+    const char *key;
+    uint64_t size;
+    char etag[WIRE_ETAG_MAX];
+    int64_t mtime;
+};
+
 /* A decoded frame. Strings are NUL-terminated copies; DATA's bytes, HOLDS'
  * ids and HELD's bitmap point into the decoded body (valid while it is);
- * VIEW's members are malloc'd (wire_msg_clear frees them). */
+ * VIEW's members and LISTING's entries and prefixes are malloc'd
+ * (wire_msg_clear frees them; to encode, they may point anywhere). */
 struct wire_msg {
     enum wire_type type;
     uint32_t rid;
     uint64_t epoch; /* HELLO, CHALLENGE, VIEW and the requests */
-    uint32_t flags; /* GET, META_GET, META_PUT, META_DEL */
+    uint32_t flags; /* GET, META_GET, META_PUT, META_DEL, LIST, OPUT */
     union {
         struct {
             uint32_t version;
@@ -156,12 +182,12 @@ struct wire_msg {
             struct wire_member *members;
             size_t n;
         } view;
-        struct { /* GET, META_GET, META_PUT, META_DEL */
+        struct { /* GET, META_GET, META_PUT, META_DEL, OPUT */
             char bucket[WIRE_BUCKET_MAX];
             char key[WIRE_KEY_MAX];
             /* GET */
             char etag[WIRE_ETAG_MAX];
-            uint64_t size, index;
+            uint64_t size, index; /* size: OPUT's too */
             uint32_t off, len;
         } obj;
         struct {
@@ -191,8 +217,26 @@ struct wire_msg {
             uint32_t code;
             char message[WIRE_MESSAGE_MAX];
         } error;
+        struct {
+            char bucket[WIRE_BUCKET_MAX];
+            char prefix[WIRE_KEY_MAX];
+            char delimiter[WIRE_DELIM_MAX];
+            char after[WIRE_KEY_MAX];
+            char token[WIRE_TOKEN_MAX];
+            uint32_t max;
+        } list;
+        struct {
+            int truncated;
+            char next_token[WIRE_TOKEN_MAX];
+            struct wire_entry *entries;
+            size_t nentries;
+            const char **prefixes;
+            size_t nprefixes;
+            char *arena; /* decoded: the strings the pointers point at */
+        } listing;
     } u;
-    /* META, META_PUT: the object's metadata (obj holds bucket and key) */
+    /* META, META_PUT: the object's metadata (obj holds bucket and key);
+     * OPUT: its content_type */
     struct {
         uint64_t size;
         char etag[WIRE_ETAG_MAX];

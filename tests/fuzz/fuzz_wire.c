@@ -14,7 +14,9 @@
  * within their fields, DATA/HOLDS/HELD pointers inside the body and within
  * their ceilings; every decoded message but DATA encodes again, and that
  * encoding decodes to the same message (DATA: its head re-encodes to the
- * same rid and bytes).
+ * same rid and bytes). LISTING's entries and prefixes stay within
+ * WIRE_LIST_MAX and their strings within their fields; OPUT's size within
+ * WIRE_OPUT_MAX.
  *
  * fuzz-args: -max_len=70000
  * The seed corpus is tests/fuzz/corpus/wire/; test_fuzz_wire replays it. */
@@ -52,6 +54,22 @@ static int same(const struct wire_msg *a, const struct wire_msg *b)
     case WIRE_HELD:
         return a->u.held.len == b->u.held.len &&
                memcmp(a->u.held.bits, b->u.held.bits, a->u.held.len) == 0;
+    case WIRE_LISTING: {
+        const __typeof__(a->u.listing) *x = &a->u.listing, *y = &b->u.listing;
+        if (x->truncated != y->truncated || strcmp(x->next_token, y->next_token) != 0 ||
+            x->nentries != y->nentries || x->nprefixes != y->nprefixes)
+            return 0;
+        for (size_t i = 0; i < x->nentries; i++)
+            if (strcmp(x->entries[i].key, y->entries[i].key) != 0 ||
+                x->entries[i].size != y->entries[i].size ||
+                strcmp(x->entries[i].etag, y->entries[i].etag) != 0 ||
+                x->entries[i].mtime != y->entries[i].mtime)
+                return 0;
+        for (size_t i = 0; i < x->nprefixes; i++)
+            if (strcmp(x->prefixes[i], y->prefixes[i]) != 0)
+                return 0;
+        return 1;
+    }
     default:
         return memcmp(&a->u, &b->u, sizeof(a->u)) == 0 &&
                memcmp(&a->meta, &b->meta, sizeof(a->meta)) == 0;
@@ -108,6 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         broken("HOLDS ids outside the body");
     if (m.type == WIRE_HELD && (m.u.held.bits < body || m.u.held.bits + m.u.held.len > body + blen))
         broken("HELD bits outside the body");
+    if (m.type == WIRE_LISTING) {
+        if (m.u.listing.nentries + m.u.listing.nprefixes > WIRE_LIST_MAX)
+            broken("a LISTING over its ceiling");
+        for (size_t i = 0; i < m.u.listing.nentries; i++) {
+            check_str(m.u.listing.entries[i].key, WIRE_KEY_MAX);
+            check_str(m.u.listing.entries[i].etag, WIRE_ETAG_MAX);
+        }
+        for (size_t i = 0; i < m.u.listing.nprefixes; i++)
+            check_str(m.u.listing.prefixes[i], WIRE_KEY_MAX);
+    }
+    if (m.type == WIRE_OPUT && m.u.obj.size > WIRE_OPUT_MAX)
+        broken("an OPUT over its ceiling");
     if (wire_encode(&m, out, sizeof(out), &len) != WIRE_OK)
         broken("a decoded message does not encode");
     if (wire_decode(out + WIRE_FRAME_HEAD, len - WIRE_FRAME_HEAD, &again) != WIRE_OK)

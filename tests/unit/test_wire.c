@@ -377,6 +377,99 @@ TEST(test_frame_heads)
     CHECK(wire_encode(&m, buf, sizeof(buf), &n) == WIRE_EINVAL);
 }
 
+TEST(test_list_listing_oput)
+{
+    static struct wire_msg m, d;
+    size_t fl;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_LIST;
+    m.rid = 9;
+    m.epoch = 77;
+    strcpy(m.u.list.bucket, "lake");
+    strcpy(m.u.list.prefix, "sales/");
+    strcpy(m.u.list.delimiter, "/");
+    strcpy(m.u.list.after, "sales/a");
+    strcpy(m.u.list.token, "opaque==");
+    m.u.list.max = WIRE_LIST_MAX;
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(d.type == WIRE_LIST && d.rid == 9 && d.epoch == 77 && d.u.list.max == WIRE_LIST_MAX);
+    CHECK_STR(d.u.list.bucket, "lake");
+    CHECK_STR(d.u.list.prefix, "sales/");
+    CHECK_STR(d.u.list.delimiter, "/");
+    CHECK_STR(d.u.list.after, "sales/a");
+    CHECK_STR(d.u.list.token, "opaque==");
+    CHECK(strict(fl));
+    m.u.list.max = 0; /* 1..WIRE_LIST_MAX, both ways */
+    CHECK(wire_encode(&m, buf, sizeof(buf), &fl) == WIRE_EINVAL);
+    m.u.list.max = WIRE_LIST_MAX + 1;
+    CHECK(wire_encode(&m, buf, sizeof(buf), &fl) == WIRE_EINVAL);
+    memset(m.u.list.delimiter, 'x', WIRE_DELIM_MAX); /* no NUL: too long */
+    m.u.list.max = 1;
+    CHECK(wire_encode(&m, buf, sizeof(buf), &fl) == WIRE_EINVAL);
+
+    /* the largest LISTING: WIRE_LIST_MAX of the longest keys and ETags fit a frame */
+    static char keys[WIRE_LIST_MAX][WIRE_KEY_MAX];
+    static struct wire_entry es[WIRE_LIST_MAX];
+    const char *pfx[2] = {"a/", "b/"};
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_LISTING;
+    m.rid = 10;
+    m.u.listing.truncated = 1;
+    strcpy(m.u.listing.next_token, "next");
+    for (size_t i = 0; i < WIRE_LIST_MAX - 2; i++) {
+        memset(keys[i], 'k', WIRE_KEY_MAX - 1);
+        snprintf(keys[i], 8, "%06zu", i);
+        keys[i][6] = 'k';
+        es[i].key = keys[i];
+        es[i].size = UINT64_MAX - i;
+        memset(es[i].etag, 'e', WIRE_ETAG_MAX - 1);
+        es[i].mtime = -(int64_t)i;
+    }
+    m.u.listing.entries = es;
+    m.u.listing.nentries = WIRE_LIST_MAX - 2;
+    m.u.listing.prefixes = pfx;
+    m.u.listing.nprefixes = 2;
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(d.type == WIRE_LISTING && d.u.listing.truncated);
+    CHECK_STR(d.u.listing.next_token, "next");
+    REQUIRE(d.u.listing.nentries == WIRE_LIST_MAX - 2 && d.u.listing.nprefixes == 2);
+    CHECK_STR(d.u.listing.entries[5].key, keys[5]);
+    CHECK(d.u.listing.entries[5].size == UINT64_MAX - 5 && d.u.listing.entries[5].mtime == -5);
+    CHECK_STR(d.u.listing.entries[WIRE_LIST_MAX - 3].etag, es[0].etag);
+    CHECK_STR(d.u.listing.prefixes[1], "b/");
+    wire_msg_clear(&d);
+    CHECK(d.u.listing.entries == NULL);
+    m.u.listing.nprefixes = 3; /* one over the ceiling */
+    const char *pfx3[3] = {"a/", "b/", "c/"};
+    m.u.listing.prefixes = pfx3;
+    CHECK(wire_encode(&m, buf, sizeof(buf), &fl) == WIRE_EINVAL);
+    /* an empty listing, and strictness on a small one */
+    m.u.listing.nentries = 1;
+    m.u.listing.nprefixes = 1;
+    m.u.listing.truncated = 0;
+    m.u.listing.next_token[0] = 0;
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(!d.u.listing.truncated && d.u.listing.nentries == 1 && d.u.listing.nprefixes == 1);
+    wire_msg_clear(&d);
+    CHECK(strict(fl));
+
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_OPUT;
+    m.rid = 11;
+    m.epoch = 5;
+    strcpy(m.u.obj.bucket, "lake");
+    strcpy(m.u.obj.key, "in/x.csv");
+    m.u.obj.size = WIRE_OPUT_MAX;
+    strcpy(m.meta.content_type, "text/csv");
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(d.type == WIRE_OPUT && d.u.obj.size == WIRE_OPUT_MAX && d.epoch == 5);
+    CHECK_STR(d.u.obj.key, "in/x.csv");
+    CHECK_STR(d.meta.content_type, "text/csv");
+    CHECK(strict(fl));
+    m.u.obj.size = WIRE_OPUT_MAX + 1;
+    CHECK(wire_encode(&m, buf, sizeof(buf), &fl) == WIRE_EINVAL);
+}
+
 TEST(test_macs)
 {
     uint8_t k1[32], k2[32], n1[WIRE_NONCE_LEN], n2[WIRE_NONCE_LEN];
@@ -406,6 +499,7 @@ int main(void)
     RUN(test_meta);
     RUN(test_view);
     RUN(test_frame_heads);
+    RUN(test_list_listing_oput);
     RUN(test_macs);
     return harness_done();
 }
