@@ -363,7 +363,7 @@ static void frames(struct peer_conn *c)
     struct peer_set *ps = c->pl->ps;
     struct evbuffer *in = c->in;
 
-    while (c->state != PC_DEAD) {
+    while (c->state != PC_DEAD && !c->paused) {
         size_t have = evbuffer_get_length(in);
         if (c->d_left) { /* inside a DATA frame's bytes */
             if (!have || data_bytes(c, in, have < c->d_left ? have : c->d_left) != 0)
@@ -486,6 +486,42 @@ static void tls_read_cb(struct bufferevent *bev, void *arg)
     frames(c);
 }
 
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct peer_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->state != PC_DEAD && !c->paused)
+        frames(c);
+}
+
+void peer_conn_pause(struct peer_conn *c)
+{
+    if (c->paused || c->state == PC_DEAD)
+        return;
+    c->paused = 1;
+    if (c->rev)
+        event_del(c->rev);
+    else
+        bufferevent_disable(c->bev, EV_READ);
+}
+
+void peer_conn_resume(struct peer_conn *c)
+{
+    if (!c->paused || c->state == PC_DEAD)
+        return;
+    c->paused = 0;
+    if (c->rev)
+        event_add(c->rev, NULL);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+    if (!c->resume_ev)
+        c->resume_ev = event_new(c->pl->l->base, -1, 0, resume_cb, c);
+    if (!c->resume_ev)
+        shd_oom(sizeof(struct event *));
+    event_active(c->resume_ev, EV_TIMEOUT, 0); /* not inside the caller's callback */
+}
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct peer_conn *c = arg;
@@ -498,6 +534,8 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (c->rev)
         event_free(c->rev);
+    if (c->resume_ev)
+        event_free(c->resume_ev);
     if (c->in)
         evbuffer_free(c->in);
     bufferevent_free(c->bev);
@@ -534,6 +572,8 @@ void peer_conn_close(struct peer_conn *c)
         event_del(c->rev);
     else
         bufferevent_disable(c->bev, EV_READ);
+    if (c->resume_ev)
+        event_del(c->resume_ev);
     event_del(c->hs_timer);
     if (c->server)
         peer_srv_close(c);

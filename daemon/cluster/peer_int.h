@@ -43,6 +43,7 @@ struct peer_stats {
         checksum_failures;
     _Atomic uint64_t views_in, tells, tells_failed, tells_in, meta_gets, meta_gets_in;
     _Atomic uint64_t probes, probe_hits;
+    _Atomic uint64_t lists_in, oputs_in, oputs_failed;
 };
 
 struct peer_conn;
@@ -77,6 +78,8 @@ struct peer_set {
 struct peer_sreq;   /* peer_srv.c */
 struct peer_mreq;   /* peer_srv.c */
 struct peer_put_in; /* peer_srv.c */
+struct peer_lreq;   /* peer_srv.c */
+struct peer_oput;   /* peer_oput.c */
 
 struct peer_conn {
     struct peer_loop *pl;
@@ -101,6 +104,10 @@ struct peer_conn {
     unsigned nsreqs;
     struct peer_mreq *mreqs; /* META_GETs waiting for a HEAD */
     struct peer_put_in *put;
+    struct peer_lreq *lreqs; /* LISTs waiting for S3 */
+    struct peer_oput *oput;  /* the OPUT being received or finished */
+    int paused;              /* reading stopped (peer_conn_pause) */
+    struct event *resume_ev; /* frames taken again from the loop */
     /* client side (peer_pool.c) */
     struct peer_call *calls;
     unsigned ncalls;
@@ -121,6 +128,18 @@ void peer_send_error(struct peer_conn *c, uint32_t rid, uint32_t code, const cha
 void peer_send_data(struct peer_conn *c, uint32_t rid, struct store_block *b, const uint8_t *data,
                     size_t n);
 uint64_t peer_now_ms(void);
+/* peer_srv.c: the wire ERROR code for a ufs error */
+uint32_t peer_code_of(int ufs_err);
+/* peer_oput.c: OPUT's frames (see the file), and the connection closing */
+int peer_oput_start(struct peer_conn *c, const struct wire_msg *m);
+int peer_oput_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n);
+int peer_oput_end(struct peer_conn *c, const struct wire_msg *m);
+void peer_oput_close(struct peer_conn *c);
+
+/* Stops reading C (an OPUT's S3 writer is full: the sender waits in its
+ * socket), and starts again; what C holds already is taken from the loop. */
+void peer_conn_pause(struct peer_conn *c);
+void peer_conn_resume(struct peer_conn *c);
 /* A META or META_PUT frame's metadata as a stat (headers point into M), and
  * the other way. */
 void peer_stat_of(const struct wire_msg *m, struct ufs_stat *st);

@@ -750,6 +750,11 @@ void peer_metrics(struct evbuffer *o, void *arg)
           "change)."),
         C(probe_hits, "probe_hits_total",
           "Blocks such a probe found on another node (taken from it, not from S3)."),
+        C(lists_in, "lists_served_total", "Listings answered for workers (LIST)."),
+        C(oputs_in, "object_writes_served_total",
+          "Objects workers wrote to S3 through this node (OPUT)."),
+        C(oputs_failed, "object_writes_failed_total",
+          "Object writes through this node that failed (refused, S3 errors, damaged bytes)."),
         C(bytes_in, "bytes_received_total", "Peer protocol bytes received."),
         C(bytes_out, "bytes_sent_total", "Peer protocol bytes sent."),
 #undef C

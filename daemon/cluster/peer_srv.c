@@ -59,6 +59,22 @@ struct peer_mreq {
     struct meta_wait *mw;
 };
 
+/* A LIST waiting for S3. */
+struct peer_lreq {
+    struct peer_conn *c;
+    struct peer_lreq *next, **pprev;
+    uint32_t rid;
+    struct ufs_req *req;
+};
+
+static void lreq_free(struct peer_lreq *q)
+{
+    *q->pprev = q->next;
+    if (q->next)
+        q->next->pprev = q->pprev;
+    free(q);
+}
+
 static void mreq_free(struct peer_mreq *q)
 {
     *q->pprev = q->next;
@@ -78,6 +94,11 @@ static void sreq_free(struct peer_sreq *q)
 
 void peer_srv_close(struct peer_conn *c)
 {
+    while (c->lreqs) {
+        ufs_cancel(c->lreqs->req);
+        lreq_free(c->lreqs);
+    }
+    peer_oput_close(c);
     while (c->mreqs) {
         meta_wait_cancel(c->mreqs->mw);
         mreq_free(c->mreqs);
@@ -97,7 +118,7 @@ void peer_srv_close(struct peer_conn *c)
     }
 }
 
-static uint32_t code_of(int ufs_err)
+uint32_t peer_code_of(int ufs_err)
 {
     switch (ufs_err) {
     case UFS_ENOENT:
@@ -149,7 +170,7 @@ static void on_fill(void *arg, struct store_block *b, size_t avail, int done, in
     struct peer_sreq *q = arg;
     if (err) {
         q->fw = NULL;
-        peer_send_error(q->c, q->rid, code_of(err), ufs_strerror(err));
+        peer_send_error(q->c, q->rid, peer_code_of(err), ufs_strerror(err));
         sreq_free(q);
         return;
     }
@@ -396,6 +417,8 @@ static int on_put(struct peer_conn *c, const struct wire_msg *m)
 int peer_srv_data(struct peer_conn *c, uint32_t rid, const struct iovec *v, int nv, size_t n)
 {
     struct peer_put_in *p = c->put;
+    if (c->oput && !p)
+        return peer_oput_data(c, rid, v, nv, n);
     if (!p || rid != p->rid || n > p->len - p->got)
         return -1;
     for (int i = 0; i < nv && p->b; i++) {
@@ -452,7 +475,7 @@ static void on_meta_fetched(void *arg, int err, const struct ufs_stat *st)
 {
     struct peer_mreq *q = arg;
     if (err)
-        peer_send_error(q->c, q->rid, code_of(err), ufs_strerror(err));
+        peer_send_error(q->c, q->rid, peer_code_of(err), ufs_strerror(err));
     else
         send_meta(q->c, q->rid, st);
     mreq_free(q);
@@ -539,6 +562,95 @@ static int on_meta_write(struct peer_conn *c, const struct wire_msg *m)
     return peer_send(c, &r);
 }
 
+static void on_listed(void *arg, int err, const struct ufs_list_page *pg)
+{
+    struct peer_lreq *q = arg;
+    struct peer_conn *c = q->c;
+    if (err) {
+        peer_send_error(c, q->rid, peer_code_of(err), ufs_strerror(err));
+        lreq_free(q);
+        return;
+    }
+    size_t ne = pg->n_entries, np = pg->n_prefixes;
+    if (ne + np > WIRE_LIST_MAX) { /* more than asked: cannot be */
+        peer_send_error(c, q->rid, WIRE_C_IO, "the backend listed more than asked");
+        lreq_free(q);
+        return;
+    }
+    struct wire_entry *es = shd_xcalloc(ne ? ne : 1, sizeof(*es));
+    for (size_t i = 0; i < ne; i++) {
+        es[i].key = pg->entries[i].key;
+        es[i].size = pg->entries[i].st.size;
+        snprintf(es[i].etag, sizeof(es[i].etag), "%s", pg->entries[i].st.etag);
+        es[i].mtime = pg->entries[i].st.mtime;
+    }
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_LISTING;
+    r.rid = q->rid;
+    r.u.listing.truncated = pg->truncated && pg->next_token;
+    if (r.u.listing.truncated &&
+        snprintf(r.u.listing.next_token, sizeof(r.u.listing.next_token), "%s", pg->next_token) >=
+            (int)sizeof(r.u.listing.next_token)) {
+        peer_send_error(c, q->rid, WIRE_C_IO, "the backend's continuation token is too long");
+    } else {
+        r.u.listing.entries = es;
+        r.u.listing.nentries = ne;
+        r.u.listing.prefixes = (const char **)pg->common_prefixes;
+        r.u.listing.nprefixes = np;
+        if (peer_send(c, &r) != 0)
+            peer_send_error(c, q->rid, WIRE_C_IO, "the listing does not fit a frame");
+    }
+    free(es);
+    lreq_free(q);
+}
+
+/* LIST: a page of the bucket's keys, as the mount's own S3 identity lists
+ * them (asked of S3 each time: listings are not cached). */
+static int on_list(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct shd_ctx *ctx = c->pl->ps->ctx;
+    struct shd_loop *l = c->pl->l;
+    const char *bucket = m->u.list.bucket;
+    int mount = shd_mount_find(ctx, bucket);
+    struct ufs *u;
+    atomic_fetch_add_explicit(&c->pl->ps->st.lists_in, 1, memory_order_relaxed);
+    if (mount < 0 && ctx->star >= 0) {
+        u = shd_bucket_ufs(l, bucket);
+    } else if (mount >= 0) {
+        u = l->ufs[mount];
+    } else {
+        peer_send_error(c, m->rid, WIRE_C_NOENT, "no such bucket on this node");
+        return 0;
+    }
+    if (!u) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL, "no backend for the bucket");
+        return 0;
+    }
+    struct peer_lreq *q = shd_xcalloc(1, sizeof(*q));
+    q->c = c;
+    q->rid = m->rid;
+    struct ufs_list_opts o = {
+        m->u.list.prefix,
+        m->u.list.delimiter[0] ? m->u.list.delimiter : NULL,
+        m->u.list.token[0] ? m->u.list.token : NULL,
+        m->u.list.after[0] ? m->u.list.after : NULL,
+        m->u.list.max,
+    };
+    q->req = ufs_list(u, &o, on_listed, q);
+    if (!q->req) {
+        free(q);
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "the listing parameters are invalid");
+        return 0;
+    }
+    q->next = c->lreqs;
+    if (q->next)
+        q->next->pprev = &q->next;
+    q->pprev = &c->lreqs;
+    c->lreqs = q;
+    return 0;
+}
+
 /* A stale epoch gets the current view first. */
 static void maybe_view(struct peer_conn *c, const struct wire_msg *m)
 {
@@ -569,7 +681,15 @@ int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
         return peer_srv_data(c, m->rid, &v, 1, m->u.data.len);
     }
     case WIRE_END:
-        return c->put ? put_end(c, m) : -1;
+        return c->put ? put_end(c, m) : c->oput ? peer_oput_end(c, m) : -1;
+    case WIRE_LIST:
+        maybe_view(c, m);
+        return on_list(c, m);
+    case WIRE_OPUT:
+        if (c->put)
+            return -1;
+        maybe_view(c, m);
+        return peer_oput_start(c, m);
     case WIRE_HOLDS:
         maybe_view(c, m);
         return on_holds(c, m);

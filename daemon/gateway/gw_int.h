@@ -3,6 +3,7 @@
 #define SHOAL_DAEMON_GW_INT_H
 
 #include "daemon/gateway/gw.h"
+#include "daemon/gateway/gw_blocks.h"
 #include "daemon/metrics.h"
 #include "ufs/ufs.h"
 
@@ -158,27 +159,6 @@ uint64_t gw_chunked_decoded(const struct gw_chunked *c);
  * plain); sets *size to x-amz-decoded-content-length. Returns -1 after
  * sending an error. */
 int gw_body_decoder(struct gw_req *g, struct gw_chunked **out, uint64_t *size);
-
-/* gw_upload.c: bytes of an upload kept for write-through caching, in
- * block-size buffers allocated as the bytes come, under a reservation of
- * the request memory budget made up front for the declared size. */
-struct gw_blocks {
-    struct shd_ctx *ctx; /* NULL: nothing reserved (not staging) */
-    uint8_t **blk;
-    size_t nblk;
-    uint64_t bs, len, cap; /* block size, bytes in, bytes reserved */
-};
-/* Reserves size bytes (optional memory: see shd_budget_take_spare): 0, or
- * -1 when the upload is not to be staged (*s then stages nothing). */
-int gw_blocks_reserve(struct gw_blocks *s, struct shd_ctx *ctx, uint64_t size);
-/* Appends; -1 (nothing copied) past the reservation. */
-int gw_blocks_add(struct gw_blocks *s, const uint8_t *buf, size_t len);
-/* Copies [off, off+n) of the staged bytes (within len) to dst. */
-void gw_blocks_read(const struct gw_blocks *s, uint64_t off, uint8_t *dst, size_t n);
-/* Moves src's bytes and reservation to dst (src is left empty). */
-void gw_blocks_move(struct gw_blocks *dst, struct gw_blocks *src);
-/* Frees the bytes and gives the reservation back. */
-void gw_blocks_release(struct gw_blocks *s);
 
 /* gw_upload.c: the body pump of PutObject and UploadPart (see the file). */
 struct gw_upload;
