@@ -4,7 +4,7 @@
 #   make check      install missing packages, build, run every test (also under
 #                   ASan+UBSan and valgrind); ends with "N passed, N failed"
 #   make asan       ASan+UBSan build (build/asan/) and its unit tests
-#   make tsan       libshoal's test driver under ThreadSanitizer (build/tsan/)
+#   make tsan       libshoal's test driver and the CLI under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/; make fuzz-run FUZZ_TIME=S
 #   make bench      benchmarks (tests/bench/), figures as ratios to references
 #   make soak       the long tests: 64 nodes at 10% UDP loss for 10 minutes; 20 kill -9
@@ -117,17 +117,17 @@ asan:
 	@deploy/deps.sh build
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 unit
 
-# libshoal and its test driver under ThreadSanitizer (build/tsan/), run by
-# tests/integration/test_client.sh when present (make check builds it)
+# libshoal, its test driver and the shoal CLI under ThreadSanitizer (build/tsan/), run by
+# tests/integration/test_client.sh and test_client_io.sh when present (make check builds it)
 tsan:
 	@deploy/deps.sh build
-	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check
+	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check build/tsan/shoal
 
 check:
 	@deploy/deps.sh test
 	$(MAKE) all
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all
-	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check
+	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/tools/client_check build/tsan/shoal
 	@tests/run.sh check build
 
 # the long tests (not in check): membership with 64 nodes at 10% UDP loss

@@ -22,6 +22,9 @@ static const char usage_text[] =
     "  keygen          print a new cluster key (for cluster.secret_file)\n"
     "  stat BUCKET/KEY an object's size, ETag, mtime and type, from the cluster\n"
     "  get BUCKET/KEY  an object's bytes (or --range A-B of them) to stdout or -o FILE\n"
+    "  put FILE BUCKET/KEY  write a file (or - for stdin) through the cluster to S3\n"
+    "  ls BUCKET[/PREFIX]   list keys (and, without -r, the prefixes under PREFIX)\n"
+    "  load BUCKET[/PREFIX] preload a prefix: every block filled once, by its owner\n"
     "\n"
     "Global options:\n"
     "  --seeds ADDR,...  nodes to contact: their listen.peer (default: $SHOAL_SEEDS)\n"
@@ -35,7 +38,7 @@ static const char usage_text[] =
     "  --version         print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n"
-    "More cluster commands (put, ls, load, drain) are planned; see docs/cli.md.\n";
+    "`shoal drain NODE` is planned; see docs/cli.md.\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -117,6 +120,12 @@ int main(int argc, char **argv)
         return cli_stat(&o, argc - i, argv + i);
     if (strcmp(argv[i], "get") == 0)
         return cli_get(&o, argc - i, argv + i);
+    if (strcmp(argv[i], "put") == 0)
+        return cli_put(&o, argc - i, argv + i);
+    if (strcmp(argv[i], "ls") == 0)
+        return cli_ls(&o, argc - i, argv + i);
+    if (strcmp(argv[i], "load") == 0)
+        return cli_load(&o, argc - i, argv + i);
     if (strcmp(argv[i], "keygen") == 0)
         return cli_keygen(argc - i, argv + i);
     if (strcmp(argv[i], "ring") == 0) {

@@ -2,6 +2,7 @@
 #ifndef SHOAL_CLI_H
 #define SHOAL_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
@@ -34,6 +35,25 @@ int cli_ring(const struct cli_opts *o, int argc, char **argv);
  * Return an exit code. */
 int cli_stat(const struct cli_opts *o, int argc, char **argv);
 int cli_get(const struct cli_opts *o, int argc, char **argv);
+
+/* client/cli_get.c, for the cluster commands: "BUCKET/KEY" into its parts
+ * (BUF holds them): 0 or -1; "BUCKET[/PREFIX]" into BUF (the bucket) and
+ * *PREFIX ("" without one): 0 or -1; the cluster client from the global
+ * options: 0 and *SH, or an exit code (the reason printed); S as a JSON
+ * string on stdout; the start of a JSON object with BUCKET, KEY and ST's
+ * size and ETag (the caller adds fields and the closing brace). */
+struct shoal;
+struct shoal_object;
+int cli_split(const char *arg, char *buf, size_t len, const char **bucket, const char **key);
+int cli_split_prefix(const char *arg, char *buf, size_t len, const char **prefix);
+int cli_open_cluster(const struct cli_opts *o, const char *cmd, struct shoal **sh);
+void cli_json_str(const char *s);
+void cli_json_object(const char *bucket, const char *key, const struct shoal_object *st);
+
+/* `shoal put`, `shoal ls` (client/cli_put.c), `shoal load` (client/cli_load.c). */
+int cli_put(const struct cli_opts *o, int argc, char **argv);
+int cli_ls(const struct cli_opts *o, int argc, char **argv);
+int cli_load(const struct cli_opts *o, int argc, char **argv);
 
 /* `shoal keygen`: argv[0] is "keygen". Returns an exit code. */
 int cli_keygen(int argc, char **argv);

@@ -28,8 +28,7 @@ static const char get_usage[] =
     "Exit 1 when there is no such object, the range starts past its end, or\n"
     "the cluster cannot be reached.\n";
 
-/* "BUCKET/KEY" into its parts (BUF holds them): 0 or -1. */
-static int split(const char *arg, char *buf, size_t len, const char **bucket, const char **key)
+int cli_split(const char *arg, char *buf, size_t len, const char **bucket, const char **key)
 {
     size_t n = strlen(arg);
     char *slash;
@@ -45,9 +44,22 @@ static int split(const char *arg, char *buf, size_t len, const char **bucket, co
     return 0;
 }
 
-/* Opens the cluster client from the global options: 0 and *SH, or an exit
- * code (the reason printed). */
-static int open_cluster(const struct cli_opts *o, const char *cmd, shoal **sh)
+int cli_split_prefix(const char *arg, char *buf, size_t len, const char **prefix)
+{
+    size_t n = strlen(arg);
+    if (n >= len || !n || arg[0] == '/')
+        return -1;
+    memcpy(buf, arg, n + 1);
+    char *slash = strchr(buf, '/');
+    *prefix = "";
+    if (slash) {
+        *slash = '\0';
+        *prefix = slash + 1;
+    }
+    return 0;
+}
+
+int cli_open_cluster(const struct cli_opts *o, const char *cmd, shoal **sh)
 {
     shoal_opts so;
     uint64_t v;
@@ -78,7 +90,17 @@ static int open_cluster(const struct cli_opts *o, const char *cmd, shoal **sh)
     return 0;
 }
 
-static void json_str(const char *s)
+void cli_json_object(const char *bucket, const char *key, const shoal_object *st)
+{
+    printf("{\"bucket\": ");
+    cli_json_str(bucket);
+    printf(", \"key\": ");
+    cli_json_str(key);
+    printf(", \"size\": %" PRIu64 ", \"etag\": ", st->size);
+    cli_json_str(st->etag);
+}
+
+void cli_json_str(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -111,10 +133,10 @@ int cli_stat(const struct cli_opts *o, int argc, char **argv)
         else
             return cli_usage_error("stat", "unknown option");
     }
-    if (optind != argc - 1 || split(argv[optind], buf, sizeof(buf), &bucket, &key) != 0)
+    if (optind != argc - 1 || cli_split(argv[optind], buf, sizeof(buf), &bucket, &key) != 0)
         return cli_usage_error("stat", "give one BUCKET/KEY");
     shoal *sh;
-    if ((rc = open_cluster(o, "stat", &sh)) != 0)
+    if ((rc = cli_open_cluster(o, "stat", &sh)) != 0)
         return rc;
     shoal_object st;
     int err = shoal_stat(sh, bucket, key, &st);
@@ -125,14 +147,9 @@ int cli_stat(const struct cli_opts *o, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (json) {
-        printf("{\"bucket\": ");
-        json_str(bucket);
-        printf(", \"key\": ");
-        json_str(key);
-        printf(", \"size\": %" PRIu64 ", \"etag\": ", st.size);
-        json_str(st.etag);
+        cli_json_object(bucket, key, &st);
         printf(", \"mtime\": %" PRId64 ", \"content_type\": ", st.mtime);
-        json_str(st.content_type);
+        cli_json_str(st.content_type);
         printf("}\n");
     } else {
         printf("size: %" PRIu64 "\netag: %s\nmtime: %" PRId64 "\ncontent-type: %s\n", st.size,
@@ -163,7 +180,7 @@ int cli_get(const struct cli_opts *o, int argc, char **argv)
         else
             return cli_usage_error("get", "unknown option");
     }
-    if (optind != argc - 1 || split(argv[optind], buf, sizeof(buf), &bucket, &key) != 0)
+    if (optind != argc - 1 || cli_split(argv[optind], buf, sizeof(buf), &bucket, &key) != 0)
         return cli_usage_error("get", "give one BUCKET/KEY");
     uint64_t first = 0, last = UINT64_MAX;
     if (range) {
@@ -178,7 +195,7 @@ int cli_get(const struct cli_opts *o, int argc, char **argv)
             return cli_usage_error("get", "--range: '%s' is not FIRST-LAST (FIRST <= LAST)", range);
     }
     shoal *sh;
-    if ((rc = open_cluster(o, "get", &sh)) != 0)
+    if ((rc = cli_open_cluster(o, "get", &sh)) != 0)
         return rc;
     shoal_object st;
     int err = shoal_stat(sh, bucket, key, &st);

@@ -93,6 +93,11 @@ SHOAL_API uint64_t shoal_epoch(shoal *sh)
     return e;
 }
 
+SHOAL_API uint64_t shoal_block_size(const shoal *sh)
+{
+    return sh->block_size;
+}
+
 /* ---- opening ------------------------------------------------------------------------------ */
 
 /* Resolves the seed "host:port" (or "[v6]:port") into sh->seeds. */
@@ -320,7 +325,7 @@ static int hedge_ms(shoal *sh)
 /* The owners of ID in the view (at most the replication), their addresses
  * into TO, in ring order but for the nodes that stalled recently, last:
  * how many. */
-static size_t owners_of(shoal *sh, const uint8_t id[RING_ID_LEN], struct ring_addr *to)
+size_t cl_owners_of(shoal *sh, const uint8_t id[RING_ID_LEN], struct ring_addr *to)
 {
     struct cl_view *v = cl_view_get(sh);
     uint32_t own[RING_REPLICAS_MAX];
@@ -361,25 +366,37 @@ static int stat_from(shoal *sh, const struct ring_addr *to, const char *bucket, 
     err = cl_send(sh, c, &m);
     if (!err)
         err = cl_recv(sh, c, m.rid, &m);
+    return cl_meta_answer(sh, c, err, &m, st);
+}
+
+int cl_answer(shoal *sh, struct cl_conn *c, int err, struct wire_msg *m, enum wire_type want)
+{
     if (err) {
         cl_conn_close(c);
         return err;
     }
-    if (m.type == WIRE_META) {
-        memset(st, 0, sizeof(*st));
-        st->size = m.meta.size;
-        snprintf(st->etag, sizeof(st->etag), "%s", m.meta.etag);
-        st->mtime = m.meta.mtime;
-        snprintf(st->content_type, sizeof(st->content_type), "%s", m.meta.content_type);
-    } else {
-        err = m.type == WIRE_ERROR ? cl_err_of(m.u.error.code) : SHOAL_EPROTO;
+    if (m->type != want) {
+        err = m->type == WIRE_ERROR ? cl_err_of(m->u.error.code) : SHOAL_EPROTO;
+        wire_msg_clear(m);
     }
-    wire_msg_clear(&m);
     if (err == SHOAL_EPROTO)
         cl_conn_close(c);
     else
         cl_conn_put(sh, c);
     return err;
+}
+
+int cl_meta_answer(shoal *sh, struct cl_conn *c, int err, struct wire_msg *m, shoal_object *st)
+{
+    if ((err = cl_answer(sh, c, err, m, WIRE_META)) != 0)
+        return err;
+    memset(st, 0, sizeof(*st));
+    st->size = m->meta.size;
+    snprintf(st->etag, sizeof(st->etag), "%s", m->meta.etag);
+    st->mtime = m->meta.mtime;
+    snprintf(st->content_type, sizeof(st->content_type), "%s", m->meta.content_type);
+    wire_msg_clear(m);
+    return 0;
 }
 
 SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_object *out)
@@ -393,7 +410,7 @@ SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_o
         return SHOAL_EINVAL;
     if (ring_block_id(bucket, key, "", 0, 0, id) != 0)
         return SHOAL_ENOMEM;
-    size_t n = owners_of(sh, id, to);
+    size_t n = cl_owners_of(sh, id, to);
     for (size_t i = 0; i < n; i++) {
         err = stat_from(sh, &to[i], bucket, key, &st);
         if (err == 0) {
@@ -594,7 +611,7 @@ static int block_read(shoal *sh, const char *bucket, const char *key, const shoa
     size_t i = 0;
     if (ring_block_id(bucket, key, st->etag, sh->block_size, idx, id) != 0)
         return SHOAL_ENOMEM;
-    size_t n = owners_of(sh, id, to);
+    size_t n = cl_owners_of(sh, id, to);
     if (n >= 2) {
         err = block_hedged(sh, to, bucket, key, st, idx, off, len, dst);
         if (fatal(err))
@@ -643,7 +660,7 @@ static int parts_read(shoal *sh, const char *bucket, const char *key, const shoa
         uint8_t id[RING_ID_LEN];
         struct ring_addr to[RING_REPLICAS_MAX];
         if (ring_block_id(bucket, key, st->etag, sh->block_size, p->idx, id) != 0 ||
-            owners_of(sh, id, to) == 0) {
+            cl_owners_of(sh, id, to) == 0) {
             p->err = SHOAL_EUNAVAIL;
             continue;
         }

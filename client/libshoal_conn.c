@@ -41,6 +41,8 @@ int cl_err_of(uint32_t code)
         return SHOAL_EPROTO;
     case WIRE_C_INVAL:
         return SHOAL_EINVAL;
+    case WIRE_C_RDONLY:
+        return SHOAL_ERDONLY;
     default:
         return SHOAL_EUNAVAIL; /* another owner may do better */
     }
@@ -154,6 +156,24 @@ int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m)
         err = write_all(c->fd, buf, len, now_ms() + sh->timeout_ms);
     free(buf);
     return err;
+}
+
+int cl_send_data(shoal *sh, struct cl_conn *c, uint32_t rid, const uint8_t *p, size_t n)
+{
+    (void)sh;
+    while (n) {
+        uint8_t head[WIRE_DATA_HEAD_MAX];
+        size_t k = n < WIRE_DATA_MAX ? n : WIRE_DATA_MAX;
+        size_t hl = wire_data_head(rid, k, head);
+        int err = write_all(c->fd, head, hl, 0);
+        if (!err)
+            err = write_all(c->fd, p, k, 0);
+        if (err)
+            return err;
+        p += k;
+        n -= k;
+    }
+    return 0;
 }
 
 /* One frame into *M (its body in c->body). With ROOM set, a DATA frame

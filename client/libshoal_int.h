@@ -74,6 +74,15 @@ void cl_conn_put(shoal *sh, struct cl_conn *c);
 void cl_conn_close(struct cl_conn *c);
 /* cl_send: M as a frame on C (rid and epoch set here); 0 or a code. */
 int cl_send(shoal *sh, struct cl_conn *c, struct wire_msg *m);
+/* cl_answer: the end of a request on C answered *M, which should be of type
+ * WANT (kept for the caller) or ERROR (cleared): ERR is the send and
+ * receive's; C goes back to the pool, or is closed after a transport or
+ * protocol error. 0 or a code. cl_meta_answer: the same for META, into *ST
+ * (*M cleared). */
+int cl_answer(shoal *sh, struct cl_conn *c, int err, struct wire_msg *m, enum wire_type want);
+int cl_meta_answer(shoal *sh, struct cl_conn *c, int err, struct wire_msg *m, shoal_object *st);
+/* cl_send_data: N bytes at P as DATA frames of request RID on C; 0 or a code. */
+int cl_send_data(shoal *sh, struct cl_conn *c, uint32_t rid, const uint8_t *p, size_t n);
 /* cl_recv: the next frame on C for request RID into *M (VIEW frames taken
  * in passing: the view is updated; WELCOME skipped): 0 (clear M with
  * wire_msg_clear), or a code (the connection is then unusable). */
@@ -92,5 +101,8 @@ struct cl_view *cl_view_get(shoal *sh); /* a reference, or NULL before any */
 void cl_view_put(struct cl_view *v);
 /* cl_view_set: a VIEW's members become the view (when their epoch is new). */
 void cl_view_set(shoal *sh, const struct wire_member *ms, size_t n);
+/* The owners of ID (at most the replication), nodes that stalled recently
+ * last, into TO: how many. */
+size_t cl_owners_of(shoal *sh, const uint8_t id[RING_ID_LEN], struct ring_addr *to);
 
 #endif

@@ -64,6 +64,10 @@ SHOAL_API const char *shoal_strerror(int err)
         return "no seed could be reached";
     case SHOAL_EKEYFILE:
         return "the key file does not load";
+    case SHOAL_ERDONLY:
+        return "the mount is read-only";
+    case SHOAL_ETOOBIG:
+        return "the object is too large for one write";
     }
     return "unknown error";
 }

@@ -8,8 +8,9 @@
  * Two parts: placement (the consistent-hash ring every node and every
  * client computes from the same membership view, and block ids), and the
  * cluster client (shoal_open: reads straight from each block's owners over
- * the peer protocol, failing over to the next owner). Writes, listing,
- * hedged reads and a streaming reader are planned (docs/client.md). */
+ * the peer protocol, failing over to the next owner and hedging slow
+ * ones; a streaming reader with read-ahead; writes through the key's owner;
+ * listings). docs/client.md has the whole story. */
 #ifndef SHOAL_H
 #define SHOAL_H
 
@@ -48,6 +49,8 @@ enum shoal_err {
     SHOAL_ETIMEDOUT = -11, /* no answer in time */
     SHOAL_ENOSEEDS = -12,  /* no seed could be reached and authenticated */
     SHOAL_EKEYFILE = -13,  /* the key file does not load */
+    SHOAL_ERDONLY = -14,   /* a write to a read-only mount */
+    SHOAL_ETOOBIG = -15,   /* an object over SHOAL_PUT_MAX */
 };
 
 /* A static description of an error code. */
@@ -123,6 +126,9 @@ SHOAL_API void shoal_close(shoal *sh);
 /* The ring epoch of the client's view. Every answer of a node whose epoch
  * differs brings the node's view first: the client follows the cluster. */
 SHOAL_API uint64_t shoal_epoch(shoal *sh);
+/* The block size objects are cut into (shoal_opts.block_size): a read of
+ * one byte at a multiple of it makes the block's owner hold that block. */
+SHOAL_API uint64_t shoal_block_size(const shoal *sh);
 
 /* An object version's metadata. */
 typedef struct shoal_object {
@@ -146,6 +152,67 @@ SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_o
  * version), SHOAL_EUNAVAIL, ... */
 SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
                           void *buf, size_t len, uint64_t off, size_t *nread);
+
+/* ---- streaming reads ------------------------------------------------------------------- */
+
+/* A sequential reader of one object version, reading ahead: each refill
+ * asks for the next `readahead` bytes at once (their blocks from their
+ * owners in parallel), so a reader that consumes as it goes waits only for
+ * the first. Not thread-safe (one reader, one thread); many readers may
+ * share one shoal. */
+typedef struct shoal_reader shoal_reader;
+
+/* shoal_reader_open: KEY in BUCKET (stat'd here: the reader keeps that
+ * version), READAHEAD bytes per refill (0: 8 blocks). 0 and *OUT, or the
+ * codes of shoal_stat. */
+SHOAL_API int shoal_reader_open(shoal *sh, const char *bucket, const char *key, size_t readahead,
+                                shoal_reader **out);
+/* shoal_reader_read: up to LEN bytes into BUF from the reader's position:
+ * 0 and *NREAD (0 at the end), or a code of shoal_pread (the position is
+ * then unchanged). */
+SHOAL_API int shoal_reader_read(shoal_reader *r, void *buf, size_t len, size_t *nread);
+/* The version read, and the position (shoal_reader_seek: the next read
+ * starts at OFF; what was read ahead is kept when it holds OFF). */
+SHOAL_API const shoal_object *shoal_reader_object(const shoal_reader *r);
+SHOAL_API int shoal_reader_seek(shoal_reader *r, uint64_t off);
+SHOAL_API uint64_t shoal_reader_tell(const shoal_reader *r);
+SHOAL_API void shoal_reader_close(shoal_reader *r);
+
+/* ---- writes and listings ------------------------------------------------------------------ */
+
+#define SHOAL_PUT_MAX (5ULL << 30) /* the largest object one shoal_put writes */
+
+/* shoal_put: LEN bytes at BUF as KEY in BUCKET, written through the node
+ * that owns the key's metadata (its next owner when that one fails) to S3
+ * at once (write-through), the blocks placed on their owners, every node
+ * told: a read through any node or client sees the new version as soon as
+ * this returns. CONTENT_TYPE may be NULL. The bytes travel with their
+ * XXH3-64; a write damaged on the way never becomes an object. 0 and *ST
+ * (NULL: not wanted) the new version, or SHOAL_ERDONLY, SHOAL_ETOOBIG,
+ * SHOAL_EAUTH (S3 refused the node), SHOAL_EUNAVAIL, ... */
+SHOAL_API int shoal_put(shoal *sh, const char *bucket, const char *key, const void *buf, size_t len,
+                        const char *content_type, shoal_object *st);
+
+/* One listed key (is_prefix 0) or, with a delimiter, common prefix
+ * (is_prefix 1: only key is set). Valid during the callback. */
+typedef struct shoal_entry {
+    const char *key;
+    int is_prefix;
+    uint64_t size;
+    const char *etag;
+    int64_t mtime;
+} shoal_entry;
+/* Called for each entry in key order; nonzero stops the listing (and is
+ * what shoal_list returns). */
+typedef int (*shoal_list_fn)(void *arg, const shoal_entry *e);
+
+/* shoal_list: the keys of BUCKET that start with PREFIX (NULL: all), after
+ * START_AFTER (NULL: from the first), rolled up at DELIMITER (NULL: none)
+ * into common prefixes, page by page from S3 through a node (the next one
+ * when it fails): 0 once every entry was given to FN, FN's nonzero value,
+ * or a code. */
+SHOAL_API int shoal_list(shoal *sh, const char *bucket, const char *prefix, const char *delimiter,
+                         const char *start_after, shoal_list_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,12 @@ as for the `shoal` CLI: seeds (SHOAL_SEEDS, the nodes' listen.peer), cluster
 replication (SHOAL_REPLICATION). The library is libshoal.so from SHOAL_LIB,
 else the system's (ctypes.util.find_library), else the build tree's.
 
-Built: open (buffered, seekable), cat_file with ranges, info, exists.
-Planned (they need shoal_list and shoal_put in the library): ls, pipe, put.
+Reads: open (buffered, seekable), cat_file with ranges, info, exists, and
+ls (and what fsspec builds on it: find, glob, walk), keys rolled up at "/"
+into directories. Writes: pipe, put, and open(..., "wb"), each a whole
+object written through the owner of the key's metadata straight to S3
+(write-through, shoal_put): a write is kept in memory until it is closed
+(5 GiB at most), and is seen by every node and client once it returns.
 """
 import ctypes
 import ctypes.util
@@ -24,6 +28,8 @@ from fsspec.registry import register_implementation
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 ENOENT = -4  # SHOAL_ENOENT
+ERDONLY = -14  # SHOAL_ERDONLY
+PUT_MAX = 5 << 30  # SHOAL_PUT_MAX
 
 
 class _Opts(ctypes.Structure):
@@ -35,6 +41,14 @@ class _Opts(ctypes.Structure):
 class _Object(ctypes.Structure):
     _fields_ = [("size", ctypes.c_uint64), ("etag", ctypes.c_char * 128),
                 ("mtime", ctypes.c_int64), ("content_type", ctypes.c_char * 128)]
+
+
+class _Entry(ctypes.Structure):
+    _fields_ = [("key", ctypes.c_char_p), ("is_prefix", ctypes.c_int), ("size", ctypes.c_uint64),
+                ("etag", ctypes.c_char_p), ("mtime", ctypes.c_int64)]
+
+
+_LIST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_Entry))
 
 
 def _load():
@@ -59,6 +73,10 @@ def _load():
     lib.shoal_pread.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                 ctypes.POINTER(_Object), ctypes.c_void_p, ctypes.c_size_t,
                                 ctypes.c_uint64, ctypes.POINTER(ctypes.c_size_t)]
+    lib.shoal_put.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                              ctypes.c_size_t, ctypes.c_char_p, ctypes.POINTER(_Object)]
+    lib.shoal_list.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                               ctypes.c_char_p, _LIST_FN, ctypes.c_void_p]
     return lib
 
 
@@ -69,6 +87,8 @@ def _error(err, what):
     msg = "%s: %s" % (what, _lib.shoal_strerror(err).decode())
     if err == ENOENT:
         return FileNotFoundError(errno.ENOENT, msg)
+    if err == ERDONLY:
+        return PermissionError(errno.EROFS, msg)
     return OSError(errno.EIO, msg)
 
 
@@ -120,17 +140,75 @@ class ShoalFileSystem(AbstractFileSystem):
         return st
 
     def info(self, path, **kw):
-        st = self._stat(path)
-        return {"name": self._strip_protocol(path), "size": st.size, "type": "file",
-                "ETag": st.etag.decode(), "mtime": st.mtime,
-                "ContentType": st.content_type.decode()}
+        path = self._strip_protocol(path)
+        try:
+            st = self._stat(path)
+            return {"name": path, "size": st.size, "type": "file", "ETag": st.etag.decode(),
+                    "mtime": st.mtime, "ContentType": st.content_type.decode()}
+        except (FileNotFoundError, ValueError):
+            pass
+        # a bucket, or a prefix that holds keys: a directory
+        bucket, _, key = path.partition("/")
+        if bucket and self._list(bucket, key + "/" if key else "", "/", limit=1):
+            return {"name": path, "size": 0, "type": "directory"}
+        raise FileNotFoundError(errno.ENOENT, "%s: no such object or prefix" % path)
 
     def exists(self, path, **kw):
         try:
-            self._stat(path)
+            self.info(path)
             return True
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
             return False
+
+    def _list(self, bucket, prefix, delimiter, limit=None):
+        """(key, is_prefix, size, etag, mtime) under PREFIX, in key order."""
+        out = []
+
+        def one(arg, e):
+            e = e.contents
+            out.append((e.key.decode(), bool(e.is_prefix), e.size,
+                        e.etag.decode() if e.etag else "", e.mtime))
+            return 1 if limit and len(out) >= limit else 0
+
+        fn = _LIST_FN(one)
+        err = _lib.shoal_list(self._h, bucket.encode(), prefix.encode(),
+                              delimiter.encode() if delimiter else None, None, fn, None)
+        if err < 0:
+            raise _error(err, "%s/%s" % (bucket, prefix))
+        return out
+
+    def ls(self, path, detail=True, **kw):
+        """The keys and directories right under PATH (BUCKET or BUCKET/PREFIX),
+        or PATH itself when it is a key."""
+        path = self._strip_protocol(path)
+        bucket, _, key = path.partition("/")
+        if not bucket:
+            raise ValueError("shoal:// lists a bucket or a prefix: BUCKET[/PREFIX]")
+        found = []
+        for k, is_dir, size, etag, mtime in self._list(bucket, key + "/" if key else "", "/"):
+            name = "%s/%s" % (bucket, k.rstrip("/") if is_dir else k)
+            found.append({"name": name, "size": 0, "type": "directory"} if is_dir else
+                         {"name": name, "size": size, "type": "file", "ETag": etag,
+                          "mtime": mtime})
+        if not found and key:
+            found = [self.info(path)]  # a key (FileNotFoundError when nothing is there)
+        return found if detail else [f["name"] for f in found]
+
+    def pipe_file(self, path, value, content_type=None, **kw):
+        """VALUE (bytes) as the object PATH, written through to S3."""
+        bucket, key = _split(self._strip_protocol(path))
+        if len(value) > PUT_MAX:
+            raise ValueError("%s: larger than 5 GiB" % path)
+        st = _Object()
+        err = _lib.shoal_put(self._h, bucket, key, bytes(value), len(value),
+                             content_type.encode() if content_type else None, ctypes.byref(st))
+        if err:
+            raise _error(err, path)
+        return {"size": st.size, "ETag": st.etag.decode()}
+
+    def put_file(self, lpath, rpath, callback=None, content_type=None, **kw):
+        with open(lpath, "rb") as f:
+            self.pipe_file(rpath, f.read(), content_type=content_type)
 
     def read_range(self, path, start, end, st=None):
         """Bytes [start, end) of PATH (of ST's version, when given)."""
@@ -153,22 +231,33 @@ class ShoalFileSystem(AbstractFileSystem):
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None,
               **kw):
-        if mode != "rb":
-            raise NotImplementedError("shoal:// writes need shoal_put (planned); open with 'rb'")
+        if mode not in ("rb", "wb"):
+            raise ValueError("shoal:// files open with 'rb' or 'wb', not %r" % mode)
         return ShoalFile(self, path, mode, block_size or "default", cache_options=cache_options,
                          **kw)
 
-    def ls(self, path, detail=True, **kw):
-        raise NotImplementedError("shoal:// listing needs shoal_list (planned); "
-                                  "read known keys with open, cat_file or info")
-
 
 class ShoalFile(AbstractBufferedFile):
-    """A read-only, seekable file of one object version (fsspec buffers it)."""
+    """Read ("rb"): a seekable file of one object version (fsspec buffers
+    it). Write ("wb"): the bytes are kept until close, then written as one
+    object (shoal_put)."""
 
     def __init__(self, fs, path, mode="rb", block_size="default", **kw):
-        self._st = fs._stat(path)
-        super().__init__(fs, path, mode, block_size, size=self._st.size, **kw)
+        if mode == "rb":
+            self._st = fs._stat(path)
+            super().__init__(fs, path, mode, block_size, size=self._st.size, **kw)
+        else:
+            _split(fs._strip_protocol(path))  # ValueError now, not at close
+            super().__init__(fs, path, mode, block_size, **kw)
+
+    def _initiate_upload(self):
+        pass
+
+    def _upload_chunk(self, final=False):
+        if not final:
+            return False  # keep the bytes: the object is written whole, at close
+        self.fs.pipe_file(self.path, self.buffer.getvalue())
+        return True
 
     def _fetch_range(self, start, end):
         return self.fs.read_range(self.path, start, min(end, self._st.size), self._st)
