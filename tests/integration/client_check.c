@@ -9,6 +9,11 @@
  *        N random preads per thread (any offset and length, across blocks,
  *        past the end) compared with FILE: "ok READS BYTES MAX_MS" (the
  *        slowest read) or the first difference
+ *   client_check stream BUCKET KEY FILE N READAHEAD
+ *        a streaming reader (READAHEAD bytes, 0: the default) through N
+ *        reads of random lengths, with a random seek now and then (behind,
+ *        ahead, inside what was read ahead), to the end, compared with
+ *        FILE: "ok READS BYTES" or the first difference
  *   client_check epochs BUCKET KEY FLAG       the epoch, then (once FLAG
  *        exists) a read and the epoch again: "EPOCH1 EPOCH2"
  *
@@ -24,9 +29,10 @@
 
 static const char *err_name(int err)
 {
-    static const char *names[] = {"ok",     "ENOMEM",    "EINVAL",   "EDUP",     "ENOENT",
-                                  "EEMPTY", "EIO",       "EAUTH",    "EUNAVAIL", "ECHANGED",
-                                  "EPROTO", "ETIMEDOUT", "ENOSEEDS", "EKEYFILE"};
+    static const char *names[] = {"ok",       "ENOMEM",   "EINVAL",  "EDUP",
+                                  "ENOENT",   "EEMPTY",   "EIO",     "EAUTH",
+                                  "EUNAVAIL", "ECHANGED", "EPROTO",  "ETIMEDOUT",
+                                  "ENOSEEDS", "EKEYFILE", "ERDONLY", "ETOOBIG"};
     return err <= 0 && -err < (int)(sizeof(names) / sizeof(names[0])) ? names[-err] : "?";
 }
 
@@ -133,6 +139,87 @@ static int verify(shoal *sh, char **argv)
     return fail != NULL;
 }
 
+static int stream(shoal *sh, char **argv)
+{
+    FILE *f = fopen(argv[2], "rb");
+    long n = atol(argv[3]);
+    if (!f)
+        return 1;
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *want = malloc(size ? size : 1), *got = malloc(3 << 20);
+    if (!want || !got || fread(want, 1, size, f) != size)
+        return 1;
+    fclose(f);
+    shoal_reader *r;
+    int err = shoal_reader_open(sh, argv[0], argv[1], (size_t)atol(argv[4]), &r);
+    if (err) {
+        printf("err %s\n", err_name(err));
+        free(want);
+        free(got);
+        return 1;
+    }
+    unsigned seed = 12345;
+    long reads = 0, bytes = 0;
+    int rc = 1;
+    if (shoal_reader_object(r)->size != size) {
+        printf("size %llu, want %zu\n", (unsigned long long)shoal_reader_object(r)->size, size);
+        goto out;
+    }
+    for (long i = 0; i < n; i++) {
+        if (rand_r(&seed) % 5 == 0) {
+            uint64_t to = size ? (uint64_t)rand_r(&seed) % (size + 1) : 0;
+            if ((err = shoal_reader_seek(r, to)) != 0 || shoal_reader_tell(r) != to) {
+                printf("seek to %llu: %s\n", (unsigned long long)to, err_name(err));
+                goto out;
+            }
+        }
+        uint64_t pos = shoal_reader_tell(r);
+        size_t len = (size_t)(rand_r(&seed) % 4 == 0 ? rand_r(&seed) % 16 + 1
+                                                     : rand_r(&seed) % (3 << 20) + 1),
+               nread;
+        if ((err = shoal_reader_read(r, got, len, &nread)) != 0) {
+            printf("read %zu at %llu: %s\n", len, (unsigned long long)pos, err_name(err));
+            goto out;
+        }
+        size_t exp = pos >= size ? 0 : (size - pos < len ? size - pos : len);
+        if (nread != exp || memcmp(got, want + pos, nread) != 0 ||
+            shoal_reader_tell(r) != pos + nread) {
+            printf("read %zu at %llu: %zu bytes, want %zu (or they differ)\n", len,
+                   (unsigned long long)pos, nread, exp);
+            goto out;
+        }
+        reads++;
+        bytes += (long)nread;
+    }
+    /* and to the end from where it stands */
+    for (;;) {
+        uint64_t pos = shoal_reader_tell(r);
+        size_t nread;
+        if ((err = shoal_reader_read(r, got, 1 << 20, &nread)) != 0 ||
+            memcmp(got, want + pos, nread) != 0) {
+            printf("read to the end at %llu: %s\n", (unsigned long long)pos, err_name(err));
+            goto out;
+        }
+        if (!nread)
+            break;
+        reads++;
+        bytes += (long)nread;
+    }
+    if (shoal_reader_tell(r) != size) {
+        printf("ended at %llu, want %zu\n", (unsigned long long)shoal_reader_tell(r), size);
+        goto out;
+    }
+    printf("ok %ld %ld\n", reads, bytes);
+    rc = 0;
+out:
+    shoal_reader_close(r);
+    free(want);
+    free(got);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     shoal *sh;
@@ -157,6 +244,8 @@ int main(int argc, char **argv)
         rc = err != 0;
     } else if (strcmp(argv[1], "verify") == 0 && argc == 7) {
         rc = verify(sh, argv + 2);
+    } else if (strcmp(argv[1], "stream") == 0 && argc == 7) {
+        rc = stream(sh, argv + 2);
     } else if (strcmp(argv[1], "epochs") == 0 && argc == 5) {
         unsigned long long e1 = (unsigned long long)shoal_epoch(sh);
         while (access(argv[4], F_OK) != 0)
