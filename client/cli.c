@@ -17,7 +17,8 @@ static const char usage_text[] =
     "usage: shoal [--seeds ADDR,...] [--json] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
-    "  ring            the live cluster as a node sees it (--check: all agree?)\n"
+    "  ring            the live cluster as a node sees it (--check: all agree?);\n"
+    "                  from the seeds through libshoal when given no --node\n"
     "  ring simulate   placement figures for a hypothetical cluster\n"
     "  keygen          print a new cluster key (for cluster.secret_file)\n"
     "  stat BUCKET/KEY an object's size, ETag, mtime and type, from the cluster\n"
@@ -25,6 +26,7 @@ static const char usage_text[] =
     "  put FILE BUCKET/KEY  write a file (or - for stdin) through the cluster to S3\n"
     "  ls BUCKET[/PREFIX]   list keys (and, without -r, the prefixes under PREFIX)\n"
     "  load BUCKET[/PREFIX] preload a prefix: every block filled once, by its owner\n"
+    "  drain NODE      ask a member to hand its blocks over and leave (--wait)\n"
     "\n"
     "Global options:\n"
     "  --seeds ADDR,...  nodes to contact: their listen.peer (default: $SHOAL_SEEDS)\n"
@@ -37,8 +39,7 @@ static const char usage_text[] =
     "  -h, --help        this help; `shoal COMMAND --help` for a command's\n"
     "  --version         print the version\n"
     "\n"
-    "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n"
-    "`shoal drain NODE` is planned; see docs/cli.md.\n";
+    "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
         return cli_ls(&o, argc - i, argv + i);
     if (strcmp(argv[i], "load") == 0)
         return cli_load(&o, argc - i, argv + i);
+    if (strcmp(argv[i], "drain") == 0)
+        return cli_drain(&o, argc - i, argv + i);
     if (strcmp(argv[i], "keygen") == 0)
         return cli_keygen(argc - i, argv + i);
     if (strcmp(argv[i], "ring") == 0) {

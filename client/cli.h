@@ -55,6 +55,11 @@ int cli_put(const struct cli_opts *o, int argc, char **argv);
 int cli_ls(const struct cli_opts *o, int argc, char **argv);
 int cli_load(const struct cli_opts *o, int argc, char **argv);
 
+/* `shoal drain NODE`, and `shoal ring` from the seeds through libshoal
+ * (client/cli_drain.c). */
+int cli_drain(const struct cli_opts *o, int argc, char **argv);
+int cli_ring_seeds(const struct cli_opts *o, int json);
+
 /* `shoal keygen`: argv[0] is "keygen". Returns an exit code. */
 int cli_keygen(int argc, char **argv);
 

@@ -18,10 +18,15 @@
 #define DEFAULT_ADMIN "127.0.0.1:7490"
 
 static const char ring_usage[] =
-    "usage: shoal ring [--node ADMIN] [--json] [--check]\n"
+    "usage: shoal [--seeds ADDR,...] ring [--node ADMIN] [--json] [--check]\n"
     "\n"
-    "The cluster's members as the node at ADMIN (its listen.admin, host:port;\n"
-    "default $SHOAL_ADMIN, else " DEFAULT_ADMIN ") sees them: state, name,\n"
+    "With seeds (--seeds or $SHOAL_SEEDS) and no --node or $SHOAL_ADMIN: the\n"
+    "members through libshoal (the peer protocol, the cluster key): state,\n"
+    "name, zone, peer address, weight and the share of the ring each owns as\n"
+    "primary and with replicas (the global --replication), then a summary.\n"
+    "\n"
+    "Otherwise the cluster's members as the node at ADMIN (its listen.admin,\n"
+    "host:port; default $SHOAL_ADMIN, else " DEFAULT_ADMIN ") sees them: state, name,\n"
     "zone, address, incarnation, the share of the ring each owns as primary\n"
     "and with replicas, the bytes and blocks each reports, and when it was\n"
     "last heard from; then a summary line.\n"
@@ -289,6 +294,11 @@ int cli_ring(const struct cli_opts *o, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("ring", "unexpected argument '%s'", argv[optind]);
+    if ((!admin || !*admin) && o->seeds && *o->seeds) {
+        if (check)
+            return cli_usage_error("ring", "--check asks the members' admin ports: give --node");
+        return cli_ring_seeds(o, json);
+    }
     if (!admin || !*admin)
         admin = DEFAULT_ADMIN;
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -226,7 +226,8 @@ int cl_recv_any(shoal *sh, struct cl_conn *c, struct wire_msg *m, cl_room_fn roo
             wire_msg_clear(m);
             continue;
         }
-        if (m->type == WIRE_VIEW) { /* our epoch was not the node's: the news first */
+        if (m->type == WIRE_VIEW && (!c->view_rid || m->rid != c->view_rid)) {
+            /* our epoch was not the node's: the news first */
             cl_view_set(sh, m->u.view.members, m->u.view.n);
             wire_msg_clear(m);
             continue;

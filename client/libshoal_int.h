@@ -30,7 +30,8 @@ struct cl_conn {
     int fd;
     struct ring_addr addr;
     uint32_t next_rid;
-    uint8_t *body; /* the last frame's body (WIRE_FRAME_MAX) */
+    uint32_t view_rid; /* a VIEW with this rid is the answer (MEMBERS); 0: none */
+    uint8_t *body;     /* the last frame's body (WIRE_FRAME_MAX) */
 };
 
 /* A view: the ring over the members a node sent (VIEW), and each placed

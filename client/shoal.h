@@ -153,6 +153,34 @@ SHOAL_API int shoal_stat(shoal *sh, const char *bucket, const char *key, shoal_o
 SHOAL_API int shoal_pread(shoal *sh, const char *bucket, const char *key, const shoal_object *st,
                           void *buf, size_t len, uint64_t off, size_t *nread);
 
+/* ---- the members, and draining one ----------------------------------------------------- */
+
+/* A member of the cluster as a node sees it. Valid during the callback. */
+typedef struct shoal_member {
+    uint8_t id[SHOAL_ID_LEN];
+    const char *name;
+    const char *addr;  /* its peer address, "host:port" */
+    const char *zone;  /* "" when it has none */
+    const char *state; /* "alive", "suspect", "leaving", "dead" */
+    unsigned weight;
+    unsigned s3_port, admin_port; /* on the peer address's host; 0: none */
+    int placed;                   /* on the ring (alive or suspect): owns blocks */
+} shoal_member;
+typedef int (*shoal_member_fn)(void *arg, const shoal_member *m);
+
+/* shoal_members: every member that has not left, as a node sees it now
+ * (an owner of the ring's start, else a seed), in the node's order; the
+ * client's own view follows it. 0 once each was given to FN, FN's nonzero
+ * value, or a code. */
+SHOAL_API int shoal_members(shoal *sh, shoal_member_fn fn, void *arg);
+
+/* shoal_drain: asks the member NODE (its name, or its id as 32 hex digits)
+ * to drain, as SIGTERM does: it takes no new fills, hands every block to
+ * the owners-to-be within its cluster.drain_timeout, then leaves. Returns
+ * once the node has agreed: 0, SHOAL_ENOENT (no such member, or it is dead
+ * or gone), SHOAL_EINVAL, or a code of the connection. */
+SHOAL_API int shoal_drain(shoal *sh, const char *node);
+
 /* ---- streaming reads ------------------------------------------------------------------- */
 
 /* A sequential reader of one object version, reading ahead: each refill

@@ -12,7 +12,7 @@
 static const char *const type_names[] = {
     "?",        "hello",    "challenge", "auth", "welcome", "view", "get",      "block",
     "data",     "end",      "put",       "done", "holds",   "held", "meta_get", "meta",
-    "meta_put", "meta_del", "error",     "list", "listing", "oput",
+    "meta_put", "meta_del", "error",     "list", "listing", "oput", "members",  "drain",
 };
 
 const char *wire_type_name(int type)
@@ -139,6 +139,12 @@ static int pack_body(msgpack_packer *pk, const struct wire_msg *m)
     case WIRE_DONE:
         msgpack_pack_array(pk, 2);
         break;
+    case WIRE_MEMBERS:
+        msgpack_pack_array(pk, 3);
+        break;
+    case WIRE_DRAIN:
+        msgpack_pack_array(pk, 4);
+        break;
     case WIRE_VIEW:
         if (m->u.view.n > WIRE_VIEW_MAX)
             return -1;
@@ -225,6 +231,13 @@ static int pack_body(msgpack_packer *pk, const struct wire_msg *m)
         return 0;
     case WIRE_AUTH:
         pack_bin(pk, m->u.auth.mac, WIRE_MAC_LEN);
+        return 0;
+    case WIRE_MEMBERS:
+        msgpack_pack_uint64(pk, m->epoch);
+        return 0;
+    case WIRE_DRAIN:
+        msgpack_pack_uint64(pk, m->epoch);
+        ring_mp_pack_id(pk, m->u.drain.node);
         return 0;
     case WIRE_VIEW:
         msgpack_pack_uint64(pk, m->epoch);
@@ -532,7 +545,7 @@ static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, c
         [WIRE_END] = 1,      [WIRE_PUT] = 4,       [WIRE_DONE] = 0,  [WIRE_HOLDS] = 2,
         [WIRE_HELD] = 1,     [WIRE_META_GET] = 4,  [WIRE_META] = 5,  [WIRE_META_PUT] = 9,
         [WIRE_META_DEL] = 4, [WIRE_ERROR] = 2,     [WIRE_LIST] = 8,  [WIRE_LISTING] = 4,
-        [WIRE_OPUT] = 6,
+        [WIRE_OPUT] = 6,     [WIRE_MEMBERS] = 1,   [WIRE_DRAIN] = 2,
     };
     if (n != want[m->type])
         return 0;
@@ -622,6 +635,10 @@ static int get_fields(const msgpack_object *a, uint32_t n, struct wire_msg *m, c
                get_u32(&a[7], WIRE_LIST_MAX, &m->u.list.max) && m->u.list.max >= 1;
     case WIRE_LISTING:
         return get_listing(a, m);
+    case WIRE_MEMBERS:
+        return ring_mp_uint(&a[0], UINT64_MAX, &m->epoch);
+    case WIRE_DRAIN:
+        return ring_mp_uint(&a[0], UINT64_MAX, &m->epoch) && ring_mp_id(&a[1], m->u.drain.node);
     case WIRE_OPUT:
         return ring_mp_uint(&a[0], UINT64_MAX, &m->epoch) &&
                get_u32(&a[1], UINT32_MAX, &m->flags) && get_obj(&a[2], m) &&

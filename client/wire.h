@@ -46,6 +46,10 @@
  *   OPUT      [21, rid, epoch, flags, bucket, key, size, content_type] then
  *             DATA..., END (XXH3-64 of all the bytes) -> META (the new version)
  *             or ERROR: an object written through the node to S3
+ *   MEMBERS   [22, rid, epoch]          -> VIEW (always, with this rid): every
+ *             member that has not left, for a listing of the cluster
+ *   DRAIN     [23, rid, epoch, node id] -> DONE (the node drains, then leaves),
+ *             or ERROR inval when node id is not the node's own
  */
 #ifndef SHOAL_CLIENT_WIRE_H
 #define SHOAL_CLIENT_WIRE_H
@@ -110,7 +114,9 @@ enum wire_type {
     WIRE_LIST,
     WIRE_LISTING,
     WIRE_OPUT,
-    WIRE_TYPE_LAST = WIRE_OPUT
+    WIRE_MEMBERS,
+    WIRE_DRAIN,
+    WIRE_TYPE_LAST = WIRE_DRAIN
 };
 
 /* ERROR codes */
@@ -234,6 +240,9 @@ struct wire_msg {
             size_t nprefixes;
             char *arena; /* decoded: the strings the pointers point at */
         } listing;
+        struct {
+            uint8_t node[RING_ID_LEN]; /* the node to drain */
+        } drain;
     } u;
     /* META, META_PUT: the object's metadata (obj holds bucket and key);
      * OPUT: its content_type */

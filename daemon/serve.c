@@ -521,6 +521,21 @@ static void spot_notice_cb(void *arg)
     shd_drain(arg, "spot-notice");
 }
 
+static void peer_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    shd_drain(arg, "peer");
+}
+
+/* ctx.drain: a DRAIN frame on a loop thread; the drain starts on the main
+ * thread (libevent's threads are on: event_base_once is safe here). */
+static void drain_from_peer(void *arg)
+{
+    struct shd_server *srv = arg;
+    event_base_once(srv->main_base, -1, EV_TIMEOUT, peer_drain_cb, srv, NULL);
+}
+
 /* SIGTERM, SIGINT: drain (hand every block to its next owners, within
  * cluster.drain_timeout), say goodbye to the cluster, then stop; a second
  * signal stops at once. */
@@ -613,6 +628,8 @@ int shd_serve(const struct shd_config *cfg)
     if (!err)
         err = cluster_start(srv->main_base, cfg, ctx->node_id, port_of(srv->s3_addr),
                             port_of(srv->admin_addr), &srv->cluster);
+    ctx->drain = drain_from_peer;
+    ctx->drain_arg = srv;
     if (!err)
         err = peer_start(ctx, srv->cluster);
     if (!err)

@@ -74,6 +74,10 @@ struct shd_ctx {
     struct shd_loop loops[SHD_LOOPS_MAX];
     unsigned nloops;
     struct peer_set *peers; /* the peer protocol (daemon/cluster/peer.h); NULL before it starts */
+    /* asks the main thread to drain the node (a DRAIN frame); any thread;
+     * NULL: not offered */
+    void (*drain)(void *arg);
+    void *drain_arg;
 };
 
 /* The index of the mount that serves bucket `name`, or -1. */

@@ -22,6 +22,9 @@
 #include "daemon/xalloc.h"
 #include "client/xxh.h"
 
+#include <arpa/inet.h>
+#include <event2/bufferevent.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,6 +654,62 @@ static int on_list(struct peer_conn *c, const struct wire_msg *m)
     return 0;
 }
 
+/* The current view as VIEW for request RID. */
+static void send_view(struct peer_conn *c, const struct cluster_view *v, uint32_t rid)
+{
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_VIEW;
+    r.rid = rid;
+    r.epoch = v->epoch;
+    r.u.view.members = v->members;
+    r.u.view.n = v->nmembers;
+    peer_send(c, &r);
+}
+
+/* MEMBERS: the view, whatever the sender's epoch (a listing of the
+ * cluster: `shoal ring` through libshoal). */
+static int on_members(struct peer_conn *c, const struct wire_msg *m)
+{
+    const struct cluster_view *v = cluster_view(c->pl->ps->cluster);
+    if (!v) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL, "no view yet");
+        return 0;
+    }
+    send_view(c, v, m->rid);
+    return 0;
+}
+
+/* DRAIN: this node drains (as on SIGTERM or POST /v1/drain), then leaves.
+ * The id guards against an address that is no longer the node meant. */
+static int on_drain(struct peer_conn *c, const struct wire_msg *m)
+{
+    struct shd_ctx *ctx = c->pl->ps->ctx;
+    if (memcmp(m->u.drain.node, ctx->node_id, RING_ID_LEN) != 0) {
+        peer_send_error(c, m->rid, WIRE_C_INVAL, "not this node: its id differs");
+        return 0;
+    }
+    if (!ctx->drain) {
+        peer_send_error(c, m->rid, WIRE_C_UNAVAIL, "this node cannot drain");
+        return 0;
+    }
+    char who[INET6_ADDRSTRLEN] = "?";
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0)
+        inet_ntop(ss.ss_family,
+                  ss.ss_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                           : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
+                  who, sizeof(who));
+    shd_info("peer", "drain asked over the peer protocol from=%s", who);
+    ctx->drain(ctx->drain_arg);
+    struct wire_msg r;
+    memset(&r, 0, sizeof(r));
+    r.type = WIRE_DONE;
+    r.rid = m->rid;
+    return peer_send(c, &r);
+}
+
 /* A stale epoch gets the current view first. */
 static void maybe_view(struct peer_conn *c, const struct wire_msg *m)
 {
@@ -658,14 +717,7 @@ static void maybe_view(struct peer_conn *c, const struct wire_msg *m)
     if (!v || v->epoch == m->epoch)
         return;
     atomic_fetch_add_explicit(&c->pl->ps->st.stale_epochs, 1, memory_order_relaxed);
-    struct wire_msg r;
-    memset(&r, 0, sizeof(r));
-    r.type = WIRE_VIEW;
-    r.rid = m->rid;
-    r.epoch = v->epoch;
-    r.u.view.members = v->members;
-    r.u.view.n = v->nmembers;
-    peer_send(c, &r);
+    send_view(c, v, m->rid);
 }
 
 int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
@@ -693,6 +745,10 @@ int peer_srv_frame(struct peer_conn *c, const struct wire_msg *m)
     case WIRE_HOLDS:
         maybe_view(c, m);
         return on_holds(c, m);
+    case WIRE_MEMBERS:
+        return on_members(c, m);
+    case WIRE_DRAIN:
+        return on_drain(c, m);
     case WIRE_META_PUT:
     case WIRE_META_DEL:
         return on_meta_write(c, m);

@@ -11,7 +11,10 @@
 #   3. the p99 of libshoal's reads with node 2 SIGSTOPped against the
 #      healthy p99 (hedged reads), and the failed reads;
 #   4. warm 4 KiB reads with shoal_pread against memcached's gets of 4 KiB
-#      values (bench_memc, the same threads), memcached from Debian.
+#      values (bench_memc, the same threads), memcached from Debian;
+#   5. `shoal load` of 1 GiB (16 objects of 64 MiB) into a fresh cluster:
+#      the bytes S3 sent (its log) against the objects' bytes, and the time
+#      against reading the same objects straight from S3 (8 curls at once).
 #
 # Medians of RUNS (3) runs, the two sides back to back. Env: RUNS, THREADS
 # (16: bench_client threads),
@@ -99,6 +102,30 @@ for r in $(seq "$RUNS"); do
 done
 kill "$MEMC" 2>/dev/null
 wait "$MEMC" 2>/dev/null
+# ---- 5. shoal load of 1 GiB into a fresh cluster: S3 bytes, time against S3 direct -------------
+LOADN=16
+LOADSZ=$((64 << 20))
+bg "$PY" "$OBJ" put bench "load/part-%$LOADN=$LOADSZ" || die "upload failed"
+bg "$PY" "$OBJ" presign "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" bench \
+    "$TMP/load.urls:load/part-%$LOADN" || die "presign failed"
+for r in $(seq "$RUNS"); do
+    t0=$(date +%s.%N)
+    sed "s|^|$S3_ENDPOINT|" "$TMP/load.urls" | xargs -P 8 -n 1 curl -sf -o /dev/null || die "S3 GETs failed"
+    t1=$(date +%s.%N)
+    CACHE_MEMORY=2GiB cluster 3 2 # room for both copies of every block: nothing evicted
+    b0=$(s3_get_bytes)
+    t2=$(date +%s.%N)
+    bg "$BUILD/shoal" --seeds "127.0.0.1:${PEER[1]}" load --parallel 8 bench/load/ >"$TMP/load.out" 2>"$TMP/load.err" ||
+        die "shoal load failed: $(tail -n 3 "$TMP/load.err")"
+    t3=$(date +%s.%N)
+    b1=$(s3_get_bytes)
+    bg "$BUILD/shoal" --seeds "127.0.0.1:${PEER[1]}" load bench/load/ >/dev/null 2>&1 || die "second load failed"
+    b2=$(s3_get_bytes)
+    echo "ld s3=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') load=$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }') bytes=$((b1 - b0)) again=$((b2 - b1)) total=$((LOADN * LOADSZ))" >>"$TMP/runs"
+    echo "  run $r: S3 direct $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s; shoal load $(awk -v a="$t2" -v b="$t3" 'BEGIN { printf "%.2f", b - a }') s, S3 sent $((b1 - b0)) bytes for $((LOADN * LOADSZ)); a second load: $((b2 - b1)) bytes"
+done
+ld() { awk -v f="$1" '$1 == "ld" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print (f == "ratio" ? v["bytes"] / v["total"] : f == "time" ? v["load"] / v["s3"] : v[f]) }' "$TMP/runs" | med; }
 ops() { awk -v l="$1" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print (v["gets"] != "" ? v["gets"] : v["reads"]) / v["seconds"] }' "$TMP/runs" | med; }
 opsr() { awk '$1 == "mc" || $1 == "k4" { delete v; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -124,3 +151,5 @@ printf '%-52s %10s %10s %8s %s\n' "1 warm 1 MiB reads, MB/s (ref: node 1's gatew
 printf '%-52s %10s %10s %8s %s\n' "2 the same, MB/s (ref: iperf3 on loopback)" "$(fmt "$(mbs ip)" 0)" "$(fmt "$(mbs cl)" 0)" "$(fmt "$(ratio cl ip)" 3)" ">= 0.6"
 printf '%-52s %10s %10s %8s %s\n' "3 p99 of a read, ms (ref: healthy; node 2 SIGSTOPped)" "$(fmt "$(p99 ok)" 1)" "$(fmt "$(p99 st)" 1)" "$(fmt "$(p99r)" 2)" "<= 3, errors 0 (here $(errs st))"
 printf '%-52s %10s %10s %8s %s\n' "4 warm 4 KiB reads/s (ref: memcached gets/s)" "$(fmt "$(ops mc)" 0)" "$(fmt "$(ops k4)" 0)" "$(fmt "$(opsr)" 3)" ">= 1.0"
+printf '%-52s %10s %10s %8s %s\n' "5 shoal load of 1 GiB, S3 bytes (ref: the objects')" "$((LOADN * LOADSZ))" "$(fmt "$(ld bytes)" 0)" "$(fmt "$(ld ratio)" 4)" "<= 1.01 (a second load: $(fmt "$(ld again)" 0) bytes)"
+printf '%-52s %10s %10s %8s %s\n' "5 the same, seconds (ref: the objects from S3 direct)" "$(fmt "$(ld s3)" 2)" "$(fmt "$(ld load)" 2)" "$(fmt "$(ld time)" 2)" "-"

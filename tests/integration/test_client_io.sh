@@ -268,4 +268,50 @@ check_match "reader with a 100000-byte read-ahead (less than a block)" "^ok " \
     "$("$CC" stream lakehouse load/x/a.bin "$T_TMP/a.bin" 300 100000)"
 check_match "reader of an object of 2 blocks and a byte" "^ok " "$("$CC" stream lakehouse load/y/c.bin "$T_TMP/c.bin" 50 0)"
 check "reader of a missing object: ENOENT" "err ENOENT" "$("$CC" stream lakehouse load/nope "$T_TMP/c.bin" 1 0)"
+
+# ---- shoal ring from the seeds, shoal drain ----
+"$S" ring >"$T_TMP/ring" 2>"$T_TMP/err"
+check "shoal ring (seeds, no --node): exit 0" 0 $?
+check "... a row per member, all alive" "alive n1|alive n2|alive n3" "$(awk '$1 == "alive" {print $1, $2}' "$T_TMP/ring" | sort | paste -sd'|')"
+check "... the primary shares add up to the whole ring" 100 \
+    "$(awk '$1 == "alive" { sub("%", "", $6); t += $6 } END { printf "%.0f", t }' "$T_TMP/ring")"
+check "... each member holds R=2 copies' share (W/REPL adds up to 200%)" 200 \
+    "$(awk '$1 == "alive" { sub("%", "", $7); t += $7 } END { printf "%.0f", t }' "$T_TMP/ring")"
+ring_epoch=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["epoch"])' <(curl -s "http://${NODE_ADMIN[1]}/v1/ring"))
+check "shoal --json ring: the nodes' epoch, 3 placed members with their ports" "$ring_epoch 3 ${NODE_ADMIN[2]##*:}" \
+    "$("$S" --json ring | py -c '
+import json, sys
+j = json.load(sys.stdin)
+ms = {m["name"]: m for m in j["members"]}
+print(j["epoch"], sum(1 for m in j["members"] if m["placed"]), ms["n2"]["admin_port"])')"
+"$S" ring --check >/dev/null 2>&1
+check "shoal ring --check from the seeds: usage (it needs --node), exit 2" 2 $?
+g0=$(lgets)
+"$S" drain --wait --timeout 60 n3 >"$T_TMP/out" 2>"$T_TMP/err"
+check "shoal drain --wait n3: exit 0" 0 $?
+check_match "... it drained, then left" "^n3: left after" "$(tail -1 "$T_TMP/out")"
+check "... n3's process ended by itself" gone "$(kill -0 "${NODE_PID[3]}" 2>/dev/null && echo running || echo gone)"
+check "... the others see two members" "alive n1|alive n2" "$("$S" ring | awk '$1 != "STATE" && $1 != "cluster:" {print $1, $2}' | sort | paste -sd'|')"
+check "... n3's blocks were handed over: each block of the loaded objects on both its owners now" ok "$(py - "${NODE_ADMIN[1]}" "${NODE_ADMIN[2]}" <<'PY'
+import sys
+from cluster_util import copies, s3, B
+bad = []
+for k in ("load/x/a.bin", "load/x/b.bin", "load/y/c.bin"):
+    h = s3.head_object(Bucket=B, Key=k)
+    held, owners = copies(k, h["ETag"], h["ContentLength"], admins=sys.argv[1:3], names=["n1", "n2"])
+    bad += [(k, i) for i, (hd, ow) in enumerate(zip(held, owners)) if ow != {"n1", "n2"} or not ow <= hd]
+print("ok" if not bad else bad)
+PY
+)"
+for f in a.bin b.bin; do
+    check "load/x/$f through n1 after the drain: identical" same \
+        "$(curl -sf "http://${NODE_S3[1]}/lakehouse/load/x/$f" | cmp -s - "$T_TMP/$f" && echo same || echo differ)"
+done
+check "... from the copies n3 handed over: no S3 GET" "$g0" "$(lgets)"
+"$S" drain n3 >/dev/null 2>"$T_TMP/err"
+check "shoal drain of a member that left: exit 1" 1 $?
+check_match "... saying so" "no such live member" "$(cat "$T_TMP/err")"
+"$S" drain >/dev/null 2>&1
+check "shoal drain without NODE: usage, exit 2" 2 $?
+check_match "shoal drain --help: usage, exit 0" "^usage: shoal .*drain" "$("$S" drain --help)"
 finish

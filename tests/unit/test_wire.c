@@ -491,6 +491,31 @@ TEST(test_macs)
     CHECK(memcmp(a, b, WIRE_MAC_LEN) != 0); /* the nonces' order counts */
 }
 
+TEST(test_members_drain)
+{
+    static struct wire_msg m, d;
+    size_t fl;
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_MEMBERS;
+    m.rid = 3;
+    m.epoch = 0x1234;
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(d.type == WIRE_MEMBERS && d.rid == 3 && d.epoch == 0x1234);
+    CHECK(strict(fl));
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_DRAIN;
+    m.rid = 4;
+    m.epoch = 5;
+    for (int i = 0; i < RING_ID_LEN; i++)
+        m.u.drain.node[i] = (uint8_t)(i * 17);
+    REQUIRE(round_trip(&m, &d, &fl) == WIRE_OK);
+    CHECK(d.type == WIRE_DRAIN && d.rid == 4 && d.epoch == 5);
+    CHECK(memcmp(d.u.drain.node, m.u.drain.node, RING_ID_LEN) == 0);
+    CHECK(strict(fl));
+    CHECK_STR(wire_type_name(WIRE_DRAIN), "drain");
+    CHECK_STR(wire_type_name(WIRE_MEMBERS), "members");
+}
+
 int main(void)
 {
     RUN(test_hello_challenge_auth);
@@ -500,6 +525,7 @@ int main(void)
     RUN(test_view);
     RUN(test_frame_heads);
     RUN(test_list_listing_oput);
+    RUN(test_members_drain);
     RUN(test_macs);
     return harness_done();
 }
