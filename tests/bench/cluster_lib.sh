@@ -36,7 +36,7 @@ metric() { curl -s "http://${ADMIN[$1]}/metrics" | awk -v m="$2" '$1 == m {print
 s3_gets() { grep -c " GET /" "$TMP/s3/log/proxy.log" 2>/dev/null || echo 0; }
 # s3_get_bytes: bytes the S3 server has sent for GETs (its proxy log)
 s3_get_bytes() {
-    awk '$1 == "proxy-server:" && $5 == "GET" && $13 ~ /^[0-9]+$/ { t += $13 } END { print t + 0 }' \
+    awk '$1 == "proxy-server:" && $5 == "GET" && $13 ~ /^[0-9]+$/ { t += $13 } END { printf "%.0f\n", t }' \
         "$TMP/s3/log/proxy.log" 2>/dev/null || echo 0
 }
 
